@@ -1,0 +1,1 @@
+"""Audio formats, resampling and playback clocks (no Qt)."""

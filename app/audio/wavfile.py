@@ -1,0 +1,118 @@
+"""Reading and writing WAV files without surprises.
+
+The stdlib `wave` module rejects float and G.711 WAVs, which are common outputs of
+audio tools, so this reads the RIFF chunks itself: PCM 8/16/24/32-bit, IEEE float
+32/64, μ-law, A-law, and WAVE_FORMAT_EXTENSIBLE wrappers of those. Multi-channel
+audio is mixed down to mono (Verbatim only ever reasons about one voice).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from app.audio.codecs import ALAW_TO_PCM, ULAW_TO_PCM
+
+_PCM, _FLOAT, _ALAW, _ULAW, _EXTENSIBLE = 1, 3, 6, 7, 0xFFFE
+
+
+class WavError(ValueError):
+    """The bytes are not a WAV file Verbatim can read; the message says why."""
+
+
+def read_wav(source: str | os.PathLike | bytes) -> tuple[np.ndarray, int]:
+    """Return (mono int16 samples, sample rate)."""
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+    else:
+        try:
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            raise WavError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    if len(data) < 12 or data[:4] not in (b"RIFF", b"RF64") or data[8:12] != b"WAVE":
+        raise WavError("not a WAV file (no RIFF/WAVE header)")
+    pos = 12
+    fmt = None
+    payload = None
+    while pos + 8 <= len(data):
+        cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        body = data[pos + 8:pos + 8 + size]
+        if cid == b"fmt ":
+            fmt = body
+        elif cid == b"data":
+            payload = body  # a truncated file keeps what is there
+            if fmt is not None:
+                break
+        pos += 8 + size + (size & 1)
+    if fmt is None or len(fmt) < 16:
+        raise WavError("WAV file has no format chunk")
+    if payload is None:
+        raise WavError("WAV file has no data chunk")
+    tag, channels, rate, _, block_align, bits = struct.unpack("<HHIIHH", fmt[:16])
+    if tag == _EXTENSIBLE and len(fmt) >= 26:
+        tag = struct.unpack("<H", fmt[24:26])[0]
+    if channels < 1 or rate < 1000 or rate > 384000:
+        raise WavError(f"implausible WAV header: {channels} channels at {rate} Hz")
+    width = max(1, bits // 8)
+    frame = width * channels
+    payload = payload[: len(payload) - len(payload) % frame]
+    if tag == _PCM and bits == 16:
+        x = np.frombuffer(payload, "<i2").astype(np.float32) / 32768.0
+    elif tag == _PCM and bits == 8:
+        x = (np.frombuffer(payload, np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif tag == _PCM and bits == 24:
+        b = np.frombuffer(payload, np.uint8).reshape(-1, 3).astype(np.int32)
+        v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+        v = np.where(v & 0x800000, v - 0x1000000, v)
+        x = v.astype(np.float32) / 8388608.0
+    elif tag == _PCM and bits == 32:
+        x = np.frombuffer(payload, "<i4").astype(np.float32) / 2147483648.0
+    elif tag == _FLOAT and bits == 32:
+        x = np.frombuffer(payload, "<f4").astype(np.float32)
+    elif tag == _FLOAT and bits == 64:
+        x = np.frombuffer(payload, "<f8").astype(np.float32)
+    elif tag in (_ULAW, _ALAW) and bits == 8:
+        table = ULAW_TO_PCM if tag == _ULAW else ALAW_TO_PCM
+        x = table[np.frombuffer(payload, np.uint8)].astype(np.float32) / 32768.0
+    else:
+        raise WavError(f"unsupported WAV encoding (format tag {tag}, {bits} bits)")
+    if channels > 1:
+        x = x.reshape(-1, channels).mean(axis=1)
+    x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
+    pcm = np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
+    return pcm, int(rate)
+
+
+def wav_bytes(pcm: np.ndarray, rate: int) -> bytes:
+    """Mono int16 samples -> a complete 16-bit PCM WAV file in memory."""
+    pcm = np.asarray(pcm, dtype=np.int16)
+    body = pcm.astype("<i2").tobytes()
+    header = b"RIFF" + struct.pack("<I", 36 + len(body)) + b"WAVE"
+    header += b"fmt " + struct.pack("<IHHIIHH", 16, _PCM, 1, rate, rate * 2, 2, 16)
+    header += b"data" + struct.pack("<I", len(body))
+    return header + body
+
+
+def write_wav(path: str | os.PathLike, pcm: np.ndarray, rate: int, *, mode: int = 0o600) -> None:
+    """Write atomically: a reader never sees a half-written file, even after a crash."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with io.open(fd, "wb") as f:
+            f.write(wav_bytes(pcm, rate))
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,1 @@
+"""Plain data shared by every part: languages, the Utterance record (no Qt)."""

@@ -1,0 +1,98 @@
+"""One translation: what was typed, what came back (text and audio), what was checked.
+
+Shared by the window, the history store and Repair. Audio is always kept as mono int16
+at `sample_rate` (24 kHz for Realtime pcm16; G.711 answers are decoded and resampled on
+arrival) so every consumer reads one representation.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from app.verify.report import Report
+
+UtteranceState = Literal["streaming", "complete", "incomplete", "failed"]
+RepairStrategy = Literal["revoice", "tts", "patch", "strict"]
+
+
+def new_id() -> str:
+    """Time-ordered unique id (sorts by creation like a ULID, no extra dependency)."""
+    return f"{time.time_ns() // 1_000_000:013x}{uuid.uuid4().hex[:12]}"
+
+
+@dataclass(slots=True)
+class RepairAttempt:
+    number: int                  # 1-based
+    strategy: RepairStrategy
+    verdict: Literal["match", "mismatch", "error"]
+    elapsed_s: float = 0.0
+    report: Report | None = None
+    error: str | None = None
+    audio: np.ndarray | None = None  # the attempt's audio (kept so history can replay it)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "strategy": self.strategy, "verdict": self.verdict,
+                "elapsed_s": round(self.elapsed_s, 3), "error": self.error,
+                "report": self.report.to_dict() if self.report else None}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RepairAttempt":
+        rep = d.get("report")
+        return cls(int(d["number"]), d["strategy"], d["verdict"], float(d.get("elapsed_s") or 0),
+                   Report.from_dict(rep) if rep else None, d.get("error"))
+
+
+@dataclass(slots=True)
+class Utterance:
+    input_text: str
+    source_language: str          # "auto" allowed
+    target_language: str
+    id: str = field(default_factory=new_id)
+    created_at: float = field(default_factory=time.time)
+    provider: str = "local"       # openai | azure | local
+    model: str = ""
+    voice: str = ""
+    audio_format: str = "pcm16"   # the wire format the server sent
+    transcript: str = ""
+    audio: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
+    sample_rate: int = 24000
+    state: UtteranceState = "streaming"
+    error: str | None = None
+    report: Report | None = None
+    # Audio as first received, kept when Repair swaps in new audio (for comparison).
+    original_audio: np.ndarray | None = None
+    original_report: Report | None = None
+    repairs: list[RepairAttempt] = field(default_factory=list)
+    # Seconds from request to first audio delta, to done, etc. (for the status line/bench).
+    timings: dict[str, float] = field(default_factory=dict)
+    # Free-form facts worth keeping: response id, usage, engine ground truth ...
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.audio) / float(self.sample_rate) if self.sample_rate else 0.0
+
+    @property
+    def repaired(self) -> bool:
+        return self.original_audio is not None and any(a.verdict == "match" for a in self.repairs)
+
+    @property
+    def status(self) -> str:
+        """One word for icons and filters: match, mismatch, repaired, verifying, incomplete, failed."""
+        if self.state in ("incomplete", "failed"):
+            return self.state
+        if self.state == "streaming":
+            return "streaming"
+        if self.report is None:
+            return "verifying"
+        if self.report.matches:
+            return "repaired" if self.repaired else "match"
+        return "mismatch"
+
+    def append_audio(self, pcm: np.ndarray) -> None:
+        self.audio = np.concatenate([self.audio, np.asarray(pcm, dtype=np.int16)])
