@@ -25,7 +25,7 @@ _CONTROL_TOKEN_RE = re.compile(r"<\|[^|<>]{0,64}\|>")
 
 # Raw word candidates: letters, digits and the symbols that are spoken ("@", "%", "&").
 _RAW_WORD_RE = re.compile(r"[\w@%&$€£#+'’.\-:,/]+")
-_EDGE_PUNCT = "'’.\-:,/"
+_EDGE_PUNCT = "'’.-:,/"
 # Inside a word, ',', ':' and '/' only stay when between digits (1,000 / 10:30 / 3/4).
 _INNER_SPLIT_RE = re.compile(r"(?<!\d)[,:/]|[,:/](?!\d)")
 

@@ -1,0 +1,82 @@
+"""User settings as one typed, versioned record (no Qt).
+
+The window persists it through QSettings; tests and the CLI build it directly. The API
+key is deliberately NOT here: it lives in the OS keyring (see app/core/secrets.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+PROVIDERS = ("local", "openai", "azure")
+AUDIO_FORMATS = ("pcm16", "g711_ulaw", "g711_alaw")
+REPAIR_POLICIES = ("off", "ask", "automatic")
+
+
+@dataclass(slots=True)
+class Settings:
+    provider: str = "auto"            # auto = OpenAI/Azure when a key is stored, else local
+    endpoint: str = ""                # Azure resource URL or a custom websocket base URL
+    model: str = "gpt-realtime"       # OpenAI model / Azure deployment
+    api_version: str = "2025-04-01-preview"   # Azure legacy only
+    azure_style: str = "v1"           # v1 (GA shapes) | legacy (/openai/realtime?api-version)
+    flavor: str = "auto"              # ga | beta | auto
+    voice: str = "alloy"
+    audio_format: str = "pcm16"
+    verifier_model: str = "bundled:whisper-base"
+    source_language: str = "auto"
+    target_language: str = "en"
+    repair_policy: str = "automatic"
+    repair_attempts: int = 2
+    strict_mode: bool = False         # text from the model, speech from TTS of that exact text
+    audio_device: str = "auto"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema_version": SCHEMA_VERSION, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Settings":
+        """Tolerant: unknown keys are ignored, wrong types fall back to defaults."""
+        data = migrate(dict(data))
+        out = cls()
+        for f in fields(cls):
+            if f.name not in data:
+                continue
+            default = getattr(out, f.name)
+            value = data[f.name]
+            try:
+                if isinstance(default, bool):
+                    value = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+                elif isinstance(default, int):
+                    value = int(value)
+                else:
+                    value = str(value)
+            except (TypeError, ValueError):
+                continue
+            setattr(out, f.name, value)
+        out.validate()
+        return out
+
+    def validate(self) -> None:
+        if self.provider not in PROVIDERS + ("auto",):
+            self.provider = "auto"
+        if self.audio_format not in AUDIO_FORMATS:
+            self.audio_format = "pcm16"
+        if self.repair_policy not in REPAIR_POLICIES:
+            self.repair_policy = "automatic"
+        self.repair_attempts = max(0, min(5, self.repair_attempts))
+        if self.azure_style not in ("v1", "legacy"):
+            self.azure_style = "v1"
+        if self.flavor not in ("auto", "ga", "beta"):
+            self.flavor = "auto"
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """Bring settings saved by older versions forward (one step per schema version)."""
+    version = int(data.get("schema_version") or 1)
+    # version 1 is the first; later versions add their steps here.
+    data["schema_version"] = max(version, SCHEMA_VERSION)
+    return data

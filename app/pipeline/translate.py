@@ -1,0 +1,211 @@
+"""From typed text to verified audio, without Qt.
+
+One `Pipeline.translate()` call: ask the Realtime session, play audio as it streams,
+keep every delta in an Utterance (checkpointed to history so a crash loses nothing),
+verify the audio against the transcript off the event loop, save, and hand flagged
+answers to Repair. The window only listens; tests and benchmarks drive the same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from app.core.utterance import Utterance
+
+log = logging.getLogger(__name__)
+
+MAX_INPUT_CHARS = 4000       # longer input is refused with a message, not truncated
+CHECKPOINT_EVERY_S = 1.0
+
+
+class InputError(ValueError):
+    """The typed text cannot be sent (empty, too long); the message is for the user."""
+
+
+class Listener:
+    """Receives pipeline progress on the event loop's thread. Override what you need."""
+
+    def on_started(self, u: Utterance) -> None: ...
+    def on_transcript(self, u: Utterance) -> None: ...
+    def on_audio(self, u: Utterance, pcm: np.ndarray) -> None: ...
+    def on_done(self, u: Utterance) -> None: ...
+    def on_verifying(self, u: Utterance) -> None: ...
+    def on_report(self, u: Utterance) -> None: ...
+    def on_repair(self, u: Utterance, message: str) -> None: ...
+    def on_saved(self, u: Utterance) -> None: ...
+    def on_error(self, u: Utterance | None, message: str) -> None: ...
+
+
+class VerifierLike(Protocol):
+    def submit(self, transcript: str, audio: np.ndarray, sample_rate: int, language: str) -> Any: ...
+
+
+@dataclass
+class PipelineOptions:
+    autoplay: bool = True
+    verify: bool = True
+
+
+def check_input(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise InputError("Type a phrase to translate first.")
+    if len(text) > MAX_INPUT_CHARS:
+        raise InputError(f"That is {len(text):,} characters; Verbatim translates up to "
+                         f"{MAX_INPUT_CHARS:,} at a time. Split it into shorter parts.")
+    return text
+
+
+class Pipeline:
+    def __init__(self, client, *, verifier: VerifierLike | None = None, store=None, player=None,
+                 listener: Listener | None = None, options: PipelineOptions | None = None,
+                 repairer=None, provider: str = "local", model: str = "", voice: str = "",
+                 audio_format: str = "pcm16") -> None:
+        self.client = client
+        self.verifier = verifier
+        self.store = store
+        self.player = player
+        self.listener = listener or Listener()
+        self.options = options or PipelineOptions()
+        self.repairer = repairer
+        self.provider, self.model, self.voice, self.audio_format = provider, model, voice, audio_format
+        self.current: Utterance | None = None
+
+    # --- one request -----------------------------------------------------------------
+    async def translate(self, text: str, source: str, target: str, *,
+                        metadata: dict[str, str] | None = None) -> Utterance:
+        text = check_input(text)
+        u = Utterance(text, source, target, provider=self.provider, model=self.model,
+                      voice=self.voice, audio_format=self.audio_format)
+        self.current = u
+        self._store("begin", u)
+        self.listener.on_started(u)
+        t0 = time.monotonic()
+        last_checkpoint = t0
+        playing = False
+        try:
+            async for ev in self.client.translate(text, source=source, target=target, metadata=metadata):
+                kind = type(ev).__name__
+                if kind == "TranscriptDelta":
+                    u.transcript += ev.delta
+                    u.timings.setdefault("first_transcript_s", time.monotonic() - t0)
+                    self.listener.on_transcript(u)
+                elif kind == "AudioDelta":
+                    pcm = ev.pcm
+                    if not len(pcm):
+                        continue
+                    u.timings.setdefault("first_audio_s", time.monotonic() - t0)
+                    u.append_audio(pcm)
+                    if self.player is not None and self.options.autoplay:
+                        if not playing:
+                            self.player.load(None, u.sample_rate, streaming=True)
+                            self.player.play()
+                            playing = True
+                        self.player.append(pcm)
+                    self.listener.on_audio(u, pcm)
+                elif kind == "ResponseDone":
+                    u.transcript = ev.transcript or u.transcript
+                    u.meta["response_id"] = ev.response_id
+                    u.meta["status"] = ev.status
+                    if getattr(ev, "usage", None):
+                        u.meta["usage"] = ev.usage
+                    if getattr(ev, "transcript_language", None):
+                        u.meta["transcript_language"] = ev.transcript_language
+                    if getattr(ev, "audio_missing", False):
+                        u.meta["audio_missing"] = True
+                    if getattr(ev, "late_audio_deltas", 0):
+                        u.meta["late_audio_deltas"] = ev.late_audio_deltas
+                now = time.monotonic()
+                if now - last_checkpoint >= CHECKPOINT_EVERY_S:
+                    self._store("checkpoint", u)
+                    last_checkpoint = now
+        except asyncio.CancelledError:
+            u.state = "incomplete"
+            u.error = "stopped before the answer was complete"
+            self._finish_player(playing)
+            self._store("save", u)
+            self.listener.on_done(u)
+            raise
+        except Exception as exc:  # typed realtime errors carry partial results
+            self._absorb_partial(u, exc)
+            u.state = "incomplete" if (u.transcript or len(u.audio)) else "failed"
+            u.error = user_message(exc)
+            self._finish_player(playing)
+            self._store("save", u)
+            self.listener.on_error(u, u.error)
+            self.listener.on_done(u)
+            return u
+        u.timings["done_s"] = time.monotonic() - t0
+        u.state = "complete"
+        self._finish_player(playing)
+        self._store("save", u)
+        self.listener.on_done(u)
+        if self.options.verify and self.verifier is not None:
+            await self.verify(u)
+        if self.repairer is not None and u.report is not None and not u.report.matches:
+            await self.repairer.repair(u, self)
+        return u
+
+    def verification_language(self, u: Utterance) -> str:
+        """The transcript's language: the target, unless the engine read the input back."""
+        return u.meta.get("transcript_language") or u.target_language
+
+    async def verify(self, u: Utterance):
+        if self.verifier is None:
+            return None
+        self.listener.on_verifying(u)
+        t0 = time.monotonic()
+        try:
+            future = self.verifier.submit(u.transcript, u.audio, u.sample_rate,
+                                          self.verification_language(u))
+            report = await asyncio.wrap_future(future) if not asyncio.isfuture(future) else await future
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            msg = f"Could not verify the audio: {user_message(exc)}"
+            self.listener.on_error(u, msg)
+            return None
+        u.timings["verify_s"] = time.monotonic() - t0
+        u.report = report
+        self._store("save", u)
+        self.listener.on_report(u)
+        return report
+
+    # --- helpers ---------------------------------------------------------------------
+    def _finish_player(self, playing: bool) -> None:
+        if playing and self.player is not None:
+            self.player.finish()
+
+    @staticmethod
+    def _absorb_partial(u: Utterance, exc: BaseException) -> None:
+        partial_text = getattr(exc, "partial_transcript", None)
+        partial_audio = getattr(exc, "partial_audio", None)
+        if partial_text and len(partial_text) > len(u.transcript):
+            u.transcript = partial_text
+        if partial_audio is not None and len(partial_audio) > len(u.audio):
+            u.audio = np.asarray(partial_audio, dtype=np.int16)
+
+    def _store(self, op: str, u: Utterance) -> None:
+        if self.store is None:
+            return
+        try:
+            getattr(self.store, op)(u)
+            if op == "save":
+                self.listener.on_saved(u)
+        except Exception as exc:  # history trouble must not stop the translation
+            log.exception("history %s failed", op)
+            self.listener.on_error(u, f"Could not save to history: {user_message(exc)}")
+
+
+def user_message(exc: BaseException) -> str:
+    """A sentence for the window: the typed errors already carry one."""
+    text = str(exc).strip()
+    if not text:
+        text = exc.__class__.__name__
+    return text

@@ -1,0 +1,51 @@
+"""Start the Qt application on a qasync loop (asyncio and Qt share one thread)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from app import APP_ID, APP_NAME, __version__
+
+log = logging.getLogger(__name__)
+
+
+def make_app(argv: list[str] | None = None):
+    from PySide6.QtGui import QGuiApplication, QIcon
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    app.setOrganizationDomain(APP_ID.rsplit(".", 1)[0])
+    app.setApplicationVersion(__version__)
+    QGuiApplication.setDesktopFileName(APP_ID)
+    from app.resources import icon_path
+
+    icon = icon_path()
+    if icon is not None:
+        app.setWindowIcon(QIcon(str(icon)))
+    return app
+
+
+def run_gui(args=None) -> int:
+    import qasync
+
+    app = make_app()
+    from app.ui.main_window import MainWindow
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window = MainWindow()
+    engine = getattr(args, "engine", None)
+    if engine and engine != "auto":
+        window.settings.provider = engine
+        window.services.settings = window.settings
+        window.refresh_status()
+    window.show()
+    closing = asyncio.Event()
+    app.aboutToQuit.connect(closing.set)
+    with loop:
+        loop.run_until_complete(closing.wait())
+    return 0

@@ -1,0 +1,124 @@
+"""Small widgets of the main window: language pickers, phrase box, banners, player bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
+                               QSlider, QStyle, QToolButton, QWidget)
+
+from app.core.languages import LANGUAGES
+
+
+class LanguagePicker(QComboBox):
+    def __init__(self, allow_auto: bool, parent=None) -> None:
+        super().__init__(parent)
+        if allow_auto:
+            self.addItem("Detect language", "auto")
+        for lang in LANGUAGES.values():
+            label = lang.name if lang.native == lang.name else f"{lang.name} — {lang.native}"
+            self.addItem(label, lang.code)
+        self.setMinimumContentsLength(14)
+
+    def code(self) -> str:
+        return self.currentData()
+
+    def set_code(self, code: str) -> None:
+        i = self.findData(code)
+        if i >= 0:
+            self.setCurrentIndex(i)
+
+
+class PhraseEdit(QPlainTextEdit):
+    """Where the user types; Ctrl+Enter (Cmd+Enter on macOS) asks for a translation."""
+
+    submitted = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setPlaceholderText("Type a phrase to translate…  (Ctrl+Enter)")
+        self.setTabChangesFocus(True)
+        for seq in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(seq), self, activated=self.submitted.emit,
+                      context=Qt.ShortcutContext.WidgetShortcut)
+
+
+class Banner(QLabel):
+    """An inline message (error or notice) that stays until dismissed or replaced."""
+
+    def __init__(self, kind: str, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName(kind)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.setText(text)
+        self.setVisible(bool(text))
+
+    def mousePressEvent(self, event) -> None:  # click to dismiss
+        if event.button() == Qt.MouseButton.RightButton:
+            self.hide()
+        super().mousePressEvent(event)
+
+
+def fmt_time(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+
+
+class PlayerBar(QWidget):
+    """Play/pause, replay, a seekable progress bar and the time."""
+
+    play_toggled = Signal()
+    replay = Signal()
+    seek = Signal(float)
+    source_toggled = Signal(bool)   # True: original audio, False: repaired
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.play_button = QToolButton(self)
+        self.play_button.setToolTip("Play / pause (Space)")
+        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+        self.play_button.clicked.connect(self.play_toggled.emit)
+        self.replay_button = QToolButton(self)
+        self.replay_button.setToolTip("Replay from the start")
+        self.replay_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaSkipBackward))
+        self.replay_button.clicked.connect(self.replay.emit)
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setRange(0, 0)
+        self.slider.setToolTip("Drag to seek")
+        self.slider.sliderReleased.connect(lambda: self.seek.emit(self.slider.value() / 1000.0))
+        self.slider.sliderMoved.connect(lambda v: self.time_label.setText(
+            f"{fmt_time(v / 1000)} / {fmt_time(self.slider.maximum() / 1000)}"))
+        self.time_label = QLabel("0:00.0 / 0:00.0", self)
+        self.time_label.setMinimumWidth(110)
+        self.compare_button = QPushButton("Hear original", self)
+        self.compare_button.setCheckable(True)
+        self.compare_button.setToolTip("Switch between the repaired audio and the audio first received")
+        self.compare_button.toggled.connect(self.source_toggled.emit)
+        self.compare_button.hide()
+        for w in (self.play_button, self.replay_button):
+            lay.addWidget(w)
+        lay.addWidget(self.slider, 1)
+        lay.addWidget(self.time_label)
+        lay.addWidget(self.compare_button)
+        self.set_enabled(False)
+
+    def set_enabled(self, on: bool) -> None:
+        for w in (self.play_button, self.replay_button, self.slider):
+            w.setEnabled(on)
+
+    def set_playing(self, playing: bool) -> None:
+        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_button.setIcon(self.style().standardIcon(icon))
+
+    def set_progress(self, position: float, duration: float) -> None:
+        if self.slider.isSliderDown():
+            return
+        self.slider.setRange(0, int(duration * 1000))
+        self.slider.setValue(int(min(position, duration) * 1000))
+        self.time_label.setText(f"{fmt_time(position)} / {fmt_time(duration)}")
