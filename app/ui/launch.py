@@ -32,7 +32,13 @@ def make_app(argv: list[str] | None = None):
 def run_gui(args=None) -> int:
     import qasync
 
+    from app.diagnostics.logs import setup_logging
+    from app.ui import crash
+
+    path = setup_logging()
+    log.info("%s %s starting; log at %s", APP_NAME, __version__, path)
     app = make_app()
+    crash.install()
     from app.ui.main_window import MainWindow
 
     loop = qasync.QEventLoop(app)

@@ -1,0 +1,1 @@
+"""Logging, crash reporting and the self-check (no Qt at import time)."""

@@ -1,0 +1,83 @@
+"""Logging to a rotating file in the user log directory, with secrets scrubbed.
+
+Whatever any library logs passes the redaction filter: API keys (OpenAI `sk-…`, Azure
+32-hex keys, `api-key`/`Authorization` headers) and base64 audio payloads never reach
+the file, even at DEBUG level.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import re
+import sys
+from pathlib import Path
+
+from app import APP_NAME
+
+_PATTERNS = [
+    (re.compile(r"sk-[A-Za-z0-9_\-]{8,}"), "sk-***"),
+    (re.compile(r"(?i)(api[-_]?key|authorization|bearer)([\"']?\s*[:=]\s*[\"']?)(bearer\s+)?[^\s\"',}]+"),
+     r"\1\2\3***"),
+    (re.compile(r"\b[0-9a-f]{32}\b"), "***"),                       # Azure keys
+    (re.compile(r"(\"(?:delta|audio)\"\s*:\s*\")[A-Za-z0-9+/=]{64,}"), r"\1<audio>"),
+    (re.compile(r"[A-Za-z0-9+/]{400,}={0,2}"), "<base64>"),          # any long base64 blob
+]
+
+
+def redact(text: str) -> str:
+    for pattern, repl in _PATTERNS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """Redacts the finished line, tracebacks included (a filter would run too early)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def log_dir() -> Path:
+    override = os.environ.get("VERBATIM_LOG_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir(APP_NAME, APP_NAME))
+
+
+_configured: Path | None = None
+
+
+def setup_logging(level: int = logging.INFO, *, console: bool = False) -> Path:
+    """Idempotent; returns the log file path."""
+    global _configured
+    if _configured is not None:
+        return _configured
+    directory = log_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        os.chmod(directory, 0o700)
+    except OSError:
+        pass
+    path = directory / "verbatim.log"
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.setLevel(level)
+    root.addHandler(handler)
+    if console:
+        stream = logging.StreamHandler(sys.stderr)
+        stream.setLevel(logging.WARNING)
+        stream.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(stream)
+    for noisy in ("websockets", "httpx", "httpcore", "openai", "faster_whisper"):
+        logging.getLogger(noisy).setLevel(max(level, logging.INFO))
+    try:
+        os.chmod(path, 0o600)
+    except OSError:
+        pass
+    _configured = path
+    return path
