@@ -177,6 +177,9 @@ class Pipeline:
         self.listener.on_report(u)
         return report
 
+    def save(self, u: Utterance) -> None:
+        self._store("save", u)
+
     # --- helpers ---------------------------------------------------------------------
     def _finish_player(self, playing: bool) -> None:
         if playing and self.player is not None:
