@@ -51,7 +51,7 @@ def test_missing_last_sentence_is_appended_after_the_spoken_part():
     second = speak("I did not know that existed.")
     # original speech kept, its trailing silence dropped, new sentence added after a short gap
     # first + 40 ms margin + gap + second + gap; the 0.5 s trailing silence is gone
-    assert abs(len(out) - (len(first) + len(second) + 0.28 * RATE)) < 0.01 * RATE
+    assert abs(len(out) - (len(first) + len(second) + 0.28 * RATE)) < 0.03 * RATE
     assert np.array_equal(out[1000:len(first) - 1000], first[1000:len(first) - 1000])
 
 
