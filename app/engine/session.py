@@ -1,0 +1,426 @@
+"""One client connection to the local engine: validates client events and answers with
+the event sequence a real Realtime server emits, in GA or beta naming."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import random
+from typing import TYPE_CHECKING, Any
+
+from app.core.languages import UnknownLanguage, get_language
+from app.text.segments import split_sentences
+
+from .faults import Chunk, Fault, FaultError, parse_fault, plan_speech
+from .protocol import ResponseState, SessionConfig, Shape, error_event, format_from_ga, new_id
+from .speech import OUTPUT_RATE, render, split_wire, to_wire
+
+if TYPE_CHECKING:
+    from .server import LocalEngine
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 20_000
+FORMATS = ("pcm16", "g711_ulaw", "g711_alaw")
+UNSUPPORTED = {"input_audio_buffer.append", "input_audio_buffer.commit", "input_audio_buffer.clear",
+               "conversation.item.truncate", "output_audio_buffer.clear", "transcription_session.update"}
+KNOWN = {"session.update", "conversation.item.create", "conversation.item.delete",
+         "conversation.item.retrieve", "response.create", "response.cancel"} | UNSUPPORTED
+
+
+class ClientError(Exception):
+    def __init__(self, message: str, code: str = "invalid_value", param: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.param = code, param
+
+
+class EngineSession:
+    def __init__(self, engine: "LocalEngine", ws, flavor: str, model: str) -> None:
+        self.engine = engine
+        self.ws = ws
+        self.shape = Shape(flavor)
+        self.config = SessionConfig(id=new_id("sess"), model=model, voice=engine.default_voice,
+                                    translation="available" if engine.translation_available else "unavailable")
+        self.items: dict[str, dict[str, Any]] = {}
+        self.order: list[str] = []
+        self.tasks: dict[str, asyncio.Task] = {}
+        self.closed = False
+
+    # --- plumbing ----------------------------------------------------------------------
+    async def send(self, ev: dict[str, Any]) -> None:
+        ev.setdefault("event_id", new_id("event"))
+        # event_id first, as servers do; harmless either way
+        self.engine.record(ev)
+        await self.ws.send(json.dumps(ev, ensure_ascii=False))
+
+    async def error(self, message: str, *, code: str, param: str | None = None,
+                    client_event_id: str | None = None, kind: str = "invalid_request_error") -> None:
+        await self.send(error_event(new_id("event"), message, code=code, kind=kind, param=param,
+                                    client_event_id=client_event_id))
+
+    async def run(self) -> None:
+        import websockets
+
+        await self.send({"type": "session.created", "session": self.shape.session(self.config)})
+        try:
+            async for message in self.ws:
+                await self.handle(message)
+        except websockets.exceptions.ConnectionClosed:
+            pass
+        finally:
+            self.closed = True
+            for t in self.tasks.values():
+                t.cancel()
+
+    async def handle(self, message: str | bytes) -> None:
+        try:
+            ev = json.loads(message)
+        except (ValueError, UnicodeDecodeError):
+            await self.error("The message is not valid JSON.", code="invalid_json")
+            return
+        if not isinstance(ev, dict) or not isinstance(ev.get("type"), str):
+            await self.error("Each message must be a JSON object with a string 'type'.", code="invalid_event",
+                             param="type")
+            return
+        kind, eid = ev["type"], ev.get("event_id")
+        if kind not in KNOWN:
+            await self.error(f"Invalid value: '{kind}'. Supported values are: {', '.join(sorted(KNOWN))}.",
+                             code="invalid_value", param="type", client_event_id=eid)
+            return
+        if kind in UNSUPPORTED:
+            await self.error(f"'{kind}' is not supported by the Verbatim local engine (text in, audio out only).",
+                             code="unsupported_event", param="type", client_event_id=eid)
+            return
+        try:
+            await getattr(self, "on_" + kind.replace(".", "_"))(ev)
+        except ClientError as exc:
+            await self.error(str(exc), code=exc.code, param=exc.param, client_event_id=eid)
+
+    # --- client events ------------------------------------------------------------------------
+    async def on_session_update(self, ev: dict[str, Any]) -> None:
+        s = ev.get("session")
+        if not isinstance(s, dict):
+            raise ClientError("Missing required parameter: 'session'.", "missing_required_parameter", "session")
+        c = self.config
+        fmt = s.get("output_audio_format")
+        audio_out = ((s.get("audio") or {}).get("output") or {}) if isinstance(s.get("audio"), dict) else {}
+        if audio_out.get("format") is not None:
+            fmt = format_from_ga(audio_out["format"])
+            if fmt is None:
+                raise ClientError("Invalid value for 'session.audio.output.format'.", param="session.audio.output.format")
+        if fmt is not None:
+            if fmt not in FORMATS:
+                raise ClientError(f"Invalid value: '{fmt}'. Supported values are: {', '.join(FORMATS)}.",
+                                  param="session.output_audio_format")
+            c.audio_format = fmt
+        voice = s.get("voice", audio_out.get("voice"))
+        if voice is not None:
+            if not isinstance(voice, str) or not voice:
+                raise ClientError("Invalid value for 'voice'.", param="session.voice")
+            c.voice = voice
+        mods = s.get("modalities", s.get("output_modalities"))
+        if mods is not None:
+            if not isinstance(mods, list) or not mods or not set(mods) <= {"text", "audio"}:
+                raise ClientError("Invalid modalities: use 'text' and/or 'audio'.", param="session.modalities")
+            c.modalities = ("text",) if mods == ["text"] else ("text", "audio")
+        if isinstance(s.get("instructions"), str):
+            c.instructions = s["instructions"]
+        await self.send({"type": "session.updated", "session": self.shape.session(c)})
+
+    async def on_conversation_item_create(self, ev: dict[str, Any]) -> None:
+        item = ev.get("item")
+        if not isinstance(item, dict):
+            raise ClientError("Missing required parameter: 'item'.", "missing_required_parameter", "item")
+        if item.get("type") != "message":
+            raise ClientError("Only 'message' items are supported by the local engine.", param="item.type")
+        role = item.get("role")
+        if role not in ("user", "system", "assistant"):
+            raise ClientError(f"Invalid value: '{role}'. Supported values are: user, system, assistant.",
+                              param="item.role")
+        content = item.get("content")
+        if not isinstance(content, list) or not content:
+            raise ClientError("Missing required parameter: 'item.content'.", "missing_required_parameter",
+                              "item.content")
+        texts = []
+        for i, part in enumerate(content):
+            if not isinstance(part, dict) or part.get("type") not in ("input_text", "text", "output_text"):
+                raise ClientError("Content parts must be text ('input_text').", param=f"item.content[{i}].type")
+            t = part.get("text")
+            if not isinstance(t, str):
+                raise ClientError("Missing required parameter: 'text'.", "missing_required_parameter",
+                                  f"item.content[{i}].text")
+            texts.append(t)
+        text = "".join(texts)
+        if len(text) > MAX_TEXT:
+            raise ClientError(f"The text is too long ({len(text)} characters; at most {MAX_TEXT}).",
+                              "string_above_max_length", "item.content")
+        item_id = item.get("id") or new_id("item")
+        if not isinstance(item_id, str) or len(item_id) > 32:
+            raise ClientError("Item ids are strings of at most 32 characters.", param="item.id")
+        if item_id in self.items:
+            raise ClientError(f"Item with id '{item_id}' already exists.", "item_already_exists", "item.id")
+        stored = self.shape.user_item(item_id, text)
+        stored["role"] = role
+        self.items[item_id] = stored
+        prev = self.order[-1] if self.order else None
+        self.order.append(item_id)
+        if self.shape.beta:
+            await self.send({"type": "conversation.item.created", "previous_item_id": prev, "item": stored})
+        else:
+            await self.send({"type": "conversation.item.added", "previous_item_id": prev, "item": stored})
+            await self.send({"type": "conversation.item.done", "previous_item_id": prev, "item": stored})
+
+    async def on_conversation_item_delete(self, ev: dict[str, Any]) -> None:
+        item_id = ev.get("item_id")
+        if item_id not in self.items:
+            raise ClientError(f"Item with item_id '{item_id}' not found.", "item_not_found", "item_id")
+        del self.items[item_id]
+        self.order.remove(item_id)
+        await self.send({"type": "conversation.item.deleted", "item_id": item_id})
+
+    async def on_conversation_item_retrieve(self, ev: dict[str, Any]) -> None:
+        item_id = ev.get("item_id")
+        if item_id not in self.items:
+            raise ClientError(f"Item with item_id '{item_id}' not found.", "item_not_found", "item_id")
+        await self.send({"type": "conversation.item.retrieved", "item": self.items[item_id]})
+
+    async def on_response_cancel(self, ev: dict[str, Any]) -> None:
+        rid = ev.get("response_id")
+        active = [r for r, t in self.tasks.items() if not t.done() and (rid in (None, r))]
+        if not active:
+            raise ClientError("Cancellation failed: no active response found.", "response_cancel_not_active")
+        for r in active:
+            self.tasks[r].cancel()
+
+    async def on_response_create(self, ev: dict[str, Any]) -> None:
+        params = ev.get("response") or {}
+        if not isinstance(params, dict):
+            raise ClientError("'response' must be an object.", param="response")
+        conversation = params.get("conversation", "auto")
+        if conversation not in ("auto", "none"):
+            raise ClientError(f"Invalid value: '{conversation}'. Supported values are: auto, none.",
+                              param="response.conversation")
+        text = self._input_text(params, conversation)
+        meta = params.get("metadata") or {}
+        if not isinstance(meta, dict) or len(meta) > 16 or not all(
+                isinstance(k, str) and isinstance(v, str) and len(k) <= 64 and len(v) <= 512
+                for k, v in meta.items()):
+            raise ClientError("metadata holds at most 16 string pairs (keys ≤ 64, values ≤ 512 characters).",
+                              param="response.metadata")
+        try:
+            fault = parse_fault(meta)
+        except FaultError as exc:
+            raise ClientError(str(exc), param="response.metadata.verbatim_fault") from exc
+        fmt = params.get("output_audio_format")
+        audio_out = ((params.get("audio") or {}).get("output") or {}) if isinstance(params.get("audio"), dict) else {}
+        if audio_out.get("format") is not None:
+            fmt = format_from_ga(audio_out["format"])
+        fmt = fmt or self.config.audio_format
+        if fmt not in FORMATS:
+            raise ClientError("Invalid output audio format.", param="response.output_audio_format")
+        voice = params.get("voice") or audio_out.get("voice") or self.config.voice
+        mods = params.get("modalities", params.get("output_modalities"))
+        audio = "audio" in (mods if isinstance(mods, list) else self.config.modalities)
+        if fault.error:
+            await self.error(fault.error["message"], code=fault.error["code"], kind=fault.error["type"],
+                             client_event_id=ev.get("event_id"))
+            return
+        r = ResponseState(id=new_id("resp"), item_id=new_id("item"), voice=voice, audio_format=fmt,
+                          audio=audio and not fault.no_audio, metadata=dict(meta))
+        self.tasks[r.id] = asyncio.create_task(self._respond(r, text, fault))
+
+    def _input_text(self, params: dict[str, Any], conversation: str) -> str:
+        inp = params.get("input")
+        items: list[dict[str, Any]] = []
+        if inp is not None:
+            if not isinstance(inp, list):
+                raise ClientError("'response.input' must be a list.", param="response.input")
+            for i, it in enumerate(inp):
+                if isinstance(it, dict) and it.get("type") == "item_reference":
+                    ref = self.items.get(it.get("id"))
+                    if ref is None:
+                        raise ClientError(f"Item with id '{it.get('id')}' not found.", "item_not_found",
+                                          f"response.input[{i}].id")
+                    items.append(ref)
+                elif isinstance(it, dict) and it.get("type") == "message":
+                    items.append(it)
+                else:
+                    raise ClientError("Input items are messages or item references.", param=f"response.input[{i}]")
+        elif conversation == "auto":
+            items = [self.items[i] for i in self.order]
+        users = [it for it in items if it.get("role", "user") == "user"]
+        if not users:
+            raise ClientError("There is no user message to answer.", "missing_input", "response.input")
+        parts = users[-1].get("content") or []
+        text = "".join(p.get("text", "") for p in parts if isinstance(p, dict))
+        if not text.strip():
+            raise ClientError("The user message is empty.", "empty_input", "response.input")
+        return text
+
+    # --- answering ---------------------------------------------------------------------------------
+    def _languages(self, meta: dict[str, str]) -> tuple[str, str, str]:
+        """(transcript text language, what to say, mode) from the request's metadata."""
+        def lang(key: str, default: str) -> str:
+            try:
+                return get_language(meta.get(key) or default).code
+            except UnknownLanguage as exc:
+                raise ClientError(f"unknown language in metadata {key}", param=f"response.metadata.{key}") from exc
+        source, target = lang("verbatim_source", "en"), lang("verbatim_target", "en")
+        mode = "read" if meta.get("verbatim_mode") == "read" else "translate"
+        return source, target, mode
+
+    async def _respond(self, r: ResponseState, text: str, fault: Fault) -> None:
+        truth: dict[str, Any] = {"response_id": r.id, "fault": fault.to_dict(), "sample_rate": OUTPUT_RATE,
+                                 "audio_format": r.audio_format, "spoken": [], "complete": False}
+        self.engine.truth[r.id] = truth
+        try:
+            source, target, mode = self._languages(r.metadata)
+            transcript, lang, translated = await self._answer_text(text, source, target, mode)
+            transcript, chunks = plan_speech(transcript, lang, fault)
+            r.transcript = transcript
+            r.metadata.setdefault("verbatim_transcript_language", lang)
+            truth.update(transcript=transcript, transcript_language=lang, translated=translated,
+                         sentences=[{"index": i, "text": s.text, "char_start": s.start, "char_end": s.end}
+                                    for i, s in enumerate(split_sentences(transcript))])
+            r.input_tokens = len(text) // 4 + 1
+            await self._stream(r, transcript, chunks, fault, truth)
+        except asyncio.CancelledError:
+            if not self.closed:
+                r.status, r.status_details = "cancelled", {"type": "cancelled", "reason": "client_cancelled"}
+                await self._finish(r)
+        except ClientError as exc:
+            await self.error(str(exc), code=exc.code, param=exc.param)
+        except _Dropped:
+            pass
+        except Exception as exc:  # a TTS failure must reach the client as a failed response
+            log.exception("local engine response failed")
+            if not self.closed:
+                r.status = "failed"
+                r.status_details = {"type": "failed", "error": {"type": "server_error", "code": "engine_error",
+                                                                "message": f"local engine: {exc}"}}
+                try:
+                    await self._finish(r)
+                except Exception:
+                    pass
+        finally:
+            self.tasks.pop(r.id, None)
+
+    async def _answer_text(self, text: str, source: str, target: str, mode: str) -> tuple[str, str, bool]:
+        if mode == "read":
+            return text.strip(), target, False
+        tr = self.engine.translator
+        if source != target and tr is not None and tr.can(source, target):
+            out = await asyncio.to_thread(tr.translate, text, source, target)
+            return out.strip(), target, True
+        # no translator: say the text back in its own language, and say so in the metadata
+        return text.strip(), source, source == target
+
+    async def _stream(self, r: ResponseState, transcript: str, chunks: list[Chunk], fault: Fault,
+                      truth: dict[str, Any]) -> None:
+        shape = self.shape
+        base = {"response_id": r.id, "item_id": r.item_id, "output_index": 0, "content_index": 0}
+        await self.send({"type": "response.created", "response": shape.response(r)})
+        r.started = True
+        await self.send({"type": "response.output_item.added", "response_id": r.id, "output_index": 0,
+                         "item": shape.assistant_item(r.item_id, "in_progress", r.audio, None)})
+        part_type = "audio" if r.audio else "text"
+        empty_part = {"type": part_type, "transcript": ""} if r.audio else {"type": "text", "text": ""}
+        await self.send({"type": "response.content_part.added", **base, "part": empty_part})
+        if fault.first_delay_ms:
+            await asyncio.sleep(fault.first_delay_ms / 1000)
+        rng = random.Random(fault.seed)
+        sentences = split_sentences(transcript)
+        by_sentence: list[list[Chunk]] = [[] for _ in sentences] or [[]]
+        for j, c in enumerate(chunks):
+            k = c.sentence if c.sentence is not None else min(j, len(by_sentence) - 1)
+            by_sentence[min(k, len(by_sentence) - 1)].append(c)
+        held: list[str] = []
+        deltas = 0
+        offset = 0
+        pos = 0
+        for k, group in enumerate(by_sentence):
+            end = sentences[k + 1].start if k + 1 < len(sentences) else len(transcript)
+            piece = transcript[pos:end]
+            pos = end
+            for word in _text_deltas(piece):
+                await self.send({"type": shape.transcript_delta if r.audio else shape.text_delta, **base,
+                                 "delta": word})
+                r.output_text_tokens += 1
+                await self._pace(fault)
+            if not r.audio:
+                continue
+            for c in group:
+                if not c.text.strip():
+                    continue
+                pcm, spoken = await asyncio.to_thread(render, c, r.voice, offset)
+                offset = spoken.end_sample
+                truth["spoken"].append(spoken.to_dict())
+                wire = to_wire(pcm, r.audio_format)
+                r.output_audio_tokens += max(1, int(len(pcm) / OUTPUT_RATE * 10))
+                for piece_bytes in split_wire(wire, r.audio_format, 0.2 + (rng.random() * 0.1 if fault.seed else 0)):
+                    b64 = base64.b64encode(piece_bytes).decode("ascii")
+                    held.append(b64)
+                    if len(held) > fault.late_deltas:
+                        await self._audio_delta(r, base, held.pop(0))
+                        deltas += 1
+                        if fault.drop_after_deltas is not None and deltas >= fault.drop_after_deltas:
+                            await self._drop(truth)
+                        await self._pace(fault)
+        if fault.drop_after_deltas is not None and deltas >= fault.drop_after_deltas:
+            await self._drop(truth)
+        truth["audio_samples"] = offset
+        r.status = "completed"
+        if r.audio:
+            await self.send({"type": shape.audio_done, **base})
+            await self.send({"type": shape.transcript_done, **base, "transcript": transcript})
+            await self.send({"type": "response.content_part.done", **base,
+                             "part": {"type": "audio", "transcript": transcript}})
+        else:
+            await self.send({"type": shape.text_done, **base, "text": transcript})
+            await self.send({"type": "response.content_part.done", **base, "part": {"type": "text", "text": transcript}})
+        await self._finish(r)
+        truth["complete"] = True
+        for b64 in held:   # deltas the seed says arrive after .done
+            await self._audio_delta(r, base, b64)
+            await self._pace(fault)
+
+    async def _finish(self, r: ResponseState) -> None:
+        if r.started:
+            await self.send({"type": "response.output_item.done", "response_id": r.id, "output_index": 0,
+                             "item": self.shape.assistant_item(
+                                 r.item_id, "completed" if r.status == "completed" else "incomplete",
+                                 r.audio, r.transcript or "")})
+        await self.send({"type": "response.done", "response": self.shape.response(r)})
+
+    async def _audio_delta(self, r: ResponseState, base: dict[str, Any], b64: str) -> None:
+        await self.send({"type": self.shape.audio_delta, **base, "delta": b64})
+
+    async def _pace(self, fault: Fault) -> None:
+        await asyncio.sleep(fault.delay_ms / 1000 if fault.delay_ms else 0)
+
+    async def _drop(self, truth: dict[str, Any]) -> None:
+        truth["dropped"] = True
+        self.closed = True
+        transport = getattr(self.ws, "transport", None)
+        if transport is not None:
+            transport.abort()     # no close frame: what a dead network looks like
+        raise _Dropped()
+
+
+class _Dropped(Exception):
+    pass
+
+
+def _text_deltas(text: str) -> list[str]:
+    """Transcript deltas a word or so at a time, spaces kept, as servers send them."""
+    out, cur = [], ""
+    for ch in text:
+        cur += ch
+        if ch == " " and cur.strip():
+            out.append(cur)
+            cur = ""
+    if cur:
+        out.append(cur)
+    return out

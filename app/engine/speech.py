@@ -1,0 +1,53 @@
+"""Turns the engine's speech plan into wire audio, and records what it really said."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from app.audio.codecs import encode, get_format
+from app.audio.resample import resample
+from app.tts import synthesize
+
+from .faults import Chunk
+
+OUTPUT_RATE = 24000
+
+
+@dataclass
+class Spoken:
+    """Ground truth for one chunk of speech: what was said, in which language, where."""
+    text: str
+    language: str
+    voice: str
+    sentence: int | None
+    start_sample: int          # at 24 kHz, whatever the wire format
+    end_sample: int
+    start_s: float
+    end_s: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def render(chunk: Chunk, voice: str, offset: int) -> tuple[np.ndarray, Spoken]:
+    """Speak one chunk at 24 kHz; `offset` is where it starts in the response's audio."""
+    syn = synthesize(chunk.text, chunk.language, voice)
+    pcm = resample(syn.samples, syn.sample_rate, OUTPUT_RATE)
+    end = offset + len(pcm)
+    return pcm, Spoken(chunk.text, chunk.language, syn.voice, chunk.sentence, offset, end,
+                       round(offset / OUTPUT_RATE, 4), round(end / OUTPUT_RATE, 4))
+
+
+def to_wire(pcm24: np.ndarray, audio_format: str) -> bytes:
+    fmt = get_format(audio_format)
+    if fmt.sample_rate != OUTPUT_RATE:
+        pcm24 = resample(pcm24, OUTPUT_RATE, fmt.sample_rate)
+    return encode(pcm24, fmt)
+
+
+def split_wire(data: bytes, audio_format: str, seconds: float) -> list[bytes]:
+    fmt = get_format(audio_format)
+    step = max(fmt.bytes_per_sample, int(fmt.sample_rate * seconds) * fmt.bytes_per_sample)
+    return [data[i:i + step] for i in range(0, len(data), step)]
