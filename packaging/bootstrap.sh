@@ -18,7 +18,7 @@ APT_COMMON=(python3 python3-venv python3-pip espeak-ng libespeak-ng1 libportaudi
             libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
             libxcb-image0 libxcb-render-util0 libxcb-xinerama0 libxcb-randr0 libegl1 libgl1
             libfontconfig1 libdbus-1-3 fonts-dejavu-core)
-APT_TEST=(xvfb xauth sox libsox-fmt-all imagemagick)
+APT_TEST=(xvfb xauth sox libsox-fmt-all imagemagick openssl)
 want=("${APT_COMMON[@]}")
 [ "$MODE" = test ] && want+=("${APT_TEST[@]}")
 command -v node >/dev/null 2>&1 || { [ "$MODE" = test ] && want+=(nodejs npm); }

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 _counter = itertools.count(1)
+KNOWN_MODELS = {"gpt-realtime", "gpt-realtime-2025-08-28", "gpt-4o-realtime-preview",
+                "gpt-4o-realtime-preview-2024-12-17", "gpt-4o-realtime-preview-2025-06-03",
+                "gpt-4o-mini-realtime-preview", "gpt-4o-mini-realtime-preview-2024-12-17"}
 
 
 def new_id(prefix: str) -> str:
@@ -53,14 +56,20 @@ class Shape:
         return "output_audio" if audio else "output_text"
 
     # objects ----------------------------------------------------------------------------
+    def model_name(self, requested: str) -> str:
+        """Deployment names are not model names; report the model family as Azure does."""
+        if requested in KNOWN_MODELS:
+            return requested
+        return "gpt-4o-realtime-preview" if self.beta else "gpt-realtime"
+
     def session(self, s: "SessionConfig") -> dict[str, Any]:
         if self.beta:
-            return {"id": s.id, "object": "realtime.session", "model": s.model,
+            return {"id": s.id, "model": self.model_name(s.model),
                     "modalities": list(s.modalities), "instructions": s.instructions, "voice": s.voice,
                     "input_audio_format": "pcm16", "output_audio_format": s.audio_format,
                     "turn_detection": None, "tools": [], "tool_choice": "auto", "temperature": 0.8,
                     "max_response_output_tokens": "inf", "x_verbatim": s.extension()}
-        return {"type": "realtime", "id": s.id, "object": "realtime.session", "model": s.model,
+        return {"type": "realtime", "model": self.model_name(s.model),
                 "output_modalities": ["text"] if s.modalities == ("text",) else ["audio"],
                 "instructions": s.instructions,
                 "audio": {"input": {"format": {"type": "audio/pcm", "rate": 24000}, "turn_detection": None},
@@ -118,7 +127,7 @@ class SessionConfig:
 
     def extension(self) -> dict[str, Any]:
         """Vendor field the Verbatim client reads; other clients ignore it."""
-        return {"engine": "verbatim-local", "translation": self.translation}
+        return {"engine": "verbatim-local", "translation": self.translation, "session_id": self.id}
 
 
 @dataclass

@@ -29,8 +29,9 @@ MAX_TRUTH = 500   # responses whose ground truth is kept
 class LocalEngine:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, default_voice: str = "alloy",
                  translator: Translator | None | str = "auto", api_keys: set[str] | None = None,
-                 record_events: bool = False) -> None:
+                 record_events: bool = False, ssl_context=None) -> None:
         self.host = host
+        self.ssl_context = ssl_context   # wss:// for clients that insist on TLS (the npm SDK)
         self.port = port
         self.default_voice = default_voice
         self.translator = Translator() if translator == "auto" else translator
@@ -52,11 +53,11 @@ class LocalEngine:
     @property
     def url(self) -> str:
         """The websocket base URL clients pass as `websocket_base_url`."""
-        return f"ws://{self.host}:{self.port}/v1"
+        return f"{'wss' if self.ssl_context else 'ws'}://{self.host}:{self.port}/v1"
 
     @property
     def http_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
 
     def ground_truth(self, response_id: str) -> dict[str, Any] | None:
         return self.truth.get(response_id)
@@ -74,13 +75,24 @@ class LocalEngine:
     async def start(self) -> "LocalEngine":
         from websockets.asyncio.server import serve
 
+        await asyncio.to_thread(self._warm)
         self._server = await serve(self._handle, self.host, self.port, process_request=self._process_request,
-                                   max_size=2 ** 24, compression=None)
+                                   max_size=2 ** 24, compression=None, ssl=self.ssl_context)
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
         log.info("local engine listening on %s (translation %s)", self.url,
                  "available" if self.translation_available else "unavailable")
         return self
+
+    def _warm(self) -> None:
+        """Load the voices once: the first synthesis is slower and (with espeak) a little different."""
+        from app.tts import synthesize
+
+        for voice in {"espeak", self.default_voice}:
+            try:
+                synthesize("Ready.", "en", voice)
+            except Exception:  # a missing voice is reported when a request needs it
+                log.warning("voice %s could not be loaded", voice, exc_info=True)
 
     async def stop(self) -> None:
         if self._server is not None:

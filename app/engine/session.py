@@ -202,7 +202,6 @@ class EngineSession:
         if conversation not in ("auto", "none"):
             raise ClientError(f"Invalid value: '{conversation}'. Supported values are: auto, none.",
                               param="response.conversation")
-        text = self._input_text(params, conversation)
         meta = params.get("metadata") or {}
         if not isinstance(meta, dict) or len(meta) > 16 or not all(
                 isinstance(k, str) and isinstance(v, str) and len(k) <= 64 and len(v) <= 512
@@ -213,6 +212,7 @@ class EngineSession:
             fault = parse_fault(meta)
         except FaultError as exc:
             raise ClientError(str(exc), param="response.metadata.verbatim_fault") from exc
+        text = self._input_text(params, conversation)
         fmt = params.get("output_audio_format")
         audio_out = ((params.get("audio") or {}).get("output") or {}) if isinstance(params.get("audio"), dict) else {}
         if audio_out.get("format") is not None:
@@ -248,7 +248,7 @@ class EngineSession:
                     items.append(it)
                 else:
                     raise ClientError("Input items are messages or item references.", param=f"response.input[{i}]")
-        elif conversation == "auto":
+        else:   # no input: the default conversation is the context, even for out-of-band responses
             items = [self.items[i] for i in self.order]
         users = [it for it in items if it.get("role", "user") == "user"]
         if not users:

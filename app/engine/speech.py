@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -31,12 +32,21 @@ class Spoken:
         return asdict(self)
 
 
+@lru_cache(maxsize=128)
+def _speak(text: str, language: str, voice: str) -> tuple[np.ndarray, str]:
+    # Cached: the same request gets the same audio (espeak keeps a little state between calls,
+    # Piper samples noise), and repairs that re-voice a sentence cost nothing.
+    syn = synthesize(text, language, voice)
+    pcm = resample(syn.samples, syn.sample_rate, OUTPUT_RATE)
+    pcm.setflags(write=False)
+    return pcm, syn.voice
+
+
 def render(chunk: Chunk, voice: str, offset: int) -> tuple[np.ndarray, Spoken]:
     """Speak one chunk at 24 kHz; `offset` is where it starts in the response's audio."""
-    syn = synthesize(chunk.text, chunk.language, voice)
-    pcm = resample(syn.samples, syn.sample_rate, OUTPUT_RATE)
+    pcm, used = _speak(chunk.text, chunk.language, voice)
     end = offset + len(pcm)
-    return pcm, Spoken(chunk.text, chunk.language, syn.voice, chunk.sentence, offset, end,
+    return pcm, Spoken(chunk.text, chunk.language, used, chunk.sentence, offset, end,
                        round(offset / OUTPUT_RATE, 4), round(end / OUTPUT_RATE, 4))
 
 

@@ -141,7 +141,7 @@ class RealtimeClient:
         updated = await self._await_session("session.updated")
         sess = updated.get("session") or created.get("session") or {}
         extra = sess.get("x_verbatim") or {}
-        self.session = SessionInfo(session_id=str(sess.get("id") or (created.get("session") or {}).get("id") or ""),
+        self.session = SessionInfo(session_id=str(sess.get("id") or extra.get("session_id") or ""),
                                    model=str(sess.get("model") or self.config.model), flavor=self.flavor,
                                    translation_available=extra.get("translation", "available") != "unavailable",
                                    engine=str(extra.get("engine") or ""), raw=sess)
