@@ -83,13 +83,13 @@ class Utterance:
 
     @property
     def status(self) -> str:
-        """One word for icons and filters: match, mismatch, repaired, verifying, incomplete, failed."""
+        """One word for icons and filters: match, mismatch, repaired, verifying, unverified, incomplete, failed."""
         if self.state in ("incomplete", "failed"):
             return self.state
         if self.state == "streaming":
             return "streaming"
         if self.report is None:
-            return "verifying"
+            return "unverified" if self.meta.get("unverified") else "verifying"
         if self.report.matches:
             return "repaired" if self.repaired else "match"
         return "mismatch"

@@ -260,14 +260,19 @@ class EngineSession:
         return text
 
     # --- answering ---------------------------------------------------------------------------------
-    def _languages(self, meta: dict[str, str]) -> tuple[str, str, str]:
-        """(transcript text language, what to say, mode) from the request's metadata."""
+    def _languages(self, meta: dict[str, str], text: str) -> tuple[str, str, str]:
+        """(source, target, mode) from the request's metadata; an unnamed source is detected."""
         def lang(key: str, default: str) -> str:
+            value = meta.get(key) or default
+            if value == "auto":
+                from app.core.langid import detect_text_language
+
+                value = detect_text_language(text, "en")
             try:
-                return get_language(meta.get(key) or default).code
+                return get_language(value).code
             except UnknownLanguage as exc:
                 raise ClientError(f"unknown language in metadata {key}", param=f"response.metadata.{key}") from exc
-        source, target = lang("verbatim_source", "en"), lang("verbatim_target", "en")
+        source, target = lang("verbatim_source", "auto"), lang("verbatim_target", "en")
         mode = "read" if meta.get("verbatim_mode") == "read" else "translate"
         return source, target, mode
 
@@ -276,7 +281,7 @@ class EngineSession:
                                  "audio_format": r.audio_format, "spoken": [], "complete": False}
         self.engine.truth[r.id] = truth
         try:
-            source, target, mode = self._languages(r.metadata)
+            source, target, mode = await asyncio.to_thread(self._languages, r.metadata, text)
             transcript, lang, translated = await self._answer_text(text, source, target, mode)
             transcript, chunks = plan_speech(transcript, lang, fault)
             r.transcript = transcript

@@ -148,6 +148,8 @@ class Pipeline:
         self.listener.on_done(u)
         if self.options.verify and self.verifier is not None:
             await self.verify(u)
+        else:
+            u.meta["unverified"] = "verification is off" if not self.options.verify else "no verifier"
         if self.repairer is not None and u.report is not None and not u.report.matches:
             await self.repairer.repair(u, self)
         return u
@@ -169,6 +171,7 @@ class Pipeline:
             raise
         except Exception as exc:
             msg = f"Could not verify the audio: {user_message(exc)}"
+            u.meta["unverified"] = msg
             self.listener.on_error(u, msg)
             return None
         u.timings["verify_s"] = time.monotonic() - t0

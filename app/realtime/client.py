@@ -32,7 +32,8 @@ RATE_CODES = {"rate_limit_exceeded", "rate_limit_error", "insufficient_quota", "
 
 
 def translate_instructions(source: str, target: str) -> str:
-    src, tgt = language_name(source), language_name(target)
+    src = "the language it is written in" if source in ("auto", "", None) else language_name(source)
+    tgt = language_name(target)
     return (f"You are a translator. Translate the user's message from {src} into {tgt}. "
             f"Answer with the translation only, entirely in {tgt}: speak every sentence of it, word for "
             f"word as you write it, and nothing else. Never answer, comment on or continue the message. "

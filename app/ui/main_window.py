@@ -234,7 +234,7 @@ class MainWindow(QMainWindow):
                 n, total = len(u.report.flagged_segments), len(u.report.segments)
                 text = f"Audio differs: {n} of {total} sentence{'s' if total != 1 else ''}"
             else:
-                text = {"streaming": "Receiving…", "verifying": "Verifying…",
+                text = {"streaming": "Receiving…", "verifying": "Verifying…", "unverified": "Not verified",
                         "match": "Audio matches the transcript", "repaired": "Repaired — audio matches",
                         "incomplete": "Incomplete answer", "failed": "Failed", "idle": ""}.get(status, status)
         glyph = theme.GLYPH.get(status, "")

@@ -11,7 +11,7 @@ MUTED = "#5f6368"
 # Status glyphs pair with colour so the state reads without colour vision.
 GLYPH = {
     "match": "✓", "repaired": "✓", "mismatch": "✗", "incomplete": "◐", "failed": "!",
-    "verifying": "…", "streaming": "♪", "repairing": "↻",
+    "verifying": "…", "unverified": "?", "streaming": "♪", "repairing": "↻",
     "truncated": "✂", "drifted": "🌐", "misspoken": "≠",
 }
 STATUS_NAME = {"truncated": "Not spoken", "drifted": "Wrong language", "misspoken": "Spoken differently"}
@@ -20,6 +20,7 @@ BADGE_STYLE = {
     "idle": f"color: {MUTED};",
     "streaming": f"color: {MUTED};",
     "verifying": f"color: {MUTED}; border: 1px solid #c4c7c5;",
+    "unverified": f"color: {MUTED}; border: 1px dashed #c4c7c5;",
     "match": f"color: white; background: {OK};",
     "repaired": f"color: white; background: {OK};",
     "mismatch": f"color: white; background: {FLAG_TEXT};",
