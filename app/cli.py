@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     parser.add_argument("--self-check", action="store_true",
                         help="exercise every part (Qt, audio, keyring, verifier, TTS, engine) and report")
+    parser.add_argument("--json", action="store_true", help="with --self-check: print the report as JSON")
     parser.add_argument("--engine", choices=["auto", "local", "openai", "azure"], default=None,
                         help="provider to start with (default: from settings; local when no key)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.self_check:
         from app.selfcheck import run_self_check
 
-        return run_self_check()
+        return run_self_check(args)
     if args.command:
         return int(importlib.import_module(args._module).run(args) or 0)
     return gui_main(args)

@@ -2,7 +2,9 @@
 # Set up Verbatim on a fresh Debian/Ubuntu machine, then launch it or test it.
 #
 #   bash packaging/bootstrap.sh run      # install, then open the app (local engine if no API key)
-#   bash packaging/bootstrap.sh test     # install with test tools, then run the whole test suite
+#   bash packaging/bootstrap.sh test     # install with test tools, run the whole test suite,
+#                                        # then build the bundle and run its --self-check
+#   bash packaging/bootstrap.sh bundle   # build the double-click bundle (dist/) and self-check it
 #
 # Idempotent: a second run only installs what is missing. Extra arguments after `test`
 # go to pytest (e.g. `bash packaging/bootstrap.sh test -k engine`).
@@ -53,7 +55,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 extras="."
-[ "$MODE" = test ] && extras=".[test]"
+[ "$MODE" = test ] && extras=".[test,package]"
+[ "$MODE" = bundle ] && extras=".[package]"
 stamp=".venv/.verbatim-installed-$MODE"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ packaging/constraints.txt -nt "$stamp" ]; then
   say "installing Python packages (first time: a few minutes, ~1 GB)"
@@ -76,8 +79,14 @@ case "$MODE" in
     fi
     say "running the test suite"
     export QT_QPA_PLATFORM=offscreen
-    exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
+    .venv/bin/python -m pytest -p no:cacheprovider "$@"
+    if [ -z "${VERBATIM_SKIP_BUNDLE:-}" ] && [ $# -eq 0 ]; then
+      bash packaging/build_bundle.sh --self-check
+    fi
+    ;;
+  bundle)
+    bash packaging/build_bundle.sh --self-check
     ;;
   *)
-    say "usage: bash packaging/bootstrap.sh run|test"; exit 2 ;;
+    say "usage: bash packaging/bootstrap.sh run|test|bundle"; exit 2 ;;
 esac

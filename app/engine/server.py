@@ -77,7 +77,8 @@ class LocalEngine:
 
         await asyncio.to_thread(self._warm)
         self._server = await serve(self._handle, self.host, self.port, process_request=self._process_request,
-                                   max_size=2 ** 24, compression=None, ssl=self.ssl_context)
+                                   max_size=2 ** 24, compression=None, ssl=self.ssl_context,
+                                   close_timeout=2)
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
         log.info("local engine listening on %s (translation %s)", self.url,

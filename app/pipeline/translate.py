@@ -50,6 +50,42 @@ class VerifierLike(Protocol):
 class PipelineOptions:
     autoplay: bool = True
     verify: bool = True
+    strict: bool = False      # text from the Realtime model, speech from a TTS of that exact text
+
+
+class _SentenceVoicer:
+    """Strict mode: voice each transcript sentence as soon as it is complete, in order,
+    so the first audio comes after one sentence of text rather than the whole answer."""
+
+    def __init__(self, speech, language: str, voice: str | None, deliver) -> None:
+        self.speech, self.language, self.voice, self.deliver = speech, language, voice, deliver
+        self.queued = 0
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.worker = asyncio.create_task(self._work())
+
+    def feed(self, transcript: str, final: bool = False) -> None:
+        from app.text.segments import split_sentences
+
+        sentences = split_sentences(transcript)
+        ready = sentences if final else sentences[:-1]
+        for s in ready[self.queued:]:
+            self.queue.put_nowait(s.text)
+        self.queued = max(self.queued, len(ready))
+
+    async def finish(self, transcript: str) -> None:
+        self.feed(transcript, final=True)
+        self.queue.put_nowait(None)
+        await self.worker
+
+    def cancel(self) -> None:
+        self.worker.cancel()
+
+    async def _work(self) -> None:
+        while True:
+            text = await self.queue.get()
+            if text is None:
+                return
+            self.deliver(await self.speech.speak(text, self.language, self.voice))
 
 
 def check_input(text: str) -> str:
@@ -66,7 +102,7 @@ class Pipeline:
     def __init__(self, client, *, verifier: VerifierLike | None = None, store=None, player=None,
                  listener: Listener | None = None, options: PipelineOptions | None = None,
                  repairer=None, provider: str = "local", model: str = "", voice: str = "",
-                 audio_format: str = "pcm16") -> None:
+                 audio_format: str = "pcm16", speech=None) -> None:
         self.client = client
         self.verifier = verifier
         self.store = store
@@ -75,6 +111,7 @@ class Pipeline:
         self.options = options or PipelineOptions()
         self.repairer = repairer
         self.provider, self.model, self.voice, self.audio_format = provider, model, voice, audio_format
+        self.speech = speech          # exact-text TTS for strict mode (and repair)
         self.current: Utterance | None = None
 
     # --- one request -----------------------------------------------------------------
@@ -89,26 +126,39 @@ class Pipeline:
         t0 = time.monotonic()
         last_checkpoint = t0
         playing = False
+        strict = self.options.strict and self.speech is not None
+        if strict:
+            u.meta["mode"] = "strict"
+
+        def deliver(pcm: np.ndarray) -> None:
+            nonlocal playing
+            if not len(pcm):
+                return
+            u.timings.setdefault("first_audio_s", time.monotonic() - t0)
+            u.append_audio(pcm)
+            if self.player is not None and self.options.autoplay:
+                if not playing:
+                    self.player.load(None, u.sample_rate, streaming=True)
+                    self.player.play()
+                    playing = True
+                self.player.append(pcm)
+            self.listener.on_audio(u, pcm)
+
+        voicer = _SentenceVoicer(self.speech, self.speech_language(text, source, target), self.voice or None,
+                                 deliver) if strict else None
         try:
-            async for ev in self.client.translate(text, source=source, target=target, metadata=metadata):
+            async for ev in self.client.translate(text, source=source, target=target, metadata=metadata,
+                                                  **({"text_only": True} if strict else {})):
                 kind = type(ev).__name__
                 if kind == "TranscriptDelta":
                     u.transcript += ev.delta
                     u.timings.setdefault("first_transcript_s", time.monotonic() - t0)
                     self.listener.on_transcript(u)
+                    if voicer is not None:
+                        voicer.feed(u.transcript)
                 elif kind == "AudioDelta":
-                    pcm = ev.pcm
-                    if not len(pcm):
-                        continue
-                    u.timings.setdefault("first_audio_s", time.monotonic() - t0)
-                    u.append_audio(pcm)
-                    if self.player is not None and self.options.autoplay:
-                        if not playing:
-                            self.player.load(None, u.sample_rate, streaming=True)
-                            self.player.play()
-                            playing = True
-                        self.player.append(pcm)
-                    self.listener.on_audio(u, pcm)
+                    if voicer is None:
+                        deliver(ev.pcm)
                 elif kind == "ResponseDone":
                     u.transcript = ev.transcript or u.transcript
                     u.meta["response_id"] = ev.response_id
@@ -117,7 +167,7 @@ class Pipeline:
                         u.meta["usage"] = ev.usage
                     if getattr(ev, "transcript_language", None):
                         u.meta["transcript_language"] = ev.transcript_language
-                    if getattr(ev, "audio_missing", False):
+                    if getattr(ev, "audio_missing", False) and voicer is None:
                         u.meta["audio_missing"] = True
                     if getattr(ev, "late_audio_deltas", 0):
                         u.meta["late_audio_deltas"] = ev.late_audio_deltas
@@ -125,7 +175,11 @@ class Pipeline:
                 if now - last_checkpoint >= CHECKPOINT_EVERY_S:
                     self._store("checkpoint", u)
                     last_checkpoint = now
+            if voicer is not None:
+                await voicer.finish(u.transcript)
         except asyncio.CancelledError:
+            if voicer is not None:
+                voicer.cancel()
             u.state = "incomplete"
             u.error = "stopped before the answer was complete"
             self._finish_player(playing)
@@ -133,6 +187,8 @@ class Pipeline:
             self.listener.on_done(u)
             raise
         except Exception as exc:  # typed realtime errors carry partial results
+            if voicer is not None:
+                voicer.cancel()
             self._absorb_partial(u, exc)
             u.state = "incomplete" if (u.transcript or len(u.audio)) else "failed"
             u.error = user_message(exc)
@@ -153,6 +209,17 @@ class Pipeline:
         if self.repairer is not None and u.report is not None and not u.report.matches:
             await self.repairer.repair(u, self)
         return u
+
+    def speech_language(self, text: str, source: str, target: str) -> str:
+        """Language the answer's text will be in: the target, unless the session only reads back."""
+        session = getattr(self.client, "session", None)
+        if session is not None and not getattr(session, "translation_available", True):
+            if source and source != "auto":
+                return source
+            from app.core.langid import detect_text_language
+
+            return detect_text_language(text, target) or target
+        return target
 
     def verification_language(self, u: Utterance) -> str:
         """The transcript's language: the target, unless the engine read the input back."""

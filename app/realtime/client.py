@@ -280,10 +280,11 @@ class RealtimeClient:
 
     # --- requests ----------------------------------------------------------------------------
     async def translate(self, text: str, *, source: str, target: str,
-                        metadata: dict[str, str] | None = None) -> AsyncIterator[Any]:
-        """Stream TranscriptDelta/AudioDelta events, then one ResponseDone."""
+                        metadata: dict[str, str] | None = None, text_only: bool = False) -> AsyncIterator[Any]:
+        """Stream TranscriptDelta/AudioDelta events, then one ResponseDone.
+        `text_only` asks for the text alone (strict mode voices it with a TTS)."""
         meta = {"verbatim_source": source, "verbatim_target": target, **(metadata or {})}
-        async for ev in self._request(text, translate_instructions(source, target), meta):
+        async for ev in self._request(text, translate_instructions(source, target), meta, text_only=text_only):
             yield ev
 
     async def speak_verbatim(self, text: str, language: str, *, voice: str | None = None,
@@ -300,7 +301,7 @@ class RealtimeClient:
         return await collect(self.translate(text, source=source, target=target, metadata=metadata))
 
     async def _request(self, text: str, instructions: str, metadata: dict[str, str] | None,
-                       voice: str | None = None) -> AsyncIterator[Any]:
+                       voice: str | None = None, text_only: bool = False) -> AsyncIterator[Any]:
         if not text or not text.strip():
             raise ValueError("nothing to send: the text is empty")
         async with self._lock:
@@ -315,7 +316,8 @@ class RealtimeClient:
                                   "item": {"id": item_id, "type": "message", "role": "user",
                                            "content": [{"type": "input_text", "text": text}]}})
                 await self._send({"type": "response.create",
-                                  "response": self._response_shape(item_id, instructions, tag, metadata, voice)})
+                                  "response": self._response_shape(item_id, instructions, tag, metadata, voice,
+                                                                   text_only)})
                 async for ev in self._events(req, got):
                     yield ev
             finally:
@@ -329,17 +331,19 @@ class RealtimeClient:
                         pass
 
     def _response_shape(self, item_id: str, instructions: str, tag: str,
-                        metadata: dict[str, str] | None, voice: str | None) -> dict[str, Any]:
+                        metadata: dict[str, str] | None, voice: str | None,
+                        text_only: bool = False) -> dict[str, Any]:
         meta = {str(k): str(v)[:512] for k, v in (metadata or {}).items()}
         meta["verbatim_request"] = tag
         shape: dict[str, Any] = {"conversation": "none", "instructions": instructions,
                                  "input": [{"type": "item_reference", "id": item_id}], "metadata": meta}
         if self.flavor == "beta":
-            shape["modalities"] = ["text", "audio"]
-            shape["output_audio_format"] = self.config.audio_format
-            shape["voice"] = voice or self.config.voice
+            shape["modalities"] = ["text"] if text_only else ["text", "audio"]
+            if not text_only:
+                shape["output_audio_format"] = self.config.audio_format
+                shape["voice"] = voice or self.config.voice
         else:
-            shape["output_modalities"] = ["audio"]
+            shape["output_modalities"] = ["text"] if text_only else ["audio"]
             if voice:
                 shape["audio"] = {"output": {"voice": voice}}
         return shape

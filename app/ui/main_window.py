@@ -317,11 +317,35 @@ class MainWindow(QMainWindow):
             self.notice.show_message("local engine: no offline translator installed — reading back")
         verifier = self._verifier_or_none()
         store = self._store_or_none()
+        from app.pipeline.translate import PipelineOptions
+        from app.repair.repairer import Repairer, RepairOptions
+        from app.repair.speech import LocalSpeech, cloud_speech_for
+
+        s = self.settings
+        speech = cloud_speech_for(client.config) or LocalSpeech()
+        repairer = Repairer(RepairOptions(policy=s.repair_policy, attempts=s.repair_attempts),
+                            speech=speech, ask=self._ask_repair)
         self.pipeline = Pipeline(client, verifier=verifier, store=store, player=self.player,
                                  listener=_WindowListener(self), provider=self.services.provider(),
-                                 model=self.settings.model, voice=self.settings.voice,
-                                 audio_format=self.settings.audio_format)
+                                 model=s.model, voice=s.voice, audio_format=s.audio_format,
+                                 options=PipelineOptions(strict=s.strict_mode), repairer=repairer,
+                                 speech=speech)
         return self.pipeline
+
+    async def _ask_repair(self, u: Utterance) -> bool:
+        """Policy 'ask': a non-blocking question; the loop keeps running while it is open."""
+        from PySide6.QtWidgets import QMessageBox
+
+        n = len(u.report.flagged_segments) if u.report else 0
+        box = QMessageBox(QMessageBox.Icon.Question, "Repair the audio?",
+                          f"The audio does not say {n} sentence{'s' if n != 1 else ''} of the transcript. "
+                          "Re-voice it so the audio matches?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        future = asyncio.get_running_loop().create_future()
+        box.finished.connect(lambda r: future.done() or future.set_result(
+            r == QMessageBox.StandardButton.Yes or box.clickedButton() == box.button(QMessageBox.StandardButton.Yes)))
+        box.open()
+        return await future
 
     def _verifier_or_none(self):
         try:

@@ -38,9 +38,15 @@ class PhraseEdit(QPlainTextEdit):
         super().__init__(parent)
         self.setPlaceholderText("Type a phrase to translate…  (Ctrl+Enter)")
         self.setTabChangesFocus(True)
-        for seq in ("Ctrl+Return", "Ctrl+Enter"):
-            QShortcut(QKeySequence(seq), self, activated=self.submitted.emit,
-                      context=Qt.ShortcutContext.WidgetShortcut)
+
+    def keyPressEvent(self, event) -> None:
+        # handled here rather than with a QShortcut: works whether or not the window is active
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and \
+                event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            event.accept()
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
 
 
 class Banner(QLabel):
