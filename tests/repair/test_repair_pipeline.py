@@ -1,0 +1,105 @@
+"""Repair end to end: the local engine injects each seed fault, the verifier flags it, and
+the delivered audio must verify clean (or the flags stay, and say so)."""
+
+import json
+
+import pytest
+
+from app.engine import LocalEngine, seed_cases
+from app.pipeline.translate import Listener, Pipeline, PipelineOptions
+from app.realtime import ProviderConfig, RealtimeClient
+from app.repair.repairer import Repairer, RepairOptions
+from app.repair.speech import LocalSpeech
+from app.verify.report import Report
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    from app.verify.worker import VerifierWorker
+
+    w = VerifierWorker()
+    yield w
+    w.close()
+
+
+class Messages(Listener):
+    def __init__(self):
+        self.repairs = []
+
+    def on_repair(self, u, message):
+        self.repairs.append(message)
+
+
+def make_pipeline(eng, verifier, policy, listener=None, attempts=2):
+    client = RealtimeClient(ProviderConfig(provider="local", websocket_base_url=eng.url, voice="verse"))
+    speech = LocalSpeech()
+    return Pipeline(client, verifier=verifier, speech=speech, voice="verse", listener=listener,
+                    options=PipelineOptions(autoplay=False),
+                    repairer=Repairer(RepairOptions(policy=policy, attempts=attempts), speech=speech))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case_id", sorted(seed_cases()))
+async def test_automatic_repair_delivers_audio_that_verifies_clean(verifier, case_id):
+    case = seed_cases()[case_id]
+    async with LocalEngine(default_voice="verse") as eng:
+        msgs = Messages()
+        p = make_pipeline(eng, verifier, "automatic", msgs)
+        u = await p.translate(case["transcript"], "en", "en", metadata={"verbatim_fault": json.dumps({"case": case_id})})
+        await p.client.close()
+    assert [s.status for s in u.original_report.segments] == case["expected"]
+    assert u.report.matches, [(s.status, s.text) for s in u.report.segments]
+    assert u.status == "repaired"
+    assert 1 <= len(u.repairs) <= 2 and u.repairs[-1].verdict == "match"
+    assert u.original_audio is not None and len(u.original_audio) != len(u.audio)
+    assert msgs.repairs and "attempt 1" in msgs.repairs[0]
+
+
+async def test_with_repair_off_the_flags_stay(verifier):
+    case = seed_cases()["truncated-2"]
+    async with LocalEngine(default_voice="verse") as eng:
+        p = make_pipeline(eng, verifier, "off")
+        u = await p.translate(case["transcript"], "en", "en", metadata={"verbatim_fault": json.dumps({"case": "truncated-2"})})
+        await p.client.close()
+    assert [s.status for s in u.report.segments] == case["expected"]
+    assert u.repairs == [] and u.original_audio is None
+    assert u.status == "mismatch"
+
+
+class NeverSatisfied:
+    """A verifier that flags everything: repair must stop at the limit and say so."""
+
+    def __init__(self, real):
+        self.real = real
+        self.calls = 0
+
+    def submit(self, transcript, audio, rate, language):
+        import concurrent.futures
+
+        self.calls += 1
+        fut = self.real.submit(transcript, audio, rate, language)
+        out = concurrent.futures.Future()
+
+        def flag(f):
+            d = f.result().to_dict()
+            d["verdict"] = "mismatch"
+            d["segments"][-1]["status"] = "truncated"
+            out.set_result(Report.from_dict(d))
+
+        fut.add_done_callback(flag)
+        return out
+
+
+async def test_a_repair_that_keeps_failing_stops_after_the_limit_and_says_so(verifier):
+    stubborn = NeverSatisfied(verifier)
+    async with LocalEngine(default_voice="verse") as eng:
+        msgs = Messages()
+        p = make_pipeline(eng, stubborn, "automatic", msgs, attempts=2)
+        u = await p.translate("Good morning. See you soon.", "en", "en")
+        await p.client.close()
+    assert len(u.repairs) == 2
+    assert all(a.verdict == "mismatch" for a in u.repairs)
+    assert stubborn.calls == 3                      # the answer, then one per attempt
+    assert u.meta.get("repair_failed") is True
+    assert "Repair failed after 2 attempts" in msgs.repairs[-1]
+    assert u.status == "mismatch"
