@@ -22,7 +22,7 @@ LANGUAGES: dict[str, Language] = {
     for lang in [
         Language("en", "English", "English", "en-us"),
         Language("es", "Spanish", "Español", "es"),
-        Language("fr", "French", "Français", "fr-fr"),
+        Language("fr", "French", "Français", "fr"),
         Language("de", "German", "Deutsch", "de"),
         Language("it", "Italian", "Italiano", "it"),
         Language("pt", "Portuguese", "Português", "pt-br"),

@@ -1,0 +1,547 @@
+"""Does the audio say what the transcript says? Speech recognition + alignment + language ID.
+
+Steps (all off the UI thread; no Qt):
+1. resample to 16 kHz; find where there is voice (10 ms energy frames);
+2. Whisper, forced to the transcript's language, greedy, no previous-text conditioning,
+   on trimmed windows (see `asr.py`), with word times from cross-attention alignment;
+3. align heard words to transcript words (`align.py`, fuzzy, accent- and
+   punctuation-insensitive, symbols spelled out);
+4. transcript words after the last heard audio are `missing`; words heard differently
+   form regions whose language is identified (Whisper language ID on that slice of audio,
+   a re-transcription in the candidate language, and lingua on the text) -> `drifted`
+   or `misspoken`;
+5. per-segment status with the rules of the `check` contract (shared/DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from app.core.languages import UnknownLanguage, get_language
+from app.text.segments import Span, split_sentences, split_words
+from app.verify.align import align_tokens
+from app.verify.models import DEFAULT_MODEL, model_name, resolve_model
+from app.verify.normalize import word_tokens
+from app.verify.report import Report, SegmentResult, WordResult
+
+log = logging.getLogger(__name__)
+
+SR = 16000
+HOP = 160                 # 10 ms energy frames
+OK_SIM = 0.55             # a transcript word is "spoken" when heard at least this similar
+WINDOW_S = 28.0           # longest piece given to Whisper at once
+_CONTROL_RE = re.compile(r"<\|[^|<>]{0,64}\|>")
+LATER_SEGMENT_SHARE = 0.8  # voice needed for a sentence after the last match to count as spoken
+DRIFT_EVIDENCE = -0.15     # only flagged words get here: lean to "drifted" unless the target language explains them clearly better
+_USUAL = ("en", "es", "fr", "de", "it", "pt")   # always tried as the language of a drift
+
+
+def _supported() -> set[str]:
+    from app.core.languages import LANGUAGES
+
+    return set(LANGUAGES)
+
+
+_SUPPORTED = _supported()
+
+
+class VerifyError(ValueError):
+    """Bad input to the verifier (unknown language, unusable audio); message is user-facing."""
+
+
+@dataclass(slots=True)
+class _Word:
+    span: Span
+    seg: int
+    tokens: list[str]
+    status: str = "missing"         # ok | sub | gap | missing ; later drifted/misspoken
+    start: float | None = None
+    end: float | None = None
+    heard: list[int] = field(default_factory=list)   # indices into heard words
+    sim: float = 0.0
+
+
+# --- voice activity ------------------------------------------------------------------------------
+
+
+def voiced_frames(x: np.ndarray) -> np.ndarray:
+    """Boolean per 10 ms frame: is there voice (energy well above the floor)?"""
+    n = len(x) // HOP
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    frames = x[: n * HOP].reshape(n, HOP)
+    rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
+    peak = float(np.percentile(rms, 99)) if n else 0.0
+    floor = float(np.percentile(rms, 10))
+    thr = max(0.004, floor * 3.0, peak * 0.05)
+    return rms > thr
+
+
+def _voiced_between(voiced: np.ndarray, a: float, b: float) -> float:
+    i, j = max(0, int(a * 100)), min(len(voiced), int(np.ceil(b * 100)))
+    return float(voiced[i:j].sum()) / 100.0 if j > i else 0.0
+
+
+def _split_windows(voiced: np.ndarray, n_samples: int) -> list[tuple[int, int]]:
+    """Cut long audio into ≤ WINDOW_S pieces at the quietest moment near each limit."""
+    total = n_samples / SR
+    if total <= WINDOW_S + 1.5:
+        return [(0, n_samples)]
+    out = []
+    start = 0.0
+    while total - start > WINDOW_S + 1.5:
+        lo, hi = int((start + WINDOW_S - 8.0) * 100), int((start + WINDOW_S) * 100)
+        seg = voiced[lo:hi].astype(np.int32)
+        # longest run of silence in [lo, hi); else the end of the window
+        best, best_len, run_start = hi, 0, None
+        for k, v in enumerate(seg):
+            if not v and run_start is None:
+                run_start = k
+            if (v or k == len(seg) - 1) and run_start is not None:
+                length = k - run_start + (0 if v else 1)
+                if length >= best_len:
+                    best, best_len = lo + run_start + length // 2, length
+                run_start = None
+        cut = best / 100.0
+        out.append((int(start * SR), int(cut * SR)))
+        start = cut
+    out.append((int(start * SR), n_samples))
+    return out
+
+
+# --- language identification of text ---------------------------------------------------------
+
+
+_lingua_lock = threading.Lock()
+_lingua_detector = None
+_lingua_failed = False
+
+
+def _lingua():
+    """A lingua detector over Verbatim's languages (low-accuracy mode: light and fast)."""
+    global _lingua_detector, _lingua_failed
+    with _lingua_lock:
+        if _lingua_detector is None and not _lingua_failed:
+            try:
+                from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+                from app.core.languages import LANGUAGES
+
+                langs = []
+                for code in LANGUAGES:
+                    try:
+                        langs.append(Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())))
+                    except (AttributeError, ValueError):
+                        pass
+                _lingua_detector = (LanguageDetectorBuilder.from_languages(*langs)
+                                    .with_low_accuracy_mode().build())
+            except Exception:  # lingua missing or broken: audio language ID alone decides
+                log.exception("lingua unavailable")
+                _lingua_failed = True
+        return _lingua_detector
+
+
+def text_language(text: str) -> list[tuple[str, float]]:
+    letters = sum(c.isalpha() for c in text)
+    if letters < 4:
+        return []
+    det = _lingua()
+    if det is None:
+        return []
+    try:
+        values = det.compute_language_confidence_values(text)
+    except Exception:
+        return []
+    return [(v.language.iso_code_639_1.name.lower(), float(v.value)) for v in values[:5]]
+
+
+# --- the verifier ------------------------------------------------------------------------------
+
+
+class Verifier:
+    """Loads the speech model once (lazily) and verifies utterances; thread-safe."""
+
+    def __init__(self, model_spec: str = DEFAULT_MODEL, threads: int = 2,
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        self.model_spec = model_spec or DEFAULT_MODEL
+        self.threads = threads
+        self._progress = progress
+        self._asr = None
+        self._load_lock = threading.Lock()
+        self._verify_lock = threading.Lock()
+
+    @property
+    def engine(self) -> dict[str, str]:
+        return {"asr": "faster-whisper", "model": model_name(self.model_spec)}
+
+    def load(self):
+        with self._load_lock:
+            if self._asr is None:
+                from app.verify.asr import WhisperAsr
+
+                directory = resolve_model(self.model_spec, self._progress)
+                self._asr = WhisperAsr(directory, self.threads)
+            return self._asr
+
+    # -------------------------------------------------------------------------------------------
+    def verify(self, transcript: str, audio: np.ndarray, sample_rate: int, language: str) -> Report:
+        t0 = time.monotonic()
+        try:
+            lang = get_language(language).code
+        except UnknownLanguage as exc:
+            raise VerifyError(str(exc)) from None
+        if not sample_rate or int(sample_rate) < 1000:
+            raise VerifyError(f"implausible sample rate {sample_rate!r}")
+        pcm = np.asarray(audio if audio is not None else np.zeros(0, np.int16))
+        if pcm.ndim > 1:
+            pcm = pcm.reshape(len(pcm), -1).mean(axis=1)
+        duration = len(pcm) / float(sample_rate)
+        x = pcm.astype(np.float32) / 32768.0 if pcm.dtype == np.int16 else pcm.astype(np.float32)
+        if len(x) and int(sample_rate) != SR:
+            from app.audio.resample import resample
+
+            x = resample(x, int(sample_rate), SR)
+        x = np.nan_to_num(np.asarray(x, dtype=np.float32))
+
+        transcript = transcript or ""
+        words, segments = self._transcript_words(transcript, lang)
+        voiced = voiced_frames(x)
+        report = Report("match", lang, duration, engine=self.engine)
+        if not words:
+            report.elapsed_s = time.monotonic() - t0
+            return report
+
+        heard_words = []
+        if voiced.sum() >= 10:   # at least 0.1 s of voice
+            asr = self.load()
+            with self._verify_lock:
+                heard_words = self._recognize(asr, x, voiced, lang)
+        self._align(words, heard_words, lang)
+        self._place_times(words, heard_words, voiced)
+        self._assign_tail(words, voiced)
+        seg_results = self._judge(transcript, segments, words, heard_words, x, voiced, lang)
+
+        report.segments = seg_results
+        report.words = [WordResult(w.span.text, w.span.start, w.span.end, w.status,  # type: ignore[arg-type]
+                                   w.start, w.end) for w in words]
+        report.verdict = "mismatch" if any(s.flagged for s in seg_results) else "match"
+        report.elapsed_s = time.monotonic() - t0
+        return report
+
+    # --- steps -----------------------------------------------------------------------------------
+    @staticmethod
+    def _transcript_words(text: str, lang: str) -> tuple[list[_Word], list[Span]]:
+        controls = [(m.start(), m.end()) for m in _CONTROL_RE.finditer(text)]
+        segments = []
+        words: list[_Word] = []
+        for seg in split_sentences(text):
+            seg_words = []
+            for sp in split_words(text, seg.start, seg.end):
+                if any(a < sp.end and sp.start < b for a, b in controls):
+                    continue
+                toks = word_tokens(sp.text, lang)
+                if toks:
+                    seg_words.append(sp)
+                    words.append(_Word(sp, len(segments), toks))
+            if seg_words:
+                segments.append(seg)
+        return words, segments
+
+    def _recognize(self, asr, x: np.ndarray, voiced: np.ndarray, lang: str):
+        heard = []
+        for a, b in _split_windows(voiced, len(x)):
+            if _voiced_between(voiced, a / SR, b / SR) < 0.1:
+                continue
+            res = asr.transcribe(x[a:b], lang, offset=a / SR)
+            heard.extend(res.words)
+        kept = []
+        for w in heard:
+            # a word over pure silence is Whisper imagining things
+            if _voiced_between(voiced, w.start - 0.06, w.end + 0.06) < 0.02:
+                continue
+            _snap(w, voiced)
+            kept.append(w)
+        return kept
+
+    @staticmethod
+    def _align(words: list[_Word], heard_words, lang: str) -> None:
+        written: list[str] = []
+        owner_w: list[int] = []
+        for i, w in enumerate(words):
+            written.extend(w.tokens)
+            owner_w.extend([i] * len(w.tokens))
+        heard: list[str] = []
+        owner_h: list[int] = []
+        for j, hw in enumerate(heard_words):
+            toks = word_tokens(hw.text, lang)
+            heard.extend(toks)
+            owner_h.extend([j] * len(toks))
+        links = align_tokens(written, heard) if heard else []
+        sims: dict[int, list[float]] = {}
+        for k, link in enumerate(links):
+            wi = owner_w[k]
+            sims.setdefault(wi, []).append(link.sim if link.heard else 0.0)
+            for h in link.heard:
+                if owner_h[h] not in words[wi].heard:
+                    words[wi].heard.append(owner_h[h])
+        for i, w in enumerate(words):
+            if not w.heard:
+                w.status = "gap"
+            else:
+                s = sims.get(i, [0.0])
+                w.sim = sum(s) / len(s)
+                w.status = "ok" if min(s) >= OK_SIM or (sum(s) / len(s) >= 0.7) else "sub"
+    @staticmethod
+    def _place_times(words: list[_Word], heard_words, voiced: np.ndarray) -> None:
+        for w in words:
+            if w.heard:
+                w.start = min(heard_words[j].start for j in w.heard)
+                w.end = max(heard_words[j].end for j in w.heard)
+        # words sharing one heard word split its time by length
+        i = 0
+        while i < len(words):
+            w = words[i]
+            if w.heard:
+                k = i
+                while k + 1 < len(words) and words[k + 1].heard == w.heard:
+                    k += 1
+                if k > i:
+                    group = words[i:k + 1]
+                    _spread(group, w.start, w.end)
+                i = k + 1
+            else:
+                i += 1
+        # unheard words inside the audio: between their timed neighbours
+        i = 0
+        while i < len(words):
+            if words[i].status == "gap":
+                k = i
+                while k + 1 < len(words) and words[k + 1].status == "gap":
+                    k += 1
+                prev_end = next((words[p].end for p in range(i - 1, -1, -1) if words[p].end is not None), 0.0)
+                nxt = next((words[p].start for p in range(k + 1, len(words)) if words[p].start is not None), None)
+                if nxt is None:
+                    nxt = prev_end
+                if nxt < prev_end:
+                    nxt = prev_end
+                _spread(words[i:k + 1], prev_end, nxt)
+                i = k + 1
+            else:
+                i += 1
+
+    @staticmethod
+    def _assign_tail(words: list[_Word], voiced: np.ndarray) -> None:
+        """Transcript words after the last well-heard word: spoken (differently) or missing?
+
+        The voice left after the last matching word pays for them in order, at the
+        utterance's own speaking rate; later sentences count as spoken only when at least
+        half of their expected time is there. What the voice cannot pay for is missing.
+        """
+        oks = [i for i, w in enumerate(words) if w.status == "ok"]
+        last_ok = oks[-1] if oks else -1
+        tail = words[last_ok + 1:]
+        if not tail:
+            return
+        t_after = words[last_ok].end if last_ok >= 0 and words[last_ok].end is not None else 0.0
+        remaining = _voiced_between(voiced, t_after, len(voiced) / 100.0)
+        rate = 0.07  # voiced seconds per normalised character
+        if len(oks) >= 3:
+            first = oks[0]
+            chars = sum(len("".join(w.tokens)) for w in words[first:last_ok + 1])
+            v = _voiced_between(voiced, words[first].start or 0.0, words[last_ok].end or 0.0)
+            if chars > 0 and v > 0:
+                rate = float(np.clip(v / chars, 0.04, 0.12))
+        cur_seg = words[last_ok].seg if last_ok >= 0 else -1
+        spoken_until = last_ok
+        i = last_ok + 1
+        while i < len(words) and remaining > 0.05:
+            if words[i].seg == cur_seg:
+                need = rate * len("".join(words[i].tokens))
+                if remaining < 0.5 * need:
+                    break
+                remaining -= need
+                spoken_until = i
+                i += 1
+                continue
+            seg = words[i].seg
+            seg_words = [k for k in range(i, len(words)) if words[k].seg == seg]
+            need = rate * sum(len("".join(words[k].tokens)) for k in seg_words)
+            if remaining < LATER_SEGMENT_SHARE * need:
+                break
+            remaining -= need
+            spoken_until = seg_words[-1]
+            cur_seg = seg
+            i = seg_words[-1] + 1
+        for w in words[spoken_until + 1:]:
+            w.status = "missing"
+            w.start = w.end = None
+        for w in words[last_ok + 1: spoken_until + 1]:
+            if w.status == "ok":
+                w.status = "sub"
+        # words that are spoken but got no time (nothing heard after the last match)
+        todo = [w for w in words[last_ok + 1: spoken_until + 1] if w.start is None]
+        if todo:
+            end = len(voiced) / 100.0
+            idx = np.nonzero(voiced)[0]
+            if len(idx):
+                end = (idx[-1] + 1) / 100.0
+            _spread(todo, max(t_after, 0.0), max(end, t_after))
+
+    def _judge(self, text: str, segments: list[Span], words: list[_Word], heard_words,
+               x: np.ndarray, voiced: np.ndarray, lang: str) -> list[SegmentResult]:
+        results = []
+        duration = len(x) / SR
+        for si, seg in enumerate(segments):
+            sw = [w for w in words if w.seg == si]
+            spoken = [w for w in sw if w.status != "missing"]
+            flagged = [w for w in sw if w.status in ("sub", "gap")]
+            res = SegmentResult(si, seg.text, seg.start, seg.end, "ok")
+            if spoken:
+                res.start_s = min(w.start for w in spoken if w.start is not None)
+                res.end_s = max(w.end for w in spoken if w.end is not None)
+            if not spoken:
+                res.status = "truncated"
+            if flagged and not spoken_len_ok(sw, flagged):
+                # one short misheard word in a sentence otherwise heard right: ASR noise
+                for w in flagged:
+                    w.status = "ok"
+                flagged = []
+            if not spoken:
+                pass
+            elif flagged:
+                heard_lang, heard_text = self._identify(sw, flagged, words, heard_words, x, voiced,
+                                                        lang, res.start_s or 0.0, res.end_s or duration)
+                drifted = heard_lang is not None and heard_lang != lang
+                for w in flagged:
+                    w.status = "drifted" if drifted else "misspoken"
+                res.status = "drifted" if drifted else (
+                    "truncated" if len(spoken) < len(sw) else "misspoken")
+                res.heard = heard_text
+                res.heard_language = heard_lang if drifted else None
+            elif len(spoken) < len(sw):
+                res.status = "truncated"
+            results.append(res)
+        return results
+
+    def _identify(self, seg_words, flagged, words, heard_words, x, voiced, lang,
+                  seg_start: float, seg_end: float) -> tuple[str | None, str]:
+        """Which language were the flagged words spoken in? -> (code or None, heard text)."""
+        asr = self.load()
+        duration = len(x) / SR
+        a = min(w.start for w in flagged if w.start is not None)
+        b = max(w.end for w in flagged if w.end is not None)
+        # include a neighbour whose timing looks smeared (Whisper glued the foreign bit to it)
+        first, last = words.index(flagged[0]), words.index(flagged[-1])
+        if first > 0 and words[first - 1].start is not None and words[first - 1].end - words[first - 1].start > 0.6:
+            a = min(a, words[first - 1].start)
+        if last + 1 < len(words) and words[last + 1].end is not None and words[last + 1].start is not None \
+                and words[last + 1].end - words[last + 1].start > 0.6:
+            b = max(b, words[last + 1].end)
+        if b - a < 1.0:
+            pad = (1.0 - (b - a)) / 2
+            a, b = max(0.0, a - pad), min(duration, b + pad)
+        a, b = max(0.0, a - 0.1), min(duration, b + 0.1)
+        region = x[int(a * SR): int(b * SR)]
+        heard_target = " ".join(heard_words[j].text for w in flagged for j in w.heard)
+        with self._verify_lock:
+            enc, n = asr.encode(region)
+            lid = [(l, p) for l, p in asr.detect_language(enc) if l in _SUPPORTED]
+        probs = dict(lid)
+        candidates = [lang] + [l for l, p in lid[:2] if l != lang and p >= 0.5]
+        candidates += [l for l in _USUAL if l not in candidates]
+        candidates = candidates[:7]
+        with self._verify_lock:
+            scores = asr.decode_many(enc, n, candidates)
+        target_score = scores[lang][0]
+        best = max((c for c in candidates if c != lang), key=lambda c: scores[c][0])
+        margin = scores[best][0] - target_score
+        tl = text_language(scores[best][1])
+        text_ok = bool(tl) and tl[0][0] == best
+        evidence = margin + (0.15 if text_ok else 0.0) + 0.3 * (probs.get(best, 0.0) - probs.get(lang, 0.0))
+        log.debug("identify %.2f-%.2f lid=%s heard=%r target=%.2f best=%s %.2f %r tl=%s ev=%.2f",
+                  a, b, lid[:3], heard_target, target_score, best, scores[best][0], scores[best][1],
+                  tl[:2], evidence)
+        if evidence > DRIFT_EVIDENCE:
+            # what the segment sounds like: heard words before and after the region,
+            # the region itself as decoded in the other language
+            before = [heard_words[j].text for w in seg_words if w.end is not None and w.end <= a + 0.05
+                      for j in w.heard]
+            after = [heard_words[j].text for w in seg_words if w.start is not None and w.start >= b - 0.05
+                     for j in w.heard]
+            parts = _dedupe(before) + [scores[best][1].strip()] + _dedupe(after)
+            return best, " ".join(p for p in parts if p).strip()
+        seg_heard = _dedupe([heard_words[j].text for w in seg_words for j in w.heard])
+        return lang, " ".join(seg_heard)
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    out: list[str] = []
+    for it in items:
+        if not out or out[-1] is not it and out[-1] != it:
+            out.append(it)
+    return out
+
+
+def spoken_len_ok(seg_words: list[_Word], flagged: list[_Word]) -> bool:
+    """Is the difference big enough to be real (not one misheard short word)?"""
+    if len(flagged) * 3 >= len(seg_words):
+        return True
+    run = 0
+    for w in seg_words:
+        if w in flagged:
+            run += 1
+            if run >= 2:
+                return True
+            letters = len("".join(w.tokens))
+            if letters >= 5 and (w.status == "gap" or w.sim < 0.35):
+                return True
+        else:
+            run = 0
+    return False
+
+
+def _spread(group: list[_Word], a: float, b: float) -> None:
+    total = sum(max(1, len(w.span.text)) for w in group)
+    t = a
+    for w in group:
+        d = (b - a) * max(1, len(w.span.text)) / total
+        w.start, w.end = t, t + d
+        t += d
+
+
+def _snap(w, voiced: np.ndarray) -> None:
+    """Move a word's start to its voice onset and its end to its voice offset."""
+    i, j = int(round(w.start * 100)), int(round(w.end * 100))
+    i, j = max(0, i), min(len(voiced), j)
+    if j - i < 3:
+        return
+    idx = np.nonzero(voiced[i:j])[0]
+    if len(idx) == 0:
+        return
+    ns, ne = (i + idx[0]) / 100.0, (i + idx[-1] + 1) / 100.0
+    if ne - ns >= 0.03:
+        w.start, w.end = max(w.start, ns), min(w.end, ne)
+
+
+_default: Verifier | None = None
+_default_lock = threading.Lock()
+
+
+def default_verifier() -> Verifier:
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Verifier()
+        return _default
+
+
+def verify(transcript: str, audio: np.ndarray, sample_rate: int, language: str) -> Report:
+    """Verify with the shared default verifier (bundled Whisper base, loaded on first use)."""
+    return default_verifier().verify(transcript, audio, sample_rate, language)

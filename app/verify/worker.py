@@ -1,0 +1,65 @@
+"""Run verifications on one background thread so callers (the Qt loop) never block.
+
+`submit()` returns a `concurrent.futures.Future[Report]` at once; asyncio code awaits it
+with `asyncio.wrap_future`. Errors (model missing, bad input) come back through the
+future. One thread is enough: Whisper already uses both cores, and a queue keeps
+utterances in order.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+
+from app.verify.models import DEFAULT_MODEL
+from app.verify.report import Report
+from app.verify.verifier import Verifier
+
+
+class VerifierWorker:
+    def __init__(self, model: str = DEFAULT_MODEL, threads: int = 2, *,
+                 verifier: Verifier | None = None) -> None:
+        self.verifier = verifier or Verifier(model, threads=threads)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verbatim-verifier")
+        self._closed = False
+        self._lock = threading.Lock()
+        self._warm: Future | None = None
+
+    @property
+    def model(self) -> str:
+        return self.verifier.model_spec
+
+    def warm(self) -> Future:
+        """Load (assemble) the model in the background; returns a future of None."""
+        with self._lock:
+            self._check_open()
+            if self._warm is None:
+                self._warm = self._pool.submit(lambda: (self.verifier.load(), None)[1])
+            return self._warm
+
+    def submit(self, transcript: str, audio: np.ndarray, sample_rate: int,
+               language: str) -> "Future[Report]":
+        with self._lock:
+            self._check_open()
+            # copy: the caller may keep appending to its buffer while we work
+            pcm = np.array(audio, dtype=np.int16, copy=True) if audio is not None else np.zeros(0, np.int16)
+            return self._pool.submit(self.verifier.verify, transcript, pcm, int(sample_rate), language)
+
+    def close(self, wait: bool = False) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the verifier has been closed")
+
+    def __enter__(self) -> "VerifierWorker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
