@@ -92,6 +92,9 @@ class Services:
             from app.history import HistoryStore
 
             self._store = HistoryStore()
+            recovered = self._store.recover()   # answers a crash interrupted, kept as incomplete
+            if recovered:
+                log.info("recovered %d interrupted utterance(s) into history", len(recovered))
         return self._store
 
     def close(self) -> None:
