@@ -28,6 +28,19 @@ def pct(values, q):
     return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
+SOURCES = ("es", "fr", "de", "it", "pt", "en")
+
+
+def source_of(u, args) -> str | None:
+    """The language the user typed in: drifts go there; clean ones get one too, like in the app."""
+    if getattr(args, "no_source_hint", False):
+        return None
+    if u.drift_language:
+        return u.drift_language
+    others = [s for s in SOURCES if s != u.language]
+    return others[sum(map(ord, u.id)) % len(others)]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=40, help="utterances in the corpus (default 40)")
@@ -35,6 +48,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-long", action="store_true", help="skip the 60 s real-time-factor run")
     ap.add_argument("--verbose", "-v", action="store_true", help="print every utterance's result")
     ap.add_argument("--debug", action="store_true", help="log the verifier's language decisions")
+    ap.add_argument("--no-source-hint", action="store_true",
+                    help="do not tell the verifier the source language (the app always knows it)")
     args = ap.parse_args(argv)
     if args.debug:
         logging.basicConfig(level=logging.DEBUG)
@@ -63,7 +78,7 @@ def main(argv=None) -> int:
     durations: list[float] = []
     confusion: dict[tuple[str, str], int] = {}
     for u in corpus:
-        r = v.verify(u.transcript, u.audio, u.rate, u.language)
+        r = v.verify(u.transcript, u.audio, u.rate, u.language, source_of(u, args))
         got = [s.status for s in r.segments]
         dur = len(u.audio) / u.rate
         latencies.append(r.elapsed_s)
@@ -121,7 +136,7 @@ def main(argv=None) -> int:
     if not args.no_long:
         u = long_utterance(60.0)
         dur = len(u.audio) / u.rate
-        r = v.verify(u.transcript, u.audio, u.rate, u.language)
+        r = v.verify(u.transcript, u.audio, u.rate, u.language, source_of(u, args))
         flagged = len(r.flagged_segments)
         print(f"long file: {dur:.1f} s verified in {r.elapsed_s:.2f} s -> RTF {r.elapsed_s / dur:.3f} "
               f"({flagged} of {len(r.segments)} segments flagged)")

@@ -61,7 +61,9 @@ def seed_cases() -> dict[str, dict[str, Any]]:
     if base is None or not (base / "seed-cases.json").exists():
         return {}
     data = json.loads((base / "seed-cases.json").read_text(encoding="utf-8"))
-    return {c["id"]: c for c in data.get("cases", [])}
+    return {c["id"]: {"target_language": data.get("target_language", "en"),
+                      "source_language": data.get("source_language", "es"), **c}
+            for c in data.get("cases", [])}
 
 
 def parse_fault(metadata: dict[str, Any] | None) -> Fault:
@@ -132,8 +134,7 @@ def plan_speech(transcript: str, language: str, fault: Fault) -> tuple[str, list
     """The transcript to send and what to actually speak, in order."""
     if fault.case:
         case = seed_cases()[fault.case]
-        transcript = case["transcript"]
-        return transcript, [Chunk(text, lang, None) for lang, text in case["spoken"]]
+        return case["transcript"], [Chunk(text, lang, None) for lang, text in case["spoken"]]
     if fault.spoken is not None:
         return transcript, [Chunk(text, lang, None) for lang, text in fault.spoken]
     sentences = split_sentences(transcript)

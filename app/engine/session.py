@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from app.core.languages import UnknownLanguage, get_language
 from app.text.segments import split_sentences
 
-from .faults import Chunk, Fault, FaultError, parse_fault, plan_speech
+from .faults import Chunk, Fault, FaultError, parse_fault, plan_speech, seed_cases
 from .protocol import ResponseState, SessionConfig, Shape, error_event, format_from_ga, new_id
 from .speech import OUTPUT_RATE, render, split_wire, to_wire
 
@@ -284,6 +284,8 @@ class EngineSession:
             source, target, mode = await asyncio.to_thread(self._languages, r.metadata, text)
             transcript, lang, translated = await self._answer_text(text, source, target, mode)
             transcript, chunks = plan_speech(transcript, lang, fault)
+            if fault.case:   # a seed case brings its own transcript, in its own language
+                lang = seed_cases()[fault.case]["target_language"]
             r.transcript = transcript
             r.metadata.setdefault("verbatim_transcript_language", lang)
             truth.update(transcript=transcript, transcript_language=lang, translated=translated,

@@ -221,6 +221,13 @@ class Pipeline:
             return detect_text_language(text, target) or target
         return target
 
+    def drift_suspect(self, u: Utterance) -> str | None:
+        """The language a drift would most likely be in: the one the user typed in."""
+        src = u.source_language
+        if not src or src == "auto" or src == self.verification_language(u):
+            return None
+        return src
+
     def verification_language(self, u: Utterance) -> str:
         """The transcript's language: the target, unless the engine read the input back."""
         return u.meta.get("transcript_language") or u.target_language
@@ -232,7 +239,7 @@ class Pipeline:
         t0 = time.monotonic()
         try:
             future = self.verifier.submit(u.transcript, u.audio, u.sample_rate,
-                                          self.verification_language(u))
+                                          self.verification_language(u), source_language=self.drift_suspect(u))
             report = await asyncio.wrap_future(future) if not asyncio.isfuture(future) else await future
         except asyncio.CancelledError:
             raise

@@ -124,5 +124,7 @@ class Repairer:
 
     @staticmethod
     async def _verify(pipeline, transcript: str, audio: np.ndarray, rate: int, language: str):
-        future = pipeline.verifier.submit(transcript, audio, rate, language)
+        future = pipeline.verifier.submit(transcript, audio, rate, language,
+                                          source_language=pipeline.drift_suspect(pipeline.current)
+                                          if pipeline.current is not None else None)
         return await (future if asyncio.isfuture(future) else asyncio.wrap_future(future))

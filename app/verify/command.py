@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="audio format (default: wav, or guessed from the file)")
     parser.add_argument("--rate", metavar="HZ", type=int, default=None,
                         help="sample rate of raw audio (default: 24000 for pcm16, 8000 for G.711)")
+    parser.add_argument("--source-language", metavar="CODE", default=None,
+                        help="language the text was translated from: the first suspect for drifted speech")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     parser.add_argument("--model", metavar="SPEC", default=None,
                         help="speech model: bundled:whisper-base (default), a directory, or a URL")
@@ -112,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
 
     verifier = Verifier(args.model or "bundled:whisper-base")
     try:
-        report = verifier.verify(transcript, pcm, rate, language)
+        report = verifier.verify(transcript, pcm, rate, language, args.source_language)
     except VerifyError as exc:
         print(f"check: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

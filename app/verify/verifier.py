@@ -40,7 +40,9 @@ WINDOW_S = 28.0           # longest piece given to Whisper at once
 _CONTROL_RE = re.compile(r"<\|[^|<>]{0,64}\|>")
 LATER_SEGMENT_SHARE = 0.8  # voice needed for a sentence after the last match to count as spoken
 DRIFT_EVIDENCE = -0.15     # only flagged words get here: lean to "drifted" unless the target language explains them clearly better
-_USUAL = ("en", "es", "fr", "de", "it", "pt")   # always tried as the language of a drift
+_USUAL = ("en", "es", "fr", "de", "it", "pt")
+SOURCE_SLACK = 0.35    # how much worse the source language may decode and still be preferred
+SOURCE_BONUS = 0.1   # always tried as the language of a drift
 
 
 def _supported() -> set[str]:
@@ -191,7 +193,10 @@ class Verifier:
             return self._asr
 
     # -------------------------------------------------------------------------------------------
-    def verify(self, transcript: str, audio: np.ndarray, sample_rate: int, language: str) -> Report:
+    def verify(self, transcript: str, audio: np.ndarray, sample_rate: int, language: str,
+               source_language: str | None = None) -> Report:
+        """`source_language`, when given, is the language the text was translated from: the
+        one a realtime model drifts into, so it is the first suspect for unexplained speech."""
         t0 = time.monotonic()
         try:
             lang = get_language(language).code
@@ -226,7 +231,8 @@ class Verifier:
         self._align(words, heard_words, lang)
         self._place_times(words, heard_words, voiced)
         self._assign_tail(words, voiced)
-        seg_results = self._judge(transcript, segments, words, heard_words, x, voiced, lang)
+        source = source_language if source_language and source_language != lang else None
+        seg_results = self._judge(transcript, segments, words, heard_words, x, voiced, lang, source)
 
         report.segments = seg_results
         report.words = [WordResult(w.span.text, w.span.start, w.span.end, w.status,  # type: ignore[arg-type]
@@ -395,7 +401,7 @@ class Verifier:
             _spread(todo, max(t_after, 0.0), max(end, t_after))
 
     def _judge(self, text: str, segments: list[Span], words: list[_Word], heard_words,
-               x: np.ndarray, voiced: np.ndarray, lang: str) -> list[SegmentResult]:
+               x: np.ndarray, voiced: np.ndarray, lang: str, source: str | None = None) -> list[SegmentResult]:
         results = []
         duration = len(x) / SR
         for si, seg in enumerate(segments):
@@ -417,7 +423,7 @@ class Verifier:
                 pass
             elif flagged:
                 heard_lang, heard_text = self._identify(sw, flagged, words, heard_words, x, voiced,
-                                                        lang, res.start_s or 0.0, res.end_s or duration)
+                                                        lang, res.start_s or 0.0, res.end_s or duration, source)
                 drifted = heard_lang is not None and heard_lang != lang
                 for w in flagged:
                     w.status = "drifted" if drifted else "misspoken"
@@ -431,7 +437,7 @@ class Verifier:
         return results
 
     def _identify(self, seg_words, flagged, words, heard_words, x, voiced, lang,
-                  seg_start: float, seg_end: float) -> tuple[str | None, str]:
+                  seg_start: float, seg_end: float, source: str | None = None) -> tuple[str | None, str]:
         """Which language were the flagged words spoken in? -> (code or None, heard text)."""
         asr = self.load()
         duration = len(x) / SR
@@ -454,20 +460,27 @@ class Verifier:
             enc, n = asr.encode(region)
             lid = [(l, p) for l, p in asr.detect_language(enc) if l in _SUPPORTED]
         probs = dict(lid)
-        candidates = [lang] + [l for l, p in lid[:2] if l != lang and p >= 0.5]
+        candidates = [lang] + ([source] if source in _SUPPORTED else [])
+        candidates += [l for l, p in lid[:2] if l not in candidates and p >= 0.5]
         candidates += [l for l in _USUAL if l not in candidates]
         candidates = candidates[:7]
         with self._verify_lock:
             scores = asr.decode_many(enc, n, candidates)
         target_score = scores[lang][0]
         best = max((c for c in candidates if c != lang), key=lambda c: scores[c][0])
-        margin = scores[best][0] - target_score
+        if source in scores and best != source and scores[source][0] >= scores[best][0] - SOURCE_SLACK:
+            best = source      # near-tie: the source language is the known way to drift
+        margin = scores[best][0] - target_score + (SOURCE_BONUS if best == source else 0.0)
         tl = text_language(scores[best][1])
         text_ok = bool(tl) and tl[0][0] == best
         evidence = margin + (0.15 if text_ok else 0.0) + 0.3 * (probs.get(best, 0.0) - probs.get(lang, 0.0))
         log.debug("identify %.2f-%.2f lid=%s heard=%r target=%.2f best=%s %.2f %r tl=%s ev=%.2f",
                   a, b, lid[:3], heard_target, target_score, best, scores[best][0], scores[best][1],
                   tl[:2], evidence)
+        if source in scores and not heard_target.strip() and scores[source][1].strip():
+            # voiced audio the target-language decoder could not put a single word to, while the
+            # source language reads words there: the model slipped into the source language
+            best, evidence = source, max(evidence, DRIFT_EVIDENCE + 1.0)
         if evidence > DRIFT_EVIDENCE:
             # what the segment sounds like: heard words before and after the region,
             # the region itself as decoded in the other language
@@ -542,6 +555,7 @@ def default_verifier() -> Verifier:
         return _default
 
 
-def verify(transcript: str, audio: np.ndarray, sample_rate: int, language: str) -> Report:
+def verify(transcript: str, audio: np.ndarray, sample_rate: int, language: str,
+           source_language: str | None = None) -> Report:
     """Verify with the shared default verifier (bundled Whisper base, loaded on first use)."""
-    return default_verifier().verify(transcript, audio, sample_rate, language)
+    return default_verifier().verify(transcript, audio, sample_rate, language, source_language)

@@ -40,12 +40,13 @@ class VerifierWorker:
             return self._warm
 
     def submit(self, transcript: str, audio: np.ndarray, sample_rate: int,
-               language: str) -> "Future[Report]":
+               language: str, source_language: str | None = None) -> "Future[Report]":
         with self._lock:
             self._check_open()
             # copy: the caller may keep appending to its buffer while we work
             pcm = np.array(audio, dtype=np.int16, copy=True) if audio is not None else np.zeros(0, np.int16)
-            return self._pool.submit(self.verifier.verify, transcript, pcm, int(sample_rate), language)
+            return self._pool.submit(self.verifier.verify, transcript, pcm, int(sample_rate), language,
+                                     source_language)
 
     def close(self, wait: bool = False) -> None:
         with self._lock:

@@ -31,9 +31,9 @@ class Messages(Listener):
 
 
 def make_pipeline(eng, verifier, policy, listener=None, attempts=2):
-    client = RealtimeClient(ProviderConfig(provider="local", websocket_base_url=eng.url, voice="verse"))
+    client = RealtimeClient(ProviderConfig(provider="local", websocket_base_url=eng.url, voice="alloy"))
     speech = LocalSpeech()
-    return Pipeline(client, verifier=verifier, speech=speech, voice="verse", listener=listener,
+    return Pipeline(client, verifier=verifier, speech=speech, voice="alloy", listener=listener,
                     options=PipelineOptions(autoplay=False),
                     repairer=Repairer(RepairOptions(policy=policy, attempts=attempts), speech=speech))
 
@@ -42,10 +42,10 @@ def make_pipeline(eng, verifier, policy, listener=None, attempts=2):
 @pytest.mark.parametrize("case_id", sorted(seed_cases()))
 async def test_automatic_repair_delivers_audio_that_verifies_clean(verifier, case_id):
     case = seed_cases()[case_id]
-    async with LocalEngine(default_voice="verse") as eng:
+    async with LocalEngine(default_voice="alloy") as eng:
         msgs = Messages()
         p = make_pipeline(eng, verifier, "automatic", msgs)
-        u = await p.translate(case["transcript"], "en", "en", metadata={"verbatim_fault": json.dumps({"case": case_id})})
+        u = await p.translate(case["transcript"], "es", "en", metadata={"verbatim_fault": json.dumps({"case": case_id})})
         await p.client.close()
     # which sentences were flagged (their exact status is the verifier's tests' business)
     assert [s.status != "ok" for s in u.original_report.segments] == [e != "ok" for e in case["expected"]]
@@ -58,9 +58,9 @@ async def test_automatic_repair_delivers_audio_that_verifies_clean(verifier, cas
 
 async def test_with_repair_off_the_flags_stay(verifier):
     case = seed_cases()["truncated-2"]
-    async with LocalEngine(default_voice="verse") as eng:
+    async with LocalEngine(default_voice="alloy") as eng:
         p = make_pipeline(eng, verifier, "off")
-        u = await p.translate(case["transcript"], "en", "en", metadata={"verbatim_fault": json.dumps({"case": "truncated-2"})})
+        u = await p.translate(case["transcript"], "es", "en", metadata={"verbatim_fault": json.dumps({"case": "truncated-2"})})
         await p.client.close()
     assert [s.status for s in u.report.segments] == case["expected"]
     assert u.repairs == [] and u.original_audio is None
@@ -74,11 +74,11 @@ class NeverSatisfied:
         self.real = real
         self.calls = 0
 
-    def submit(self, transcript, audio, rate, language):
+    def submit(self, transcript, audio, rate, language, **kw):
         import concurrent.futures
 
         self.calls += 1
-        fut = self.real.submit(transcript, audio, rate, language)
+        fut = self.real.submit(transcript, audio, rate, language, **kw)
         out = concurrent.futures.Future()
 
         def flag(f):
@@ -93,7 +93,7 @@ class NeverSatisfied:
 
 async def test_a_repair_that_keeps_failing_stops_after_the_limit_and_says_so(verifier):
     stubborn = NeverSatisfied(verifier)
-    async with LocalEngine(default_voice="verse") as eng:
+    async with LocalEngine(default_voice="alloy") as eng:
         msgs = Messages()
         p = make_pipeline(eng, stubborn, "automatic", msgs, attempts=2)
         u = await p.translate("Good morning. See you soon.", "en", "en")
