@@ -1,0 +1,56 @@
+import asyncio
+
+import pytest
+import qasync
+from PySide6.QtCore import QSettings
+
+from app.core.secrets import SecretStore
+from app.core.settings import Settings
+from app.pipeline.services import Services
+
+
+@pytest.fixture
+def loop(qapp):
+    loop = qasync.QEventLoop(qapp, already_running=False)
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.set_event_loop(None)
+    try:
+        loop.close()      # while Qt still exists, not later from the garbage collector
+    except Exception:
+        pass
+
+
+def run(loop, coro, timeout=120):
+    return loop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+
+async def until(predicate, timeout=60.0, step=0.02):
+    t = 0.0
+    while not predicate():
+        await asyncio.sleep(step)
+        t += step
+        if t > timeout:
+            raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, loop):
+    from app.ui.main_window import MainWindow
+
+    made = []
+
+    def make(player=None, **settings):
+        s = Settings(provider="local", voice=settings.pop("voice", "alloy"), **settings)
+        qs = QSettings(str(tmp_path / f"settings{len(made)}.ini"), QSettings.Format.IniFormat)
+        w = MainWindow(services=Services(s, SecretStore()), player=player, qsettings=qs)
+        w.settings = s
+        qtbot.addWidget(w)
+        w.resize(1000, 700)
+        w.show()
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.close()

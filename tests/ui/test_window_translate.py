@@ -1,0 +1,118 @@
+"""The real window against the local engine: type, Ctrl+Enter, hear (silent sink), see flags."""
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor
+
+from app.audio.player import ManualSink, Player
+from app.engine import seed_cases
+from app.ui import theme
+
+from .conftest import run, until
+
+
+def test_typing_and_ctrl_enter_translate_and_play(make_window, qtbot, loop):
+    w = make_window()
+    qtbot.keyClicks(w.phrase, "Where is the train station?")
+    qtbot.keyClick(w.phrase, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert w.task is not None
+
+    async def flow():
+        await until(lambda: w.task.done())
+        return w.task.result()
+
+    u = run(loop, flow())
+    assert u is not None
+    assert u.transcript == "Where is the train station?"
+    assert w.transcript.text == u.transcript
+    assert len(u.audio) / u.sample_rate > 1.0
+    assert np.abs(u.audio.astype(np.int32)).mean() > 200
+    assert "local engine" in w.statusBar().currentMessage() or "local engine" in w.engine_label.text()
+    assert "silent" in w.audio_label.text().lower()
+    assert not w.error.isVisible()
+    # the silent sink really plays: the clock moves and the highlight follows it
+    w.replay()
+
+    async def listen():
+        await until(lambda: w.player.position_s > 0.6, timeout=10)
+        await until(lambda: w.transcript.highlight_index >= 1, timeout=5)
+
+    run(loop, listen())
+
+
+def test_empty_input_says_so_and_sends_nothing(make_window, qtbot, loop):
+    w = make_window()
+    qtbot.keyClick(w.phrase, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert w.error.isVisible()
+    assert "empty" in w.error.text().lower() or "type" in w.error.text().lower()
+    assert w.task is None
+
+
+def test_highlight_follows_a_stepped_clock(make_window, qtbot, loop):
+    sink = ManualSink()
+    w = make_window(player=Player(sink))
+
+    async def flow():
+        return await w._translate("One two three four five six.", "en", "en")
+
+    u = run(loop, flow())
+    w.replay()
+    seen = []
+    total = u.duration_s
+    for k in range(1, 12):
+        sink.advance(total / 12)
+        w._tick()
+        seen.append(w.transcript.highlight_index)
+    assert seen == sorted(seen)              # never jumps back
+    assert seen[0] <= 1 and seen[-1] >= 4    # walks through the sentence
+
+
+def test_engine_stopped_shows_an_error_and_the_app_stays_usable(make_window, qtbot, loop):
+    w = make_window()
+
+    async def first():
+        return await w._translate("Hello.", "en", "en")
+
+    assert run(loop, first()) is not None
+    w.services.engine.stop_thread()          # the engine dies under the window
+
+    async def second():
+        return await w._translate("Hello again.", "en", "en")
+
+    run(loop, second())
+    assert w.error.isVisible()
+    assert "local engine" in w.error.text()
+    assert w.translate_button.isEnabled()
+
+
+def segment_background(view, seg):
+    cursor = QTextCursor(view.document())
+    cursor.setPosition((seg.char_start + seg.char_end) // 2)
+    return cursor.charFormat().background().color().name()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case_id", sorted(seed_cases()))
+def test_seed_case_ends_with_exactly_the_expected_red_segments(make_window, loop, case_id):
+    case = seed_cases()[case_id]
+    w = make_window(repair_policy="off")
+
+    async def flow():
+        u = await w._translate(case["transcript"], "es", "en",
+                               metadata={"verbatim_fault": json.dumps({"case": case_id})})
+        await until(lambda: u.report is not None, timeout=90)
+        return u
+
+    u = run(loop, flow())
+    assert [s.status for s in u.report.segments] == case["expected"]
+    assert w.badge.property("status") == "mismatch"
+    for seg in u.report.segments:
+        bg = segment_background(w.transcript, seg)
+        if seg.status == "ok":
+            assert bg != theme.FLAG_BACKGROUND.lower()
+        else:
+            assert bg == theme.FLAG_BACKGROUND.lower()
+    assert w.flags.count() == sum(1 for s in case["expected"] if s != "ok")
