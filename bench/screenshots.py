@@ -48,11 +48,19 @@ async def main(out: Path) -> None:
     results = [await scenario(window, "00-where-is-the-station", "Where is the train station?", None, out)]
     from app.engine import seed_cases
 
+    # the seed cases as they arrive (repair off: the red flags stay), then one repaired
+    window.settings.repair_policy = "off"
+    await window.reset_connection()
     for i, (cid, case) in enumerate(sorted(seed_cases().items()), 1):
         window.source.set_code("es")
         window.target.set_code("en")
         meta = {"verbatim_fault": json.dumps({"case": cid})}
         results.append(await scenario(window, f"{i:02d}-{cid}", case["transcript"], meta, out))
+    window.settings.repair_policy = "automatic"
+    await window.reset_connection()
+    case = seed_cases()["drifted-truncated-1"]
+    results.append(await scenario(window, "05-drifted-truncated-1-repaired", case["transcript"],
+                                  {"verbatim_fault": json.dumps({"case": "drifted-truncated-1"})}, out))
     print(json.dumps(results, indent=2))
     window.close()
 
@@ -62,6 +70,7 @@ if __name__ == "__main__":
 
     out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "bench" / "out" / "screens")
     out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("VERBATIM_DATA_DIR", str(out / "data"))   # never the user's own history
     from app.ui.launch import make_app
 
     app = make_app()

@@ -66,6 +66,12 @@ class _WindowListener(Listener):
     def on_report(self, u):
         if u is self.w.utterance:
             self.w.apply_report(u)
+            if u.status == "repaired" and not u.meta.get("repair_played"):
+                # the audio now says the transcript: that is what the user should hear
+                u.meta["repair_played"] = True
+                self.w.player.load(u.audio, u.sample_rate)
+                self.w.transcript.reset_position()
+                self.w.player.play()
         self.w.history_changed(u)
 
     def on_repair(self, u, message):
@@ -401,6 +407,7 @@ class MainWindow(QMainWindow):
 
     def apply_report(self, u: Utterance) -> None:
         report = u.report
+        self.player_bar.compare_button.setVisible(u.original_audio is not None)
         self.transcript.set_report(report)
         times = [(w.start_s, w.end_s) if w.start_s is not None else None for w in report.words]
         if len(times) != len(self.transcript.words()):

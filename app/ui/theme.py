@@ -12,7 +12,7 @@ MUTED = "#5f6368"
 GLYPH = {
     "match": "✓", "repaired": "✓", "mismatch": "✗", "incomplete": "◐", "failed": "!",
     "verifying": "…", "unverified": "?", "streaming": "♪", "repairing": "↻",
-    "truncated": "✂", "drifted": "🌐", "misspoken": "≠",
+    "truncated": "✂", "drifted": "⇆", "misspoken": "≠",
 }
 STATUS_NAME = {"truncated": "Not spoken", "drifted": "Wrong language", "misspoken": "Spoken differently"}
 

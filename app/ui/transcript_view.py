@@ -73,16 +73,25 @@ class TranscriptView(QTextEdit):
             cursor.movePosition(QTextCursor.MoveOperation.End)
             cursor.insertText(text[old_len:], QTextCharFormat())
         else:
-            self.setPlainText(text)
+            self._reset_text()
             self._apply_report_formats()
         self._refresh_highlight()
 
     def set_word_times(self, times: list[WordTime]) -> None:
         self.tracker.set_times(times)
 
+    def _reset_text(self) -> None:
+        # setPlainText would reuse the cursor's format (a flag's red background) for the
+        # whole text; start from a blank format so only current flags are drawn
+        self.setCurrentCharFormat(QTextCharFormat())
+        self.setPlainText(self._text)
+        cursor = QTextCursor(self.document())
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.setCharFormat(QTextCharFormat())
+
     def set_report(self, report: Report | None) -> None:
         self.report = report
-        self.setPlainText(self._text)
+        self._reset_text()
         self._apply_report_formats()
         self._refresh_highlight()
 
