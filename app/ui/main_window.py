@@ -169,7 +169,7 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.flags)
         self.legend = QLabel(
             f"<span style='color:{theme.FLAG_TEXT}'>✂ <s>not spoken</s> &nbsp; "
-            f"🌐 <u>wrong language</u> (wavy) &nbsp; ≠ spoken differently (dashed)</span>", self)
+            f"⇆ <u>wrong language</u> (wavy) &nbsp; ≠ spoken differently (dashed)</span>", self)
         self.legend.hide()
         outer.addWidget(self.legend)
 
