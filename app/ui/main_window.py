@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
                                QPushButton, QSplitter, QStatusBar, QToolButton, QVBoxLayout, QWidget)
@@ -86,6 +86,10 @@ class _WindowListener(Listener):
 
 
 class MainWindow(QMainWindow):
+    # from the verifier's loading thread; queued onto the Qt thread
+    model_progress = Signal(int, int)
+    model_loaded = Signal(str)
+
     def __init__(self, services: Services | None = None, player: Player | None = None,
                  qsettings: QSettings | None = None) -> None:
         super().__init__()
@@ -104,6 +108,50 @@ class MainWindow(QMainWindow):
         self._poll.timeout.connect(self._tick)
         self._poll.start()
         self.refresh_status()
+        self.model_progress.connect(self._show_model_progress)
+        self.model_loaded.connect(self._model_loaded)
+        QTimer.singleShot(0, self.warm_verifier)
+
+    # --- verifier model: load in the background, with a progress bar -----------------------
+    def warm_verifier(self) -> None:
+        """Load the speech model now (assembling or downloading a user-chosen one first), so
+        the first answer is checked without waiting; the status bar shows the progress."""
+        from PySide6.QtWidgets import QProgressBar
+
+        try:
+            worker = self.services.verifier()
+        except Exception as exc:
+            self._model_loaded(f"error:{exc}")
+            return
+        if not hasattr(worker, "warm"):
+            return
+        if not hasattr(self, "model_bar"):
+            self.model_bar = QProgressBar(self)
+            self.model_bar.setMaximumWidth(160)
+            self.model_bar.setFormat("model %p%")
+            self.statusBar().addPermanentWidget(self.model_bar)
+        self.model_bar.hide()
+        self.verifier_label.setText("Verifier: loading…")
+        worker.verifier._progress = lambda done, total: self.model_progress.emit(
+            int(done // 1024), int(max(total, 1) // 1024))
+        future = worker.warm()
+        future.add_done_callback(
+            lambda f: self.model_loaded.emit("ok" if f.exception() is None else f"error:{f.exception()}"))
+
+    def _show_model_progress(self, done_kb: int, total_kb: int) -> None:
+        self.model_bar.show()
+        self.model_bar.setRange(0, max(1, total_kb))
+        self.model_bar.setValue(min(done_kb, total_kb))
+
+    def _model_loaded(self, result: str) -> None:
+        if hasattr(self, "model_bar"):
+            self.model_bar.hide()
+        if result == "ok":
+            self.verifier_label.setText("Verifier: ready")
+        else:
+            self.verifier_label.setText("Verifier: unavailable")
+            self.show_error("The verifier's speech model could not be loaded, so mismatches will not be "
+                            f"flagged: {result.removeprefix('error:')}")
 
     # --- layout ------------------------------------------------------------------------
     def _build(self) -> None:

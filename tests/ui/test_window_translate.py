@@ -116,3 +116,31 @@ def test_seed_case_ends_with_exactly_the_expected_red_segments(make_window, loop
         else:
             assert bg == theme.FLAG_BACKGROUND.lower()
     assert w.flags.count() == sum(1 for s in case["expected"] if s != "ok")
+
+
+def test_a_user_chosen_model_downloads_with_progress_then_fails_clearly(make_window, qtbot, loop, tmp_path):
+    """A model served on 127.0.0.1 (checksummed, but not a real model): the progress bar
+    moves through the download, then the window says why the verifier is unavailable."""
+    import hashlib
+    import http.server
+    import threading
+    from functools import partial
+
+    served = tmp_path / "served"
+    served.mkdir()
+    blob = np.random.default_rng(0).integers(0, 255, 3_000_000, dtype=np.uint8).tobytes()
+    (served / "model.bin").write_bytes(blob)
+    (served / "SHA256SUMS").write_text(f"{hashlib.sha256(blob).hexdigest()}  model.bin\n")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             partial(http.server.SimpleHTTPRequestHandler, directory=str(served)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        w = make_window(verifier_model=f"http://127.0.0.1:{server.server_port}/")
+        seen = []
+        w.model_progress.connect(lambda done, total: seen.append((done, total)))
+        qtbot.waitUntil(lambda: w.verifier_label.text() == "Verifier: unavailable", timeout=30000)
+    finally:
+        server.shutdown()
+    assert seen and seen[-1][0] == seen[-1][1] > 2000          # KB: the whole file, reported as it came
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert w.error.isVisible() and "speech model" in w.error.text()
