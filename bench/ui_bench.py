@@ -85,6 +85,7 @@ async def main(runs: int) -> None:
         "verify_after_done_s": {"median": round(statistics.median(verify_after_last), 3),
                                 "p95": round(p(verify_after_last, 0.95), 3)} if verify_after_last else None,
         "longest_loop_stall_ms": round(1000 * max(stalls), 1),
+        "loop_stall_ms_per_run": [round(1000 * x, 1) for x in stalls],
     }
     print(json.dumps(out, indent=2))
 

@@ -4,6 +4,7 @@ when no key is configured), the warm verifier, the history store. No Qt."""
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 from app.core.secrets import SecretStore
@@ -26,6 +27,7 @@ class Services:
         self.settings = settings
         self.secrets = secrets or SecretStore()
         self.engine = None
+        self._engine_lock = threading.Lock()
         self._verifier = None
         self._store = None
 
@@ -63,6 +65,10 @@ class Services:
         return RealtimeClient(self.provider_config())
 
     def ensure_engine(self):
+        with self._engine_lock:
+            return self._ensure_engine()
+
+    def _ensure_engine(self):
         if self.engine is None:
             from app.engine import LocalEngine
 

@@ -123,7 +123,9 @@ class RealtimeClient:
 
         label = self._label()
         try:
-            manager = self.config.connection_manager()
+            # in a worker thread: the first call imports the openai SDK (about a second),
+            # which must not freeze a UI event loop
+            manager = await asyncio.to_thread(self.config.connection_manager)
         except ValueError as exc:
             raise ServerError(str(exc)) from exc
         loop = asyncio.get_running_loop()

@@ -357,7 +357,8 @@ class MainWindow(QMainWindow):
             return self.pipeline
         self.set_connection("connecting…")
         try:
-            client = self.services.make_client()
+            # off the Qt thread: starting the local engine loads its voices (seconds)
+            client = await asyncio.to_thread(self.services.make_client)
             info = await client.connect()
         except Exception as exc:
             log.exception("connect failed")
