@@ -5,7 +5,7 @@ import pytest
 
 from app.text import split_sentences, split_words, strip_control_tokens
 
-SEED = json.loads((Path(__file__).resolve().parents[3] / "shared" / "seed-cases.json").read_text())
+SEED = json.loads((Path(__file__).resolve().parents[2] / "resources" / "seed-cases.json").read_text())
 
 
 @pytest.mark.parametrize("case", SEED["cases"], ids=lambda c: c["id"])
