@@ -57,7 +57,7 @@ def faults(n: int, seed: int = 1) -> list[tuple[str, dict]]:
     return out
 
 
-async def run(n: int, strict_n: int) -> dict:
+async def run(n: int, strict_n: int, order: tuple[str, ...] = ("revoice", "tts", "patch")) -> dict:
     from app.engine import LocalEngine
     from app.pipeline.translate import Pipeline, PipelineOptions
     from app.realtime import ProviderConfig, RealtimeClient
@@ -72,7 +72,7 @@ async def run(n: int, strict_n: int) -> dict:
         client = RealtimeClient(ProviderConfig(provider="local", websocket_base_url=eng.url))
         p = Pipeline(client, verifier=verifier, speech=speech, voice="alloy",
                      options=PipelineOptions(autoplay=False),
-                     repairer=Repairer(RepairOptions(policy="automatic", attempts=2), speech=speech))
+                     repairer=Repairer(RepairOptions(policy="automatic", attempts=2, order=order), speech=speech))
         flagged = clean_final = 0
         attempts = Counter()
         per_strategy = defaultdict(list)
@@ -118,8 +118,11 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--strict-n", type=int, default=30)
+    ap.add_argument("--order", default="revoice,tts,patch",
+                    help="repair strategies in order (e.g. tts,patch to measure those two)")
     a = ap.parse_args()
     t0 = time.monotonic()
-    out = asyncio.run(run(a.n, a.strict_n))
+    out = asyncio.run(run(a.n, a.strict_n, tuple(a.order.split(","))))
+    out["order"] = a.order
     out["wall_s"] = round(time.monotonic() - t0, 1)
     print(json.dumps(out, indent=2))

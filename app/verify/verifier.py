@@ -38,6 +38,7 @@ HOP = 160                 # 10 ms energy frames
 OK_SIM = 0.55             # a transcript word is "spoken" when heard at least this similar
 WINDOW_S = 28.0           # longest piece given to Whisper at once
 _CONTROL_RE = re.compile(r"<\|[^|<>]{0,64}\|>")
+FOREIGN_SPREAD = 1.5       # how much longer unmatched speech may run than the transcript's words
 LATER_SEGMENT_SHARE = 0.8  # voice needed for a sentence after the last match to count as spoken
 DRIFT_EVIDENCE = -0.15     # only flagged words get here: lean to "drifted" unless the target language explains them clearly better
 _USUAL = ("en", "es", "fr", "de", "it", "pt")
@@ -350,7 +351,14 @@ class Verifier:
         utterance's own speaking rate; later sentences count as spoken only when at least
         half of their expected time is there. What the voice cannot pay for is missing.
         """
-        oks = [i for i, w in enumerate(words) if w.status == "ok"]
+        def reliable(i: int) -> bool:
+            # a lone short word ("the", "a") matched out of context is no proof the audio
+            # got this far: Whisper produces such words from foreign or garbled speech too
+            if len("".join(words[i].tokens)) >= 4:
+                return True
+            return any(0 <= j < len(words) and words[j].status == "ok" for j in (i - 1, i + 1))
+
+        oks = [i for i, w in enumerate(words) if w.status == "ok" and reliable(i)]
         last_ok = oks[-1] if oks else -1
         tail = words[last_ok + 1:]
         if not tail:
@@ -379,7 +387,10 @@ class Verifier:
             seg = words[i].seg
             seg_words = [k for k in range(i, len(words)) if words[k].seg == seg]
             need = rate * sum(len("".join(words[k].tokens)) for k in seg_words)
-            if remaining < LATER_SEGMENT_SHARE * need:
+            # speech nobody could match before this sentence is most often the previous one said
+            # at length in another language (translations run longer), not this one
+            spread = FOREIGN_SPREAD if spoken_until > last_ok else 1.0
+            if remaining < LATER_SEGMENT_SHARE * spread * need:
                 break
             remaining -= need
             spoken_until = seg_words[-1]
