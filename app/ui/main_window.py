@@ -7,6 +7,7 @@ signals, shows state, and turns every failure into a message in the window.
 from __future__ import annotations
 
 import asyncio
+import queue
 import logging
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         self._poll.timeout.connect(self._tick)
         self._poll.start()
         self.refresh_status()
+        self._model_events: queue.SimpleQueue = queue.SimpleQueue()
         self.model_progress.connect(self._show_model_progress)
         self.model_loaded.connect(self._model_loaded)
         QTimer.singleShot(0, self.warm_verifier)
@@ -132,11 +134,25 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(self.model_bar)
         self.model_bar.hide()
         self.verifier_label.setText("Verifier: loading…")
-        worker.verifier._progress = lambda done, total: self.model_progress.emit(
-            int(done // 1024), int(max(total, 1) // 1024))
+        # The loading thread only posts to a queue; the poll timer (Qt thread) reads it. A signal
+        # emitted from that thread at a window already deleted would crash the process.
+        events = self._model_events
+        worker.verifier._progress = lambda done, total: events.put(("progress", int(done // 1024),
+                                                                     int(max(total, 1) // 1024)))
         future = worker.warm()
         future.add_done_callback(
-            lambda f: self.model_loaded.emit("ok" if f.exception() is None else f"error:{f.exception()}"))
+            lambda f: events.put(("loaded", "ok" if f.exception() is None else f"error:{f.exception()}")))
+
+    def _drain_model_events(self) -> None:
+        while True:
+            try:
+                kind, *args = self._model_events.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "progress":
+                self.model_progress.emit(*args)
+            else:
+                self.model_loaded.emit(*args)
 
     def _show_model_progress(self, done_kb: int, total_kb: int) -> None:
         self.model_bar.show()
@@ -531,6 +547,7 @@ class MainWindow(QMainWindow):
         self.replay()
 
     def _tick(self) -> None:
+        self._drain_model_events()
         pos = self.player.position_s
         self.transcript.set_position(pos)
         self.player_bar.set_progress(pos, self.player.duration_s)

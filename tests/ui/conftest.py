@@ -9,14 +9,16 @@ from app.core.settings import Settings
 from app.pipeline.services import Services
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def loop(qapp):
+    # One qasync loop for all window tests: creating and closing a loop per test leaves
+    # socket notifiers and timers behind that Qt may still deliver to after they are gone.
     loop = qasync.QEventLoop(qapp, already_running=False)
     asyncio.set_event_loop(loop)
     yield loop
     asyncio.set_event_loop(None)
     try:
-        loop.close()      # while Qt still exists, not later from the garbage collector
+        loop.close()        # stops its executor threads before Qt goes away
     except Exception:
         pass
 

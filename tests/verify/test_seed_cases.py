@@ -11,13 +11,15 @@ import pytest
 from corpus import build
 
 SEED = Path(__file__).resolve().parents[2] / "resources" / "seed-cases.json"
-CASES = json.loads(SEED.read_text())["cases"]
+_DATA = json.loads(SEED.read_text())
+CASES = _DATA["cases"]
+SOURCE = _DATA["source_language"]   # the app always tells the verifier what the user typed in
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_seed_case_statuses(verifier, case):
     audio, _ = build([(lang, text, None) for lang, text in case["spoken"]], case["transcript"])
-    report = verifier.verify(case["transcript"], audio, 22050, "en")
+    report = verifier.verify(case["transcript"], audio, 22050, "en", SOURCE)
     assert [s.status for s in report.segments] == case["expected"], [
         (s.status, s.heard, s.heard_language) for s in report.segments]
     assert report.verdict == "mismatch"
@@ -41,7 +43,7 @@ def test_seed_case_statuses(verifier, case):
 def test_drifted_truncated_missing_words_are_the_second_sentence(verifier):
     case = next(c for c in CASES if c["id"] == "drifted-truncated-1")
     audio, _ = build([(lang, text, None) for lang, text in case["spoken"]], case["transcript"])
-    report = verifier.verify(case["transcript"], audio, 22050, "en")
+    report = verifier.verify(case["transcript"], audio, 22050, "en", SOURCE)
     missing = [w.text for w in report.words if w.status == "missing"]
     assert missing == ["That’s", "the", "best", "one"]
     assert report.segments[0].heard_language == "es"
