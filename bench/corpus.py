@@ -71,8 +71,23 @@ OPENERS: list[dict[str, str]] = [
 ESPEAK_VOICE = {"fr": "fr"}   # the library has no "fr-fr" voice name on some systems
 
 
-def speak(text: str, lang: str) -> Synthesis:
-    """espeak-ng speech for `text` in `lang` (22.05 kHz, with word marks)."""
+# Voice/speed styles for the benchmark: the natural Piper voice where it exists (English),
+# eSpeak NG variants otherwise, at three speaking rates.
+STYLES = [("piper:joe", 1.0), ("espeak", 1.0), ("espeak:f3", 1.15), ("piper:joe", 0.9), ("espeak:m3", 0.9)]
+
+
+def speak(text: str, lang: str, style: tuple[str, float] | None = None) -> Synthesis:
+    """Speech for `text` in `lang` at 22.05 kHz with word marks; espeak-ng unless a style says."""
+    if style is not None:
+        from app.audio.resample import resample
+        from app.tts import synthesize
+
+        voice, speed = style
+        out = synthesize(text, lang, voice, speed=speed)   # non-English falls back to espeak
+        if out.sample_rate != RATE:
+            out = Synthesis(resample(out.samples, out.sample_rate, RATE), RATE, out.words, voice=out.voice,
+                            language=lang)
+        return out
     voice = ESPEAK_VOICE.get(lang, get_language(lang).espeak)
     try:
         return espeak.synthesize(text, voice, language=lang)
@@ -94,7 +109,7 @@ class Utterance:
 
 
 def build(pieces: list[tuple[str, str, int | None]], transcript: str,
-          pause_s: float = PAUSE_S) -> tuple[np.ndarray, list[tuple[int, float]]]:
+          pause_s: float = PAUSE_S, style: tuple[str, float] | None = None) -> tuple[np.ndarray, list[tuple[int, float]]]:
     """Concatenate speech for (lang, text, transcript offset or None) with pauses.
 
     Word marks are returned for pieces whose text sits in the transcript at the offset.
@@ -103,7 +118,7 @@ def build(pieces: list[tuple[str, str, int | None]], transcript: str,
     marks: list[tuple[int, float]] = []
     t = 0.0
     for lang, text, offset in pieces:
-        s = speak(text, lang)
+        s = speak(text, lang, style)
         if offset is not None and s.words:
             for w in s.words:
                 marks.append((offset + w.char_start, t + w.start_s))
@@ -126,7 +141,7 @@ def _join(sentences: list[str]) -> tuple[str, list[int]]:
 
 
 def make_utterance(rng: random.Random, kind: str, target: str, drift: str | None,
-                   uid: str, n_sentences: int | None = None) -> Utterance:
+                   uid: str, n_sentences: int | None = None, style: tuple[str, float] | None = None) -> Utterance:
     n = n_sentences or rng.choice([2, 2, 3])
     idx = rng.sample(range(len(PARALLEL)), n)
     sents = [PARALLEL[i][target] for i in idx]
@@ -169,11 +184,11 @@ def make_utterance(rng: random.Random, kind: str, target: str, drift: str | None
         words = sents[cut_from].split()
         half = " ".join(words[: max(1, len(words) // 2)])
         pieces.append((target, half, offs[cut_from]))
-    audio, marks = build(pieces, transcript)
+    audio, marks = build(pieces, transcript, style=style)
     return Utterance(uid, kind, target, transcript, audio, RATE, expected, marks, drift)
 
 
-def make_corpus(n: int = 40, seed: int = 7) -> list[Utterance]:
+def make_corpus(n: int = 40, seed: int = 7, voices: str = "espeak") -> list[Utterance]:
     """~n utterances: a quarter each clean / truncated / drifted / both, over several targets."""
     rng = random.Random(seed)
     plans: list[tuple[str, str | None]] = []
@@ -191,8 +206,10 @@ def make_corpus(n: int = 40, seed: int = 7) -> list[Utterance]:
         else:
             target = ["es", "fr", "de"][(k // 12) % 3]
             drift = others[target] if (k // 4) % 2 else "es" if target != "es" else "it"
+        style = STYLES[k % len(STYLES)] if voices == "mixed" else None
         out.append(make_utterance(rng, kind, target, drift if kind in ("drifted", "both") else None,
-                                  f"{k:03d}-{kind}-{target}" + (f"-{drift}" if kind in ("drifted", "both") else "")))
+                                  f"{k:03d}-{kind}-{target}" + (f"-{drift}" if kind in ("drifted", "both") else ""),
+                                  style=style))
         k += 1
     return out
 

@@ -48,6 +48,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-long", action="store_true", help="skip the 60 s real-time-factor run")
     ap.add_argument("--verbose", "-v", action="store_true", help="print every utterance's result")
     ap.add_argument("--debug", action="store_true", help="log the verifier's language decisions")
+    ap.add_argument("--voices", choices=["mixed", "espeak"], default="mixed",
+                    help="mixed: Piper (English) and eSpeak NG variants at three speeds; espeak: eSpeak NG only")
     ap.add_argument("--no-source-hint", action="store_true",
                     help="do not tell the verifier the source language (the app always knows it)")
     args = ap.parse_args(argv)
@@ -59,7 +61,7 @@ def main(argv=None) -> int:
     from app.verify.verifier import Verifier
 
     t = time.monotonic()
-    corpus = make_corpus(args.n, args.seed)
+    corpus = make_corpus(args.n, args.seed, args.voices)
     print(f"corpus: {len(corpus)} utterances made in {time.monotonic() - t:.1f} s")
     v = Verifier(threads=2)
     t = time.monotonic()
