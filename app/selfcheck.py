@@ -89,8 +89,8 @@ def check_verifier() -> tuple[str, str]:
     from app.tts import synthesize
     from app.verify.verifier import verify
 
-    text = "The station is on the left."
-    syn = synthesize(text, "en", "espeak")
+    text = "The train station is on the left, next to the bank."
+    syn = synthesize(text, "en", "piper:joe")
     report = verify(text, resample(syn.samples, syn.sample_rate, 24000), 24000, "en")
     if report.verdict != "match":
         flagged = [s.status for s in report.segments]
