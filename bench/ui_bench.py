@@ -22,6 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("VERBATIM_AUDIO_OUTPUT", "silent")
+if "VERBATIM_DATA_DIR" not in os.environ:   # never write into the user's own history
+    import tempfile as _tempfile
+
+    os.environ["VERBATIM_DATA_DIR"] = _tempfile.mkdtemp(prefix="verbatim-bench-")
 
 PHRASES = ["Where is the train station? I need to be there by ten.",
            "Exactly, it used to work automatically before, but since the last update I have to press the button.",
