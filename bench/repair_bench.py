@@ -108,7 +108,7 @@ async def run(n: int, strict_n: int, order: tuple[str, ...] = ("revoice", "tts",
             if u.report is None or not u.report.matches:
                 mism += 1
         result["strict_mode"] = {"requests": strict_n, "mismatches": mism,
-                                 "first_audio_s_median": round(statistics.median(first), 3)}
+                                 "first_audio_s_median": round(statistics.median(first), 3) if first else None}
         await client.close()
     verifier.close()
     return result
