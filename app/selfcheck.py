@@ -15,6 +15,9 @@ from dataclasses import asdict, dataclass
 from typing import Callable
 
 
+_QT_APP = None
+
+
 @dataclass
 class Check:
     name: str
@@ -40,14 +43,15 @@ def check_qt() -> tuple[str, str]:
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    global _QT_APP   # an unreferenced QApplication would be destroyed at once
+    _QT_APP = QApplication.instance() or QApplication(sys.argv[:1])
     name = QGuiApplication.platformName()
     from app.resources import icon_path
 
     icon = icon_path()
     if icon is None:
         return "fail", f"platform plugin '{name}' loaded, but resources/icons is missing"
-    return "ok", f"platform plugin '{name}', icon {icon.name}" + ("" if app else "")
+    return "ok", f"platform plugin '{name}', icon {icon.name}"
 
 
 def check_audio() -> tuple[str, str]:

@@ -44,10 +44,6 @@ class Fault:
     error: dict[str, str] | None = None
     seed: int = 0
 
-    @property
-    def any(self) -> bool:
-        return self != Fault(seed=self.seed)
-
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if v not in (None, [], False, 0)}
         if self.spoken is not None:

@@ -22,7 +22,7 @@ from app.audio.wavfile import WavError, read_wav, write_wav
 from app.core.utterance import RepairAttempt, Utterance
 from app.verify.report import Report
 
-from .schema import VERSION, fts_available, migrate
+from .schema import fts_available, migrate
 
 log = logging.getLogger(__name__)
 
@@ -261,9 +261,6 @@ class HistoryStore:
             rows = self._conn.execute(sql, (*args, int(limit), int(offset))).fetchall()
         return [HistoryRow(r["id"], r["created_at"], r["input_text"], r["transcript"], r["status"], r["duration_s"],
                            r["source_language"], r["target_language"], r["deleted_at"] is not None) for r in rows]
-
-    def count(self, query: str | None = None) -> int:
-        return len(self.list(query, limit=1_000_000))
 
     # --- deleting ---------------------------------------------------------------------------
     def delete(self, uid: str) -> bool:

@@ -2,12 +2,12 @@
 
 from .client import Collected, RealtimeClient, collect, translate_instructions, verbatim_instructions
 from .config import ProviderConfig
-from .errors import (AuthError, ConnectionLost, ProtocolError, RateLimitError, RealtimeError,
+from .errors import (AuthError, ConnectionLost, RateLimitError, RealtimeError,
                      RealtimeTimeout, ServerError)
 from .events import AudioDelta, ErrorEvent, ResponseDone, SessionInfo, TranscriptDelta
 from .normalizer import Normalizer
 
 __all__ = ["AudioDelta", "AuthError", "Collected", "ConnectionLost", "ErrorEvent", "Normalizer",
-           "ProtocolError", "ProviderConfig", "RateLimitError", "RealtimeClient", "RealtimeError",
+           "ProviderConfig", "RateLimitError", "RealtimeClient", "RealtimeError",
            "RealtimeTimeout", "ResponseDone", "ServerError", "SessionInfo", "TranscriptDelta",
            "collect", "translate_instructions", "verbatim_instructions"]

@@ -20,7 +20,7 @@ import numpy as np
 from app.core.languages import language_name
 
 from .config import ProviderConfig
-from .errors import (AuthError, ConnectionLost, ProtocolError, RateLimitError, RealtimeError,
+from .errors import (AuthError, ConnectionLost, RateLimitError, RealtimeError,
                      RealtimeTimeout, ServerError)
 from .events import AudioDelta, ErrorEvent, ResponseDone, SessionInfo, TranscriptDelta
 from .normalizer import Normalizer
@@ -479,4 +479,4 @@ def _short(exc: BaseException) -> str:
     return text if len(text) < 160 else text[:157] + "…"
 
 
-__all__ = ["RealtimeClient", "Collected", "collect", "ProtocolError"]
+__all__ = ["RealtimeClient", "Collected", "collect"]

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_MODEL = "gpt-realtime"
@@ -45,9 +45,6 @@ class ProviderConfig:
         if self.provider == "azure" and self.azure_style == "legacy":
             return "beta"          # the legacy Azure path speaks the beta event names
         return "beta" if self.flavor == "beta" else "ga"
-
-    def with_(self, **kw: Any) -> "ProviderConfig":
-        return replace(self, **kw)
 
     def validate(self) -> None:
         from .errors import AuthError

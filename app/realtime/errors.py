@@ -37,9 +37,5 @@ class ConnectionLost(RealtimeError):
     retryable = True
 
 
-class ProtocolError(RealtimeError):
-    """The server sent something that is not a Realtime event."""
-
-
 class RealtimeTimeout(RealtimeError):
     retryable = True

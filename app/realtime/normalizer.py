@@ -13,7 +13,7 @@ import base64
 import binascii
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -63,7 +63,6 @@ class ResponseState:
     done: bool = False
     late: int = 0
     upsampler: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Normalizer:

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem
 
 from app import APP_NAME
 from app.audio.player import Player, open_output
-from app.core.languages import language_name
 from app.core.secrets import SecretStore
 from app.core.settings import Settings
 from app.core.timing import estimate_word_times
