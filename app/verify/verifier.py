@@ -122,47 +122,13 @@ def _split_windows(voiced: np.ndarray, n_samples: int) -> list[tuple[int, int]]:
 # --- language identification of text ---------------------------------------------------------
 
 
-_lingua_lock = threading.Lock()
-_lingua_detector = None
-_lingua_failed = False
-
-
-def _lingua():
-    """A lingua detector over Verbatim's languages (low-accuracy mode: light and fast)."""
-    global _lingua_detector, _lingua_failed
-    with _lingua_lock:
-        if _lingua_detector is None and not _lingua_failed:
-            try:
-                from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
-
-                from app.core.languages import LANGUAGES
-
-                langs = []
-                for code in LANGUAGES:
-                    try:
-                        langs.append(Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())))
-                    except (AttributeError, ValueError):
-                        pass
-                _lingua_detector = (LanguageDetectorBuilder.from_languages(*langs)
-                                    .with_low_accuracy_mode().build())
-            except Exception:  # lingua missing or broken: audio language ID alone decides
-                log.exception("lingua unavailable")
-                _lingua_failed = True
-        return _lingua_detector
-
-
 def text_language(text: str) -> list[tuple[str, float]]:
-    letters = sum(c.isalpha() for c in text)
-    if letters < 4:
+    """Languages of the text heard, most likely first (the detector the engine uses too)."""
+    if sum(c.isalpha() for c in text) < 4:
         return []
-    det = _lingua()
-    if det is None:
-        return []
-    try:
-        values = det.compute_language_confidence_values(text)
-    except Exception:
-        return []
-    return [(v.language.iso_code_639_1.name.lower(), float(v.value)) for v in values[:5]]
+    from app.core.langid import confidences
+
+    return confidences(text)[:5]
 
 
 # --- the verifier ------------------------------------------------------------------------------
