@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Callable, Literal
 
 import numpy as np
-import soxr
+
+from app.audio.resample import StreamResampler
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +37,14 @@ class _Track:
         self._chunks: list[np.ndarray] = []
         self.data = np.zeros(0, np.float32)
         self.finished = False
-        self._stream = (soxr.ResampleStream(source_rate, device_rate, 1, dtype="float32")
-                        if source_rate != device_rate else None)
+        self._stream = StreamResampler(source_rate, device_rate) if source_rate != device_rate else None
         self.source_frames = 0
 
     def append(self, pcm: np.ndarray, last: bool = False) -> None:
         x = np.asarray(pcm, dtype=np.float32) / 32768.0 if pcm.dtype == np.int16 else np.asarray(pcm, np.float32)
         self.source_frames += len(x)
         if self._stream is not None:
-            x = self._stream.resample_chunk(x, last=last)
+            x = self._stream(x, last=last)
         if len(x):
             self.data = np.concatenate([self.data, x])
         if last:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from app.audio.codecs import decode, get_format
+from app.audio.resample import StreamResampler
 from app.text.segments import strip_control_tokens
 
 from .events import AudioDelta, ErrorEvent, ResponseDone, TranscriptDelta
@@ -35,19 +36,6 @@ TEXT_DELTA = {"response.output_text.delta", "response.text.delta"}
 TEXT_DONE = {"response.output_text.done", "response.text.done"}
 
 _OPEN_TOKEN = re.compile(r"<(\|[^>]{0,64})?$")   # a token that may still be arriving
-
-
-class _Upsampler:
-    """Streaming 8 kHz → 24 kHz for G.711, so every AudioDelta has one rate."""
-
-    def __init__(self, rate_in: int) -> None:
-        import soxr
-
-        self.stream = soxr.ResampleStream(rate_in, OUTPUT_RATE, 1, dtype="float32", quality="HQ")
-
-    def __call__(self, pcm: np.ndarray, last: bool = False) -> np.ndarray:
-        y = self.stream.resample_chunk(pcm.astype(np.float32) / 32768.0, last=last)
-        return np.clip(np.round(y * 32768.0), -32768, 32767).astype(np.int16)
 
 
 @dataclass
@@ -128,7 +116,8 @@ class Normalizer:
         pcm = decode(data, self.format)
         if self.format.sample_rate != OUTPUT_RATE:
             if st.upsampler is None:
-                st.upsampler = _Upsampler(self.format.sample_rate)
+                # G.711 arrives at 8 kHz; every AudioDelta is 24 kHz
+                st.upsampler = StreamResampler(self.format.sample_rate, OUTPUT_RATE)
             pcm = st.upsampler(pcm)
         late = st.audio_done or st.done
         if late:
