@@ -43,7 +43,8 @@ class Listener:
 
 
 class VerifierLike(Protocol):
-    def submit(self, transcript: str, audio: np.ndarray, sample_rate: int, language: str) -> Any: ...
+    def submit(self, transcript: str, audio: np.ndarray, sample_rate: int, language: str, *,
+               source_language: str | None = None) -> Any: ...
 
 
 @dataclass
@@ -221,6 +222,12 @@ class Pipeline:
             return detect_text_language(text, target) or target
         return target
 
+    async def check_audio(self, u: Utterance, audio: np.ndarray):
+        """Verify `audio` against u's transcript (the answer's, or a repair attempt's)."""
+        future = self.verifier.submit(u.transcript, audio, u.sample_rate, self.verification_language(u),
+                                      source_language=self.drift_suspect(u))
+        return await (future if asyncio.isfuture(future) else asyncio.wrap_future(future))
+
     def drift_suspect(self, u: Utterance) -> str | None:
         """The language a drift would most likely be in: the one the user typed in."""
         src = u.source_language
@@ -238,9 +245,7 @@ class Pipeline:
         self.listener.on_verifying(u)
         t0 = time.monotonic()
         try:
-            future = self.verifier.submit(u.transcript, u.audio, u.sample_rate,
-                                          self.verification_language(u), source_language=self.drift_suspect(u))
-            report = await asyncio.wrap_future(future) if not asyncio.isfuture(future) else await future
+            report = await self.check_audio(u, u.audio)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

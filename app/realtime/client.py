@@ -353,6 +353,7 @@ class RealtimeClient:
     async def _events(self, req: _Request, got: Collected) -> AsyncIterator[Any]:
         loop = asyncio.get_running_loop()
         done: ResponseDone | None = None
+        chunks: list[np.ndarray] = []
         deadline = loop.time() + self.response_timeout_s
         trailing_end = None
         while True:
@@ -364,7 +365,7 @@ class RealtimeClient:
                 if done is not None:
                     break
                 raise self._partial(RealtimeTimeout(f"{self._label()} stopped answering "
-                                                    f"(no events for {self.response_timeout_s:.0f} s)"), got)
+                                                    f"(no events for {self.response_timeout_s:.0f} s)"), got, chunks)
             try:
                 ev = await asyncio.wait_for(req.queue.get(), timeout)
             except asyncio.TimeoutError:
@@ -376,24 +377,24 @@ class RealtimeClient:
                     break       # the answer was complete; the next request reconnects
                 raise self._partial(ConnectionLost(
                     f"The connection to {self._label()} dropped in the middle of the answer"
-                    f"{_close_reason(ev.exc)}"), got)
+                    f"{_close_reason(ev.exc)}"), got, chunks)
             if isinstance(ev, ErrorEvent):
                 if done is not None:
                     log.warning("error after the response was done: %s", ev.message)
                     continue
-                raise self._partial(_error_from_event(ev, self._label()), got)
+                raise self._partial(_error_from_event(ev, self._label()), got, chunks)
             if isinstance(ev, TranscriptDelta):
                 got.transcript += ev.delta
                 got.deltas += 1
                 yield ev
             elif isinstance(ev, AudioDelta):
-                got.audio = np.concatenate([got.audio, ev.pcm]) if len(got.audio) else ev.pcm
+                chunks.append(ev.pcm)     # joined only if a failure needs the partial audio
                 got.deltas += 1
                 yield ev
             elif isinstance(ev, ResponseDone):
                 if ev.status == "failed":
                     raise self._partial(ServerError(f"{self._label()} could not answer: "
-                                                    f"{_status_reason(ev.status_details)}"), got)
+                                                    f"{_status_reason(ev.status_details)}"), got, chunks)
                 done = ev
                 trailing_end = loop.time() + self.trailing_max_s
         st = self._normalizer.responses.get(done.response_id)
@@ -404,9 +405,10 @@ class RealtimeClient:
         got.done = done
         yield done
 
-    def _partial(self, exc: RealtimeError, got: Collected) -> RealtimeError:
+    @staticmethod
+    def _partial(exc: RealtimeError, got: Collected, chunks: list[np.ndarray]) -> RealtimeError:
         exc.partial_transcript = got.transcript
-        exc.partial_audio = got.audio
+        exc.partial_audio = np.concatenate(chunks).astype(np.int16) if chunks else np.zeros(0, np.int16)
         return exc
 
     def _label(self) -> str:

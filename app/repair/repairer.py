@@ -80,7 +80,7 @@ class Repairer:
             try:
                 audio = await self._produce(strategy, u, pipeline, language, base_audio, base_report)
                 attempt.audio = audio
-                report = await self._verify(pipeline, u.transcript, audio, u.sample_rate, language)
+                report = await pipeline.check_audio(u, audio)
                 attempt.report = report
                 attempt.verdict = "match" if report.matches else "mismatch"
             except asyncio.CancelledError:
@@ -122,9 +122,3 @@ class Repairer:
                                      pipeline.voice or None)
         raise ValueError(f"unknown repair strategy {strategy!r}")
 
-    @staticmethod
-    async def _verify(pipeline, transcript: str, audio: np.ndarray, rate: int, language: str):
-        future = pipeline.verifier.submit(transcript, audio, rate, language,
-                                          source_language=pipeline.drift_suspect(pipeline.current)
-                                          if pipeline.current is not None else None)
-        return await (future if asyncio.isfuture(future) else asyncio.wrap_future(future))
