@@ -67,9 +67,12 @@ class LocalEngine:
             self.events.append(json.loads(json.dumps(ev)))
         if self.on_event is not None:
             self.on_event(ev)
-        if len(self.truth) > MAX_TRUTH:
-            for k in list(self.truth)[: len(self.truth) - MAX_TRUTH]:
-                del self.truth[k]
+
+    def keep_truth(self, response_id: str, truth: dict[str, Any]) -> None:
+        """Remember what a response really said; the oldest are forgotten past MAX_TRUTH."""
+        self.truth[response_id] = truth
+        while len(self.truth) > MAX_TRUTH:
+            del self.truth[next(iter(self.truth))]
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> "LocalEngine":

@@ -279,7 +279,7 @@ class EngineSession:
     async def _respond(self, r: ResponseState, text: str, fault: Fault) -> None:
         truth: dict[str, Any] = {"response_id": r.id, "fault": fault.to_dict(), "sample_rate": OUTPUT_RATE,
                                  "audio_format": r.audio_format, "spoken": [], "complete": False}
-        self.engine.truth[r.id] = truth
+        self.engine.keep_truth(r.id, truth)
         try:
             source, target, mode = await asyncio.to_thread(self._languages, r.metadata, text)
             transcript, lang, translated = await self._answer_text(text, source, target, mode)
