@@ -22,7 +22,7 @@ from app.audio.wavfile import WavError, read_wav, write_wav
 from app.core.utterance import RepairAttempt, Utterance
 from app.verify.report import Report
 
-from .schema import fts_available, migrate
+from .schema import migrate
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,9 @@ class HistoryStore:
         self.migrated_from: int | None = None
         self._lock = threading.RLock()
         self._conn = self._open()
-        self._fts = fts_available(self._conn)
+        # migrate() created the index if this SQLite has FTS5
+        self._fts = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'utterances_fts'").fetchone() is not None
         self._partial_samples: dict[str, int] = {}
 
     # --- opening -------------------------------------------------------------------------

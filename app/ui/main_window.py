@@ -412,8 +412,8 @@ class MainWindow(QMainWindow):
                           "Re-voice it so the audio matches?",
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
         future = asyncio.get_running_loop().create_future()
-        box.finished.connect(lambda r: future.done() or future.set_result(
-            r == QMessageBox.StandardButton.Yes or box.clickedButton() == box.button(QMessageBox.StandardButton.Yes)))
+        box.finished.connect(lambda _r: future.done() or future.set_result(
+            box.clickedButton() == box.button(QMessageBox.StandardButton.Yes)))
         box.open()
         return await future
 
