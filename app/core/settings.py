@@ -74,6 +74,34 @@ class Settings:
             self.flavor = "auto"
 
 
+ENDPOINT_SCHEMES = ("https", "wss", "http", "ws")
+
+
+def endpoint_problem(endpoint: str) -> str | None:
+    """Why `endpoint` cannot be used as a service URL (a sentence naming it), or None.
+    Empty means "the provider's default" and is fine."""
+    from urllib.parse import urlsplit
+
+    value = (endpoint or "").strip()
+    if not value:
+        return None
+    example = "such as https://NAME.openai.azure.com or wss://host/v1"
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port   # raises ValueError on a bad port
+    except ValueError:
+        return f"The endpoint \u201c{value}\u201d is not a valid URL; use one {example}."
+    if parts.scheme.lower() not in ENDPOINT_SCHEMES:
+        return (f"The endpoint \u201c{value}\u201d needs to start with https:// (or wss://); "
+                f"use a URL {example}.")
+    if any(c.isspace() for c in value):
+        return f"The endpoint \u201c{value}\u201d contains a space; use a URL {example}."
+    if not host:
+        return f"The endpoint \u201c{value}\u201d has no host name; use a URL {example}."
+    return None
+
+
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
     """Bring settings saved by older versions forward (one step per schema version)."""
     version = int(data.get("schema_version") or 1)

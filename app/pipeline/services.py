@@ -20,6 +20,9 @@ class EngineStatus:
     provider: str
     label: str           # "OpenAI gpt-realtime", "local engine"
     notice: str = ""     # honest caveat to show, e.g. reading back without a translator
+    # what the notice offers: "settings" (add a key), "install" (an offline translator exists)
+    actions: tuple[str, ...] = ()
+    problem: str = ""    # "no-key", "read-back": lets the window clear it when the cause goes away
 
 
 class Services:
@@ -30,6 +33,7 @@ class Services:
         self._engine_lock = threading.Lock()
         self._verifier = None
         self._store = None
+        self._translator = None
 
     # --- provider ----------------------------------------------------------------------
     def provider(self) -> str:
@@ -76,15 +80,54 @@ class Services:
             self.engine.start_in_thread()
         return self.engine
 
-    def status(self) -> EngineStatus:
-        provider = self.provider()
-        if provider == "local":
-            notice = ""
-            if self.engine is not None and not self.engine.translation_available:
-                notice = "local engine: no offline translator installed — reading back"
-            return EngineStatus("local", "local engine", notice)
-        return EngineStatus(provider, f"{PROVIDER_LABEL[provider]} · {self.settings.model}")
+    def key_missing(self) -> bool:
+        """OpenAI/Azure chosen explicitly but no key stored: every request would fail."""
+        p = self.settings.provider
+        return p in ("openai", "azure") and not self.secrets.get(p)
 
+    def translator(self):
+        """The offline translator the local engine uses (or would use once started)."""
+        if self.engine is not None:
+            return self.engine.translator
+        if self._translator is None:
+            from app.engine.translator import Translator
+
+            self._translator = Translator()
+        return self._translator
+
+    def can_translate(self, source: str, target: str) -> bool | None:
+        """Whether a request source->target comes back translated; None when it cannot be
+        known in advance (same language, or a detected source with some pairs installed)."""
+        if self.provider() != "local":
+            return True
+        if source == target:
+            return None
+        tr = self.translator()
+        if tr is None or not tr.available:
+            return False
+        if source == "auto":
+            return None if any(b == target for _a, b in tr.pairs()) else False
+        return tr.can(source, target)
+
+    def status(self, source: str | None = None, target: str | None = None) -> EngineStatus:
+        """The engine in use and, for the chosen pair, what the user should know first."""
+        provider = self.provider()
+        if provider != "local":
+            return EngineStatus(provider, f"{PROVIDER_LABEL[provider]} · {self.settings.model}")
+        label = "local engine"
+        if self.key_missing():
+            name = PROVIDER_LABEL[self.settings.provider]
+            return EngineStatus("local", label, f"{name} is selected but no API key is stored, so nothing can be "
+                                "sent to it. Add the key in Settings, or choose the local engine.",
+                                ("settings",), "no-key")
+        source = source or self.settings.source_language
+        target = target or self.settings.target_language
+        if source == target or self.can_translate(source, target) is not False:
+            return EngineStatus("local", label)
+        return EngineStatus("local", label, read_back_notice(source, target, self.translator()),
+                            ("settings", "install"), "read-back")
+
+    # --- verifier and history -------------------------------------------------------
     # --- verifier and history -------------------------------------------------------
     def verifier(self):
         if self._verifier is None:
@@ -92,6 +135,13 @@ class Services:
 
             self._verifier = VerifierWorker(model=self.settings.verifier_model)
         return self._verifier
+
+    def replace_verifier(self):
+        """After the verifier model setting changed: drop the old worker, build the new one."""
+        old, self._verifier = self._verifier, None
+        if old is not None and hasattr(old, "close"):
+            old.close()
+        return self.verifier()
 
     def store(self):
         if self._store is None:
@@ -114,3 +164,18 @@ class Services:
             self._verifier.close()
         if self._store is not None and hasattr(self._store, "close"):
             self._store.close()
+
+
+def read_back_notice(source: str, target: str, translator) -> str:
+    """Said before the first request: what works offline and the two ways forward."""
+    from app.core.languages import language_name
+
+    into = language_name(target)
+    pair = f"from {language_name(source)} into {into}" if source != "auto" else f"into {into}"
+    installed = "no offline translator is installed" if translator is None or not translator.available \
+        else f"the offline translator installed here cannot translate {pair}"
+    return (f"Without an API key {installed}: the local engine will read your text back aloud in its "
+            f"own language (and check that audio), not translate it {pair}. "
+            f"To translate, add an OpenAI or Azure key in Settings, or install an offline translator "
+            f"for this pair (pip install 'verbatim[translate]' and its Argos Translate language package, "
+            f"where one exists for {language_name(source) if source != 'auto' else 'your language'}).")

@@ -40,6 +40,7 @@ class Listener:
     def on_repair(self, u: Utterance, message: str) -> None: ...
     def on_saved(self, u: Utterance) -> None: ...
     def on_error(self, u: Utterance | None, message: str) -> None: ...
+    def on_stopped(self, u: Utterance, stage: str) -> None: ...
 
 
 class VerifierLike(Protocol):
@@ -103,8 +104,10 @@ class Pipeline:
     def __init__(self, client, *, verifier: VerifierLike | None = None, store=None, player=None,
                  listener: Listener | None = None, options: PipelineOptions | None = None,
                  repairer=None, provider: str = "local", model: str = "", voice: str = "",
-                 audio_format: str = "pcm16", speech=None) -> None:
+                 audio_format: str = "pcm16", speech=None, can_translate=None) -> None:
         self.client = client
+        # (source, target) -> bool | None: whether the session really translates that pair
+        self.can_translate = can_translate
         self.verifier = verifier
         self.store = store
         self.player = player
@@ -121,6 +124,7 @@ class Pipeline:
         text = check_input(text)
         u = Utterance(text, source, target, provider=self.provider, model=self.model,
                       voice=self.voice, audio_format=self.audio_format)
+        self._mark_read_back(u)
         self.current = u
         self._store("begin", u)
         self.listener.on_started(u)
@@ -168,6 +172,8 @@ class Pipeline:
                         u.meta["usage"] = ev.usage
                     if getattr(ev, "transcript_language", None):
                         u.meta["transcript_language"] = ev.transcript_language
+                        if ev.transcript_language != u.target_language:
+                            u.meta["read_back"] = True   # the engine said it spoke another language
                     if getattr(ev, "audio_missing", False) and voicer is None:
                         u.meta["audio_missing"] = True
                     if getattr(ev, "late_audio_deltas", 0):
@@ -186,6 +192,7 @@ class Pipeline:
             self._finish_player(playing)
             self._store("save", u)
             self.listener.on_done(u)
+            self.listener.on_stopped(u, "streaming")
             raise
         except Exception as exc:  # typed realtime errors carry partial results
             if voicer is not None:
@@ -203,18 +210,50 @@ class Pipeline:
         self._finish_player(playing)
         self._store("save", u)
         self.listener.on_done(u)
-        if self.options.verify and self.verifier is not None:
-            await self.verify(u)
-        else:
-            u.meta["unverified"] = "verification is off" if not self.options.verify else "no verifier"
-        if self.repairer is not None and u.report is not None and not u.report.matches:
-            await self.repairer.repair(u, self)
+        stage = "verifying"
+        try:
+            if self.options.verify and self.verifier is not None:
+                await self.verify(u)
+            else:
+                u.meta["unverified"] = "verification is off" if not self.options.verify else "no verifier"
+            if self.repairer is not None and u.report is not None and not u.report.matches:
+                stage = "repairing"
+                await self.repairer.repair(u, self)
+        except asyncio.CancelledError:
+            self._stopped_after_answer(u, stage)
+            raise
         return u
+
+    def _stopped_after_answer(self, u: Utterance, stage: str) -> None:
+        """Stop during the check or the repair: a final, saved state, never 'verifying' for good."""
+        u.meta["stopped"] = stage
+        if u.report is None:
+            u.meta["unverified"] = "stopped before the audio was checked"
+        else:
+            u.meta["repair_stopped"] = True   # the verdict stands; the flags stay
+        self._store("save", u)
+        self.listener.on_stopped(u, stage)
+
+    def _mark_read_back(self, u: Utterance) -> None:
+        """When the session cannot translate this pair it reads the text back: record that
+        (history shows the language actually spoken, never the requested target)."""
+        if not self.reads_back(u.source_language, u.target_language):
+            return
+        spoken = self.speech_language(u.input_text, u.source_language, u.target_language)
+        u.meta.update(read_back=True, requested_source=u.source_language, requested_target=u.target_language)
+        u.source_language = u.target_language = spoken
+
+    def reads_back(self, source: str, target: str) -> bool:
+        if self.can_translate is not None:
+            verdict = self.can_translate(source, target)
+            if verdict is not None:
+                return not verdict
+        session = getattr(self.client, "session", None)
+        return session is not None and not getattr(session, "translation_available", True)
 
     def speech_language(self, text: str, source: str, target: str) -> str:
         """Language the answer's text will be in: the target, unless the session only reads back."""
-        session = getattr(self.client, "session", None)
-        if session is not None and not getattr(session, "translation_available", True):
+        if self.reads_back(source, target):
             if source and source != "auto":
                 return source
             from app.core.langid import detect_text_language

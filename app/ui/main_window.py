@@ -1,7 +1,9 @@
 """The main window: type, hear, see each word as it is spoken, see what the audio missed.
 
 Thin over app.pipeline (the flow) and app.audio.player (the clock): this file wires
-signals, shows state, and turns every failure into a message in the window.
+signals, shows state, and turns every failure into a message in the window. Where a
+request is (connecting, streaming, verifying, repairing, done, stopped) lives in one
+app.pipeline.state.RequestState; the button, the badge and Esc all read it.
 """
 
 from __future__ import annotations
@@ -18,19 +20,41 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem
 from app import APP_NAME
 from app.audio.player import Player, open_output
 from app.core.secrets import SecretStore
-from app.core.settings import Settings
+from app.core.settings import Settings, endpoint_problem
 from app.core.timing import estimate_word_times
 from app.core.utterance import Utterance
 from app.pipeline import InputError, Listener, Pipeline, check_input
 from app.pipeline.services import Services
+from app.pipeline.state import RequestState
 from app.ui import theme
 from app.ui.qt_settings import load_settings, save_settings
 from app.ui.transcript_view import TranscriptView
-from app.ui.widgets import Banner, LanguagePicker, PhraseEdit, PlayerBar
+from app.ui.widgets import Banner, LanguagePicker, PhraseEdit, PlayerBar, elide_status
 from app.verify.report import describe_segment
 
 log = logging.getLogger(__name__)
 POLL_MS = 30   # ≥ 30 Hz highlight updates from the player clock
+
+# Every shortcut the window has, in the order Help ▸ Keyboard shortcuts lists them.
+# (key, what it does); the window registers the ones marked here and tests check both agree.
+SHORTCUTS: list[tuple[str, str]] = [
+    ("Ctrl+Return", "Translate the phrase (in the phrase box)"),
+    ("Esc", "Stop: the answer, its check or repair, and the audio"),
+    ("Space", "Play / pause (when the cursor is not in a text box)"),
+    ("Ctrl+P", "Play / pause"),
+    ("Ctrl+R", "Replay from the start"),
+    ("Ctrl+L", "Go to the phrase box"),
+    ("Ctrl+,", "Settings"),
+    ("Ctrl+Z", "Undo the last history delete (when not typing)"),
+    ("Del", "Delete the selected history entry (in the history list)"),
+    ("Return", "Replay the selected history entry (in the history list)"),
+    ("F1", "Keyboard shortcuts (this list)"),
+    ("Ctrl+Q", "Quit"),
+]
+
+TITLE = {"translation": "Translation", "read_back": "Read back (not translated)",
+         "swapped": "Your earlier phrase (not spoken — press Translate)"}
+ERROR_CAUSES_OF_A_REQUEST = ("input", "request", "connection")
 
 
 class _WindowListener(Listener):
@@ -40,6 +64,7 @@ class _WindowListener(Listener):
         self.w = window
 
     def on_started(self, u):
+        self.w.request.advance("streaming")
         self.w.show_utterance(u, live=True)
 
     def on_transcript(self, u):
@@ -54,12 +79,13 @@ class _WindowListener(Listener):
     def on_done(self, u):
         if u is self.w.utterance:
             self.w.transcript.set_text(u.transcript)
+            self.w.set_title(u)
             if u.report is None:
                 self.w.transcript.set_word_times(estimate_word_times(u.transcript, u.duration_s or None))
             self.w.set_badge(u.status if u.state != "complete" else "verifying")
-            self.w.set_busy(False)
 
     def on_verifying(self, u):
+        self.w.request.advance("verifying")
         if u is self.w.utterance:
             self.w.set_badge("verifying")
 
@@ -75,14 +101,19 @@ class _WindowListener(Listener):
         self.w.history_changed(u)
 
     def on_repair(self, u, message):
+        self.w.request.advance("repairing")
         if u is self.w.utterance:
             self.w.set_badge("repairing", message)
 
     def on_saved(self, u):
         self.w.history_changed(u)
 
+    def on_stopped(self, u, stage):
+        self.w.stopped_stage = stage
+        self.w.history_changed(u)
+
     def on_error(self, u, message):
-        self.w.show_error(message)
+        self.w.show_error(message, cause="request")
 
 
 class MainWindow(QMainWindow):
@@ -102,6 +133,11 @@ class MainWindow(QMainWindow):
         self.pipeline: Pipeline | None = None
         self.utterance: Utterance | None = None
         self.task: asyncio.Task | None = None
+        self.request = RequestState(on_change=self._phase_changed)
+        self.stopped_stage: str | None = None
+        self.error_cause: str | None = None
+        self._phrase_baseline = ""     # the phrase box as last sent or loaded: anything else is a draft
+        self._model_generation = 0     # progress from a replaced model's loader is ignored
         self._build()
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
@@ -119,6 +155,8 @@ class MainWindow(QMainWindow):
         the first answer is checked without waiting; the status bar shows the progress."""
         from PySide6.QtWidgets import QProgressBar
 
+        self._model_generation += 1
+        generation = self._model_generation
         try:
             worker = self.services.verifier()
         except Exception as exc:
@@ -133,21 +171,24 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(self.model_bar)
         self.model_bar.hide()
         self.verifier_label.setText("Verifier: loading…")
+        self.verifier_label.setToolTip(f"Speech model: {self.settings.verifier_model}")
         # The loading thread only posts to a queue; the poll timer (Qt thread) reads it. A signal
         # emitted from that thread at a window already deleted would crash the process.
         events = self._model_events
-        worker.verifier._progress = lambda done, total: events.put(("progress", int(done // 1024),
+        worker.verifier._progress = lambda done, total: events.put(("progress", generation, int(done // 1024),
                                                                      int(max(total, 1) // 1024)))
         future = worker.warm()
-        future.add_done_callback(
-            lambda f: events.put(("loaded", "ok" if f.exception() is None else f"error:{f.exception()}")))
+        future.add_done_callback(lambda f: events.put(
+            ("loaded", generation, "ok" if f.exception() is None else f"error:{f.exception()}")))
 
     def _drain_model_events(self) -> None:
         while True:
             try:
-                kind, *args = self._model_events.get_nowait()
+                kind, generation, *args = self._model_events.get_nowait()
             except queue.Empty:
                 return
+            if generation != self._model_generation:
+                continue   # from a model the settings have since replaced
             if kind == "progress":
                 self.model_progress.emit(*args)
             else:
@@ -163,10 +204,25 @@ class MainWindow(QMainWindow):
             self.model_bar.hide()
         if result == "ok":
             self.verifier_label.setText("Verifier: ready")
+            if self.error_cause == "verifier":
+                self.clear_error()
+            if self._model_generation > 1:
+                self.show_status(f"The new verifier model is ready: {self.settings.verifier_model}", 8000)
         else:
             self.verifier_label.setText("Verifier: unavailable")
             self.show_error("The verifier's speech model could not be loaded, so mismatches will not be "
-                            f"flagged: {result.removeprefix('error:')}")
+                            f"flagged: {result.removeprefix('error:')}", cause="verifier")
+
+    def reload_verifier(self) -> None:
+        """The verifier model setting changed: load the new one now, in the background."""
+        try:
+            self.services.replace_verifier()
+        except Exception as exc:
+            self._model_generation += 1
+            self._model_loaded(f"error:{exc}")
+            return
+        self.show_status(f"Verifier model changed — loading {self.settings.verifier_model}…", 8000)
+        self.warm_verifier()
 
     # --- layout ------------------------------------------------------------------------
     def _build(self) -> None:
@@ -181,11 +237,12 @@ class MainWindow(QMainWindow):
         self.target.set_code(self.settings.target_language)
         self.swap = QToolButton(self)
         self.swap.setText("⇄")
-        self.swap.setToolTip("Swap languages")
+        self.swap.setToolTip("Swap the languages (and the phrase with the answer shown)")
         self.swap.clicked.connect(self.swap_languages)
         self.source.currentIndexChanged.connect(self._languages_changed)
         self.target.currentIndexChanged.connect(self._languages_changed)
         self.settings_button = QPushButton("Settings…", self)
+        self.settings_button.setToolTip("Provider, API key, voice, repair (Ctrl+,)")
         self.settings_button.clicked.connect(self.open_settings)
         for w in (QLabel("From", self), self.source, self.swap, QLabel("to", self), self.target):
             langs.addWidget(w)
@@ -200,21 +257,26 @@ class MainWindow(QMainWindow):
         row = QHBoxLayout()
         self.notice = Banner("notice", self)
         row.addWidget(self.notice, 1)
+        self.notice_settings = QPushButton("Open Settings…", self)
+        self.notice_settings.setToolTip("Add an OpenAI or Azure API key")
+        self.notice_settings.clicked.connect(self.open_settings)
+        self.notice_settings.hide()
+        row.addWidget(self.notice_settings, 0, Qt.AlignmentFlag.AlignTop)
         self.translate_button = QPushButton("Translate", self)
         self.translate_button.setObjectName("primary")
         self.translate_button.setToolTip("Translate and speak (Ctrl+Enter)")
         self.translate_button.clicked.connect(self.translate_clicked)
-        row.addWidget(self.translate_button, 0, Qt.AlignmentFlag.AlignRight)
+        row.addWidget(self.translate_button, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         outer.addLayout(row)
 
         self.error = Banner("error", self)
         outer.addWidget(self.error)
 
         head = QHBoxLayout()
-        title = QLabel("<b>Translation</b>", self)
+        self.title = QLabel(f"<b>{TITLE['translation']}</b>", self)
         self.badge = QLabel("", self)
         self.badge.setObjectName("badge")
-        head.addWidget(title)
+        head.addWidget(self.title)
         head.addWidget(self.badge)
         head.addStretch(1)
         outer.addLayout(head)
@@ -261,12 +323,57 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(w)
         self.setStatusBar(bar)
 
-        QShortcut(QKeySequence("Ctrl+P"), self, activated=self.toggle_play)
-        QShortcut(QKeySequence("Ctrl+R"), self, activated=self.replay)
-        QShortcut(QKeySequence("Ctrl+L"), self, activated=self.phrase.setFocus)
-        quit_action = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
-        self.addAction(quit_action)
+        self.shortcuts = {}
+        for key, slot in (("Ctrl+P", self.toggle_play), ("Ctrl+R", self.replay),
+                          ("Ctrl+L", self.phrase.setFocus), ("Esc", self.stop)):
+            self.shortcuts[key] = QShortcut(QKeySequence(key), self, activated=slot)
+        self._build_menus()
+        # typing right after launch goes into the phrase, never into a language list
+        self.setTabOrder(self.phrase, self.translate_button)
+        self.phrase.setFocus()
         self.resize(1100, 680)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self.settings_action = QAction("&Settings…", self, shortcut=QKeySequence("Ctrl+,"),
+                                       triggered=self.open_settings)
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"), triggered=self.close)
+        file_menu.addAction(quit_action)
+        help_menu = menu.addMenu("&Help")
+        self.shortcuts_action = QAction("&Keyboard shortcuts", self, shortcut=QKeySequence("F1"),
+                                        triggered=self.show_shortcuts)
+        help_menu.addAction(self.shortcuts_action)
+
+    def shortcuts_dialog(self):
+        from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWidgetItem, QVBoxLayout
+
+        dlg = QDialog(self)
+        dlg.setWindowTitle("Keyboard shortcuts")
+        table = QTableWidget(len(SHORTCUTS), 2, dlg)
+        table.setObjectName("shortcuts")
+        table.setHorizontalHeaderLabels(["Keys", "Does"])
+        table.verticalHeader().hide()
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for i, (key, what) in enumerate(SHORTCUTS):
+            table.setItem(i, 0, QTableWidgetItem(QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)))
+            table.setItem(i, 1, QTableWidgetItem(what))
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dlg)
+        buttons.rejected.connect(dlg.reject)
+        lay = QVBoxLayout(dlg)
+        lay.addWidget(table)
+        lay.addWidget(buttons)
+        dlg.resize(560, 420)
+        return dlg
+
+    def show_shortcuts(self) -> None:
+        self._shortcuts_dialog = self.shortcuts_dialog()
+        self._shortcuts_dialog.open()
 
     def _make_history_panel(self):
         try:
@@ -284,9 +391,11 @@ class MainWindow(QMainWindow):
 
     # --- status ------------------------------------------------------------------------
     def refresh_status(self) -> None:
-        st = self.services.status()
+        st = self.services.status(self.source.code(), self.target.code())
         self.engine_label.setText(f"Engine: {st.label}")
         self.notice.show_message(st.notice)
+        self.notice_settings.setVisible(bool(st.notice) and "settings" in st.actions)
+        self.notice.setProperty("problem", st.problem)
         out = self.player.output
         self.audio_label.setText(f"Audio: {out.name}" if out.available else "Audio: silent")
         self.audio_label.setToolTip(out.reason or out.name)
@@ -295,6 +404,11 @@ class MainWindow(QMainWindow):
 
     def set_connection(self, text: str) -> None:
         self.connection_label.setText(text)
+
+    def set_title(self, u: Utterance | None) -> None:
+        kind = "read_back" if u is not None and u.meta.get("read_back") else "translation"
+        self.title.setText(f"<b>{TITLE[kind]}</b>")
+        self.title.setProperty("kind", kind)
 
     def set_badge(self, status: str, text: str | None = None) -> None:
         u = self.utterance
@@ -305,21 +419,52 @@ class MainWindow(QMainWindow):
             else:
                 text = {"streaming": "Receiving…", "verifying": "Verifying…", "unverified": "Not verified",
                         "match": "Audio matches the transcript", "repaired": "Repaired — audio matches",
-                        "incomplete": "Incomplete answer", "failed": "Failed", "idle": ""}.get(status, status)
+                        "incomplete": "Incomplete answer", "failed": "Failed", "idle": "",
+                        "connecting": "Connecting…", "stopped": "Stopped"}.get(status, status)
         glyph = theme.GLYPH.get(status, "")
         self.badge.setText(f"{glyph} {text}".strip())
         self.badge.setStyleSheet(theme.BADGE_STYLE.get(status, ""))
         self.badge.setProperty("status", status)
         self.badge.setVisible(bool(text))
 
-    def show_error(self, message: str) -> None:
+    def show_error(self, message: str, cause: str = "request") -> None:
+        """An inline error; `cause` says what makes it go away (a new request, new settings,
+        a model that loads)."""
         log.warning("shown to user: %s", message)
+        self.error_cause = cause
         self.error.show_message(message)
-        self.statusBar().showMessage(message, 8000)
+        self.show_status(message, 8000)
+
+    def clear_error(self, *causes: str) -> None:
+        if not causes or self.error_cause in causes:
+            self.error.hide()
+            self.error_cause = None
+
+    def show_status(self, message: str, timeout_ms: int = 4000) -> None:
+        """A temporary status-bar message, elided so it never runs into the permanent labels."""
+        bar = self.statusBar()
+        text = elide_status(bar, message)
+        bar.showMessage(text, timeout_ms)
+        bar.setToolTip(message if text != message else "")
+
+    # --- the request's state -----------------------------------------------------------
+    def _phase_changed(self, _old: str, phase: str) -> None:
+        busy = self.request.active
+        self.translate_button.setText("Stop" if busy else "Translate")
+        self.translate_button.setToolTip("Stop this answer, its check or repair (Esc)" if busy
+                                         else "Translate and speak (Ctrl+Enter)")
+        if phase == "connecting" and self.pipeline is None:
+            self.set_badge("connecting")
+        elif phase == "stopped":
+            self.set_badge("stopped", {"connecting": "Stopped before connecting",
+                                       "streaming": "Stopped — answer incomplete",
+                                       "verifying": "Stopped — not checked",
+                                       "repairing": "Stopped — not repaired"}.get(self.stopped_stage or "",
+                                                                                   "Stopped"))
 
     def set_busy(self, busy: bool) -> None:
-        self.translate_button.setText("Stop" if busy else "Translate")
-        self.translate_button.setToolTip("Stop this answer" if busy else "Translate and speak (Ctrl+Enter)")
+        """Kept for scripts: the button follows the request state."""
+        self._phase_changed(self.request.phase, self.request.phase)
 
     # --- actions -----------------------------------------------------------------------
     def swap_languages(self) -> None:
@@ -327,64 +472,123 @@ class MainWindow(QMainWindow):
         if src == "auto":
             detected = self.utterance.meta.get("transcript_language") if self.utterance else None
             src = detected if detected and detected != tgt else ("es" if tgt == "en" else "en")
+        self.source.blockSignals(True)
         self.source.set_code(tgt)
+        self.source.blockSignals(False)
         self.target.set_code(src)
+        self._languages_changed()
+        u = self.utterance
+        if u is None or not u.transcript or self.request.active:
+            return
+        # the answer becomes the phrase, and the phrase is shown where the answer was (no audio yet)
+        earlier = self.phrase.toPlainText()
+        self.phrase.setPlainText(u.transcript)
+        self._phrase_baseline = u.transcript
+        self.player.stop()
+        self.player.load(None, u.sample_rate)
+        self.utterance = None
+        self.transcript.clear_all()
+        self.transcript.set_text(earlier)
+        self.flags.hide()
+        self.legend.hide()
+        self.set_badge("idle")
+        self.title.setText(f"<b>{TITLE['swapped']}</b>")
+        self.title.setProperty("kind", "swapped")
+        self.player_bar.set_enabled(False)
+        self.player_bar.compare_button.hide()
 
     def _languages_changed(self) -> None:
         self.settings.source_language = self.source.code()
         self.settings.target_language = self.target.code()
         save_settings(self.qsettings, self.settings)
+        self.refresh_status()
 
     def translate_clicked(self) -> None:
-        if self.task is not None and not self.task.done():
-            self.task.cancel()
+        if self.request.active or (self.task is not None and not self.task.done()):
+            self.stop()
             return
         try:
             text = check_input(self.phrase.toPlainText())
         except InputError as exc:
-            self.show_error(str(exc))
+            self.show_error(str(exc), cause="input")
             return
-        self.error.hide()
+        self.clear_error(*ERROR_CAUSES_OF_A_REQUEST)
         self.task = asyncio.ensure_future(self._translate(text, self.source.code(), self.target.code()))
 
+    def stop(self) -> None:
+        """Stop / Esc: cancel whatever runs (connecting, answer, check, repair) and the audio."""
+        running = self.task is not None and not self.task.done()
+        if running:
+            self.task.cancel()
+        if self.player.state in ("playing", "buffering") or running:
+            self.player.stop()
+            if not running:
+                self.show_status("Playback stopped.", 3000)
+
     async def _translate(self, text: str, source: str, target: str, metadata=None) -> Utterance | None:
-        self.set_busy(True)
+        self.stopped_stage = None
+        self._phrase_baseline = self.phrase.toPlainText()
+        self.request.advance("connecting")
         try:
             pipeline = await self._ensure_pipeline()
             if pipeline is None:
+                self.request.advance("failed")
                 return None
-            return await pipeline.translate(text, source, target, metadata=metadata)
+            u = await pipeline.translate(text, source, target, metadata=metadata)
         except asyncio.CancelledError:
-            self.statusBar().showMessage("Stopped.", 4000)
+            self.stopped_stage = self.stopped_stage or self.request.phase
+            self.player.stop()
+            self.request.advance("stopped")
+            self.show_status({"verifying": "Stopped while checking the audio: saved as not verified.",
+                              "repairing": "Stopped the repair: the flags stay."}.get(
+                self.stopped_stage, "Stopped."), 6000)
             return None
         except InputError as exc:
-            self.show_error(str(exc))
+            self.request.advance("failed")
+            self.show_error(str(exc), cause="input")
         except Exception as exc:
             log.exception("translation failed")
-            self.show_error(f"Translation failed: {exc}")
+            self.request.advance("failed")
+            self.show_error(f"Translation failed: {exc}", cause="request")
             self.set_connection("disconnected")
-        finally:
-            self.set_busy(False)
+        else:
+            self.request.advance("done")
+            if u is self.utterance:
+                self.set_badge(u.status)
+            if u.state == "complete" and self.error_cause in ERROR_CAUSES_OF_A_REQUEST and \
+                    not u.meta.get("unverified", "").startswith("Could not"):
+                self.clear_error()
+            return u
         return None
 
     async def _ensure_pipeline(self) -> Pipeline | None:
         if self.pipeline is not None:
             return self.pipeline
+        status = self.services.status()
+        where = status.label + (f" at {self.settings.endpoint}" if self.settings.endpoint
+                                and status.provider != "local" else "")
+        if status.provider != "local" and endpoint_problem(self.settings.endpoint):
+            self.show_error(endpoint_problem(self.settings.endpoint) + " Change it in Settings.", cause="connection")
+            return None
         self.set_connection("connecting…")
+        client = None
         try:
             # off the Qt thread: starting the local engine loads its voices (seconds)
             client = await asyncio.to_thread(self.services.make_client)
-            info = await client.connect()
+            await client.connect()
+        except asyncio.CancelledError:
+            self.set_connection("not connected")
+            if client is not None:
+                asyncio.ensure_future(client.close())
+            raise
         except Exception as exc:
             log.exception("connect failed")
             self.set_connection("not connected")
-            self.show_error(f"Could not connect to {self.services.status().label}: {exc}")
+            self.show_error(f"Could not connect to {where}: {exc}", cause="connection")
             return None
         self.client = client
         self.set_connection("connected")
-        self.refresh_status()
-        if getattr(info, "translation_available", True) is False:
-            self.notice.show_message("local engine: no offline translator installed — reading back")
+        self.refresh_status()     # the engine now knows which pairs it really translates
         verifier = self._verifier_or_none()
         store = self._store_or_none()
         from app.pipeline.translate import PipelineOptions
@@ -399,7 +603,7 @@ class MainWindow(QMainWindow):
                                  listener=_WindowListener(self), provider=self.services.provider(),
                                  model=s.model, voice=s.voice, audio_format=s.audio_format,
                                  options=PipelineOptions(strict=s.strict_mode), repairer=repairer,
-                                 speech=speech)
+                                 speech=speech, can_translate=self.services.can_translate)
         return self.pipeline
 
     async def _ask_repair(self, u: Utterance) -> bool:
@@ -414,18 +618,23 @@ class MainWindow(QMainWindow):
         future = asyncio.get_running_loop().create_future()
         box.finished.connect(lambda _r: future.done() or future.set_result(
             box.clickedButton() == box.button(QMessageBox.StandardButton.Yes)))
+        self.request.advance("repairing")
         box.open()
-        return await future
+        try:
+            return await future
+        except asyncio.CancelledError:
+            box.close()     # Stop while the question is open: the question goes too
+            raise
 
     def _verifier_or_none(self):
         try:
             v = self.services.verifier()
-            self.verifier_label.setText("Verifier: ready")
             return v
         except Exception as exc:
             log.exception("verifier unavailable")
             self.verifier_label.setText("Verifier: unavailable")
-            self.show_error(f"The verifier could not start, so mismatches will not be flagged: {exc}")
+            self.show_error(f"The verifier could not start, so mismatches will not be flagged: {exc}",
+                            cause="verifier")
             return None
 
     def _store_or_none(self):
@@ -433,7 +642,7 @@ class MainWindow(QMainWindow):
             return self.services.store()
         except Exception as exc:
             log.exception("history unavailable")
-            self.show_error(f"History is unavailable, this answer will not be saved: {exc}")
+            self.show_error(f"History is unavailable, this answer will not be saved: {exc}", cause="history")
             return None
 
     async def reset_connection(self) -> None:
@@ -450,6 +659,7 @@ class MainWindow(QMainWindow):
     # --- showing an utterance -------------------------------------------------------------
     def show_utterance(self, u: Utterance, *, live: bool = False) -> None:
         self.utterance = u
+        self.set_title(u)
         self.transcript.clear_all()
         self.transcript.set_text(u.transcript)
         self.flags.clear()
@@ -495,16 +705,24 @@ class MainWindow(QMainWindow):
             self.seek(max(0.0, float(t) - 0.5))
 
     def open_from_history(self, utterance_id: str) -> None:
+        if self.request.active:
+            self.show_error("Finish or stop the current translation before opening another one.", cause="input")
+            return
         try:
             u = self.services.store().get(utterance_id)
         except Exception as exc:
-            self.show_error(f"Could not open that entry: {exc}")
+            self.show_error(f"Could not open that entry: {exc}", cause="history")
             return
-        if self.task is not None and not self.task.done():
-            self.show_error("Finish or stop the current translation before opening another one.")
+        if u is None:
             return
         self.show_utterance(u)
-        self.phrase.setPlainText(u.input_text)
+        draft = self.phrase.toPlainText()
+        if not draft.strip() or draft == self._phrase_baseline:
+            self.phrase.setPlainText(u.input_text)
+            self._phrase_baseline = u.input_text
+        elif draft != u.input_text:
+            # never overwrite what the user is typing: the entry's text is one click away
+            self.show_status("Your unsent text was kept in the phrase box.", 5000)
 
     def history_changed(self, u: Utterance) -> None:
         panel = self.history_panel
@@ -519,6 +737,15 @@ class MainWindow(QMainWindow):
             if self.player.state == "ended":
                 self.transcript.reset_position()
             self.player.play()
+
+    def keyPressEvent(self, event) -> None:
+        # Space reaches the window only when the focused widget did not use it (text boxes,
+        # buttons and lists do): then it plays or pauses, as the play button's tooltip says
+        if event.key() == Qt.Key.Key_Space and not event.modifiers() and self.player_bar.play_button.isEnabled():
+            event.accept()
+            self.toggle_play()
+            return
+        super().keyPressEvent(event)
 
     def replay(self) -> None:
         self.player.seek(0.0)
@@ -558,10 +785,21 @@ class MainWindow(QMainWindow):
 
         dlg = SettingsDialog(self.settings, self.services.secrets, parent=self)
         if dlg.exec():
-            self.settings = dlg.result_settings()
-            self.services.settings = self.settings
-            save_settings(self.qsettings, self.settings)
-            asyncio.ensure_future(self.reset_connection())
+            self.apply_settings(dlg.result_settings())
+
+    def apply_settings(self, new: Settings) -> None:
+        """Settings OK: the next request uses them; a new verifier model loads right away."""
+        old = self.settings
+        if self.request.active:
+            self.stop()        # an answer from the old connection would land under the new settings
+        self.settings = new
+        self.services.settings = new
+        save_settings(self.qsettings, new)
+        self.clear_error("connection", "request", "input")
+        if new.verifier_model != old.verifier_model:
+            self.reload_verifier()
+        asyncio.ensure_future(self.reset_connection())
+        self.refresh_status()
 
     def closeEvent(self, event) -> None:
         if self.task is not None and not self.task.done():

@@ -11,7 +11,7 @@ MUTED = "#5f6368"
 # Status glyphs pair with colour so the state reads without colour vision.
 GLYPH = {
     "match": "✓", "repaired": "✓", "mismatch": "✗", "incomplete": "◐", "failed": "!",
-    "verifying": "…", "unverified": "?", "streaming": "♪", "repairing": "↻",
+    "verifying": "…", "unverified": "?", "connecting": "…", "stopped": "■", "streaming": "♪", "repairing": "↻",
     "truncated": "✂", "drifted": "⇆", "misspoken": "≠",
 }
 STATUS_NAME = {"truncated": "Not spoken", "drifted": "Wrong language", "misspoken": "Spoken differently"}
@@ -27,6 +27,8 @@ BADGE_STYLE = {
     "repairing": f"color: white; background: {WARN};",
     "incomplete": f"color: white; background: {WARN};",
     "failed": f"color: white; background: {FLAG_TEXT};",
+    "connecting": f"color: {MUTED};",
+    "stopped": f"color: {WARN}; border: 1px solid {WARN};",
 }
 
 STYLE_SHEET = """

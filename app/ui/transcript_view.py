@@ -191,6 +191,13 @@ class TranscriptView(QTextEdit):
             t = earlier[-1] if earlier else (0.0, 0.0)
         self.word_clicked.emit(i, float(t[0]))
 
+    def keyPressEvent(self, event) -> None:
+        # a read-only text box pages down on Space; here Space is the window's play/pause
+        if event.key() == Qt.Key.Key_Space and not event.modifiers():
+            event.ignore()
+            return
+        super().keyPressEvent(event)
+
     def viewportEvent(self, e: QEvent) -> bool:
         # tool tips of a scroll area arrive at its viewport
         if e.type() == QEvent.Type.ToolTip and self.report is not None:

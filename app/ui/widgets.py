@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
-                               QSlider, QStyle, QToolButton, QWidget)
+                               QSlider, QStatusBar, QStyle, QToolButton, QWidget)
 
 from app.core.languages import LANGUAGES
 
@@ -68,6 +68,15 @@ class Banner(QLabel):
         super().mousePressEvent(event)
 
 
+def elide_status(bar: QStatusBar, message: str) -> str:
+    """`message` cut with "…" to the room left of the status bar's permanent labels."""
+    text = " ".join(message.split())
+    edges = [w.geometry().left() for w in bar.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
+             if w.isVisible() and w.geometry().left() > 0]
+    room = (min(edges) if edges else bar.width()) - 16   # the bar's own margins
+    return bar.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(40, room))
+
+
 def fmt_time(seconds: float) -> str:
     seconds = max(0.0, seconds)
     return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
@@ -86,11 +95,11 @@ class PlayerBar(QWidget):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.play_button = QToolButton(self)
-        self.play_button.setToolTip("Play / pause (Space)")
+        self.play_button.setToolTip("Play / pause (Space when not typing, or Ctrl+P)")
         self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
         self.play_button.clicked.connect(self.play_toggled.emit)
         self.replay_button = QToolButton(self)
-        self.replay_button.setToolTip("Replay from the start")
+        self.replay_button.setToolTip("Replay from the start (Ctrl+R)")
         self.replay_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaSkipBackward))
         self.replay_button.clicked.connect(self.replay.emit)
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
