@@ -13,6 +13,15 @@ from app.core.utterance import Utterance
 from app.text.segments import split_sentences, split_words
 
 FORMATS = ("wav", "flac", "srt", "vtt", "json")
+DESCRIPTION = {"wav": "Audio", "flac": "Lossless compressed audio", "srt": "Subtitles",
+               "vtt": "Web subtitles", "json": "All details (transcript, verdict, timings)"}
+
+
+def available_formats() -> list[str]:
+    """The formats this installation can write (FLAC needs the optional soundfile package)."""
+    import importlib.util
+
+    return [f for f in FORMATS if f != "flac" or importlib.util.find_spec("soundfile") is not None]
 
 
 class ExportError(RuntimeError):

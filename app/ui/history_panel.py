@@ -3,31 +3,57 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import time
+from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMenu,
-                               QPushButton, QVBoxLayout, QWidget, QApplication)
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QMenu, QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 from app.ui import theme
 
 log = logging.getLogger(__name__)
 PAGE = 100
+ROW_CHARS = 80
 STATUS_LABEL = {"match": "matches", "mismatch": "mismatch", "repaired": "repaired", "incomplete": "incomplete",
-                "failed": "failed", "verifying": "not checked", "unverified": "not verified",
+                "failed": "failed", "verifying": "not checked yet", "unverified": "not verified",
                 "streaming": "receiving"}
+EXPORT_DIR_KEY = "export/last_dir"
+EXPORT_FORMAT_KEY = "export/last_format"
+
+
+def elide(text: str, limit: int = ROW_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def languages_label(source: str, target: str) -> str:
+    # the pipeline records a read-back under the language actually spoken, both sides
+    return f"read back ({target})" if source == target else f"{source}→{target}"
+
+
+def export_filter(fmt: str) -> str:
+    from app.history.export import DESCRIPTION
+
+    return f"{DESCRIPTION[fmt]} (*.{fmt})"
 
 
 class HistoryPanel(QWidget):
     utterance_selected = Signal(str)
     replay_requested = Signal(str)
 
-    def __init__(self, store, parent=None) -> None:
+    def __init__(self, store, parent=None, qsettings: QSettings | None = None) -> None:
         super().__init__(parent)
         self.store = store
+        self.qsettings = qsettings if qsettings is not None else getattr(parent, "qsettings", None) or QSettings()
         self._loaded = 0
         self._exhausted = False
+        self._quiet = False          # refreshing: the list changes, the user chose nothing
         self._last_deleted: str | None = None
+        self.last_export: Path | None = None
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         title = QLabel("History", self)
@@ -44,19 +70,27 @@ class HistoryPanel(QWidget):
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         lay.addWidget(self.list, 1)
+        self.empty_label = QLabel(self)
+        self.empty_label.setObjectName("emptyHistory")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setStyleSheet(f"color: {theme.MUTED}; padding: 12px;")
+        self.empty_label.hide()
+        lay.addWidget(self.empty_label)
+        # one notice at a time (a delete's undo, an export's folder, a warning): each replaces the last
+        notice_row = QHBoxLayout()
+        notice_row.setContentsMargins(0, 0, 0, 0)
         self.notice = QLabel(self)
         self.notice.setWordWrap(True)
-        self.notice.hide()
-        lay.addWidget(self.notice)
-        undo_row = QHBoxLayout()
-        self.undo_label = QLabel(self)
-        self.undo_button = QPushButton("Undo", self)
-        undo_row.addWidget(self.undo_label, 1)
-        undo_row.addWidget(self.undo_button)
-        self.undo_bar = QWidget(self)
-        self.undo_bar.setLayout(undo_row)
-        self.undo_bar.hide()
-        lay.addWidget(self.undo_bar)
+        self.notice_button = QPushButton(self)
+        self.notice_button.clicked.connect(self._notice_action)
+        notice_row.addWidget(self.notice, 1)
+        notice_row.addWidget(self.notice_button)
+        self.notice_bar = QWidget(self)
+        self.notice_bar.setLayout(notice_row)
+        self.notice_bar.hide()
+        self._notice_kind: str | None = None
+        lay.addWidget(self.notice_bar)
         buttons = QHBoxLayout()
         self.replay_button = QPushButton("▶ Replay", self)
         self.export_button = QPushButton("Export…", self)
@@ -78,21 +112,62 @@ class HistoryPanel(QWidget):
         self.replay_button.clicked.connect(lambda: self._with_current(self.replay_requested.emit))
         self.export_button.clicked.connect(lambda: self._with_current(self.export_dialog))
         self.delete_button.clicked.connect(lambda: self._with_current(self.delete))
-        self.undo_button.clicked.connect(self.undo_delete)
+        # the whole window: text boxes keep Ctrl+Z for their own undo (they claim it first)
+        self.undo_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Undo), parent or self,
+                                       activated=self.undo_delete)
         if getattr(store, "warning", None):
-            self.notice.setText("⚠ " + store.warning)
-            self.notice.show()
+            self.show_notice("⚠ " + store.warning)
         self.refresh()
 
+    # --- notices -----------------------------------------------------------------------------
+    def show_notice(self, text: str, action: str | None = None) -> None:
+        """`action`: None, "undo" (a delete) or "folder" (an export)."""
+        self._notice_kind = action
+        self.notice.setText(text)
+        self.notice_button.setText({"undo": "Undo", "folder": "Show in folder"}.get(action or "", ""))
+        self.notice_button.setVisible(action is not None)
+        self.notice_bar.setVisible(bool(text))
+
+    def _notice_action(self) -> None:
+        if self._notice_kind == "undo":
+            self.undo_delete()
+        elif self._notice_kind == "folder":
+            self.show_in_folder()
+
+    # kept for callers that knew the old undo bar
+    @property
+    def undo_bar(self) -> QWidget:
+        return self.notice_bar
+
+    @property
+    def undo_button(self) -> QPushButton:
+        return self.notice_button
+
     # --- contents --------------------------------------------------------------------------
-    def refresh(self) -> None:
-        current = self.current_id()
-        self.list.clear()
-        self._loaded = 0
-        self._exhausted = False
-        self._load_more()
-        if current:
-            self.select(current)
+    def refresh(self, reselect: bool = True) -> None:
+        current = self.current_id() if reselect else None
+        self._quiet = True
+        try:
+            self.list.clear()
+            self._loaded = 0
+            self._exhausted = False
+            self._load_more()
+            if current:
+                self.select(current)
+            else:
+                self.list.setCurrentRow(-1)
+        finally:
+            self._quiet = False
+        self._buttons_follow(self.list.currentItem())
+        self._show_empty()
+
+    def _show_empty(self) -> None:
+        query = self.search.text().strip()
+        empty = self.list.count() == 0
+        self.empty_label.setText(f"No matches for \u201c{elide(query, 40)}\u201d." if query
+                                 else "No translations yet. Each answer you get is kept here.")
+        self.empty_label.setVisible(empty)
+        self.list.setVisible(not empty)
 
     def _load_more(self) -> None:
         if self._exhausted:
@@ -101,8 +176,7 @@ class HistoryPanel(QWidget):
             rows = self.store.list(self.search.text() or None, limit=PAGE, offset=self._loaded)
         except Exception as exc:
             log.exception("history list failed")
-            self.notice.setText(f"⚠ The history could not be read: {exc}")
-            self.notice.show()
+            self.show_notice(f"⚠ The history could not be read: {exc}")
             return
         for r in rows:
             self.list.addItem(self._item(r))
@@ -113,12 +187,12 @@ class HistoryPanel(QWidget):
         when = time.strftime("%d %b %H:%M", time.localtime(r.created_at))
         glyph = theme.GLYPH.get(r.status, "")
         label = STATUS_LABEL.get(r.status, r.status)
-        text = (r.transcript or r.input_text).replace("\n", " ")
-        item = QListWidgetItem(f"{glyph} {text[:80]}\n{when} · {label} · {r.duration_s:.1f} s · "
-                               f"{r.source_language}→{r.target_language}")
+        text = r.transcript or r.input_text
+        item = QListWidgetItem(f"{glyph} {elide(text)}\n{when} · {label} · {r.duration_s:.1f} s · "
+                               f"{languages_label(r.source_language, r.target_language)}")
         item.setData(Qt.ItemDataRole.UserRole, r.id)
         item.setData(Qt.ItemDataRole.UserRole + 1, r.status)
-        item.setToolTip(f"Typed: {r.input_text}\nHeard: {r.transcript}")
+        item.setToolTip(f"Typed: {elide(r.input_text, 600)}\nHeard: {elide(r.transcript, 600)}")
         if r.status in ("mismatch", "failed"):
             item.setForeground(Qt.GlobalColor.darkRed)
         return item
@@ -141,10 +215,13 @@ class HistoryPanel(QWidget):
                 self.list.setCurrentRow(i)
                 return
 
-    def _current_changed(self, cur, _prev) -> None:
+    def _buttons_follow(self, cur) -> None:
         for b in (self.replay_button, self.export_button, self.delete_button):
             b.setEnabled(cur is not None)
-        if cur is not None:
+
+    def _current_changed(self, cur, _prev) -> None:
+        self._buttons_follow(cur)
+        if cur is not None and not self._quiet:
             self.utterance_selected.emit(cur.data(Qt.ItemDataRole.UserRole))
 
     def _with_current(self, fn) -> None:
@@ -164,40 +241,104 @@ class HistoryPanel(QWidget):
     def delete(self, uid: str) -> None:
         if self.store.delete(uid):
             self._last_deleted = uid
-            self.undo_label.setText("Deleted from history.")
-            self.undo_bar.show()
-            self.refresh()
+            self.show_notice("Deleted from history.", action="undo")
+            # nothing else gets selected: the main pane keeps what it shows
+            self.refresh(reselect=False)
 
     def undo_delete(self) -> None:
         if self._last_deleted and self.store.undelete(self._last_deleted):
             uid, self._last_deleted = self._last_deleted, None
-            self.undo_bar.hide()
-            self.refresh()
-            self.select(uid)
+            self.show_notice("Restored.")
+            self.refresh(reselect=False)
+            self._quiet = True
+            try:
+                self.select(uid)
+            finally:
+                self._quiet = False
+            self._buttons_follow(self.list.currentItem())
+
+    # --- export -------------------------------------------------------------------------------
+    def export_folder(self) -> str:
+        saved = self.qsettings.value(EXPORT_DIR_KEY)
+        if saved and os.path.isdir(str(saved)):
+            return str(saved)
+        docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        return docs if docs and os.path.isdir(docs) else str(Path.home())
+
+    def make_export_dialog(self, u) -> QFileDialog:
+        """A save dialog with a suggested name, every format the exporter can write, and the
+        folder used last time. (Qt's own dialog: it can follow the chosen type as you pick it.)"""
+        from app.history.export import available_formats, file_name
+
+        formats = available_formats()
+        last = str(self.qsettings.value(EXPORT_FORMAT_KEY) or "wav")
+        fmt = last if last in formats else formats[0]
+        if fmt in ("wav", "flac") and not len(u.audio):
+            fmt = "srt"
+        dlg = QFileDialog(self, "Export")
+        dlg.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        dlg.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dlg.setFileMode(QFileDialog.FileMode.AnyFile)
+        dlg.setNameFilters([export_filter(f) for f in formats])
+        dlg.selectNameFilter(export_filter(fmt))
+        dlg.setDirectory(self.export_folder())
+        dlg.selectFile(file_name(u, fmt))
+        dlg.setProperty("formats", formats)
+
+        def follow(name_filter: str) -> None:
+            # the typed name follows the chosen type: "station.wav" becomes "station.srt"
+            new = _format_of_filter(name_filter, formats)
+            edit = dlg.findChild(QLineEdit, "fileNameEdit")
+            if new and edit is not None:
+                stem, ext = os.path.splitext(edit.text())
+                if ext.lower().lstrip(".") in formats or not ext:
+                    edit.setText(f"{stem or 'export'}.{new}")
+
+        dlg.filterSelected.connect(follow)
+        return dlg
 
     def export_dialog(self, uid: str, path: str | None = None, fmt: str | None = None) -> str | None:
+        u = self.store.get(uid)
+        if u is None:
+            self.show_notice("⚠ That entry is no longer in the history.")
+            return None
+        if path is None:
+            dlg = self.make_export_dialog(u)
+            if not dlg.exec() or not dlg.selectedFiles():
+                return None
+            path, fmt = resolve_export_path(dlg.selectedFiles()[0], dlg.selectedNameFilter(),
+                                            dlg.property("formats"))
+            if os.path.exists(path) and os.path.basename(path) != os.path.basename(dlg.selectedFiles()[0]):
+                # the dialog asked about the name as typed, not with the extension added
+                answer = QMessageBox.question(self, "Export", f"{os.path.basename(path)} already exists. Replace it?")
+                if answer != QMessageBox.StandardButton.Yes:
+                    return None
+        return self.export_to(u, path, fmt)
+
+    def export_to(self, u, path: str, fmt: str | None = None) -> str | None:
         from app.history.export import ExportError, export
 
-        if path is None:
-            path, chosen = QFileDialog.getSaveFileName(
-                self, "Export", "", "Audio (*.wav);;Subtitles (*.srt);;Web subtitles (*.vtt);;JSON (*.json)")
-            if not path:
-                return None
-        fmt = fmt or path.rsplit(".", 1)[-1].lower()
-        u = self.store.get(uid)
+        fmt = (fmt or os.path.splitext(path)[1].lstrip(".") or "wav").lower()
+        folder = os.path.dirname(os.path.abspath(path))
         try:
-            import os
-            import shutil
-
-            written = export(u, fmt, os.path.dirname(path) or ".")
-            shutil.move(str(written), path)
+            # written beside the target, then renamed: a failure never leaves half a file there
+            with tempfile.TemporaryDirectory(dir=folder, prefix=".verbatim-export-") as tmp:
+                written = export(u, fmt, tmp)
+                os.replace(written, path)
         except (ExportError, OSError) as exc:
-            self.notice.setText(f"⚠ Export failed: {exc}")
-            self.notice.show()
+            self.show_notice(f"⚠ Export failed: {exc}")
             return None
-        self.notice.setText(f"Exported to {path}")
-        self.notice.show()
+        self.qsettings.setValue(EXPORT_DIR_KEY, folder)
+        self.qsettings.setValue(EXPORT_FORMAT_KEY, fmt)
+        self.last_export = Path(path)
+        self.show_notice(f"Exported to {os.path.basename(path)} in {folder}", action="folder")
+        self.notice.setToolTip(path)
         return path
+
+    def show_in_folder(self) -> bool:
+        if self.last_export is None:
+            return False
+        return QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.last_export.parent)))
 
     def _context_menu(self, pos) -> None:
         item = self.list.itemAt(pos)
@@ -216,3 +357,17 @@ class HistoryPanel(QWidget):
         u = self.store.get(uid)
         if u is not None:
             QApplication.clipboard().setText(u.transcript)
+
+
+def _format_of_filter(name_filter: str, formats) -> str | None:
+    return next((f for f in formats if name_filter.endswith(f"(*.{f})")), None)
+
+
+def resolve_export_path(path: str, name_filter: str, formats) -> tuple[str, str]:
+    """The file and format to write: an extension the user typed wins; otherwise the chosen
+    type's extension is added ("station" + Subtitles -> "station.srt")."""
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    if ext in formats:
+        return path, ext
+    fmt = _format_of_filter(name_filter, formats) or formats[0]
+    return f"{path}.{fmt}", fmt
