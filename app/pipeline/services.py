@@ -112,14 +112,14 @@ class Services:
     def status(self, source: str | None = None, target: str | None = None) -> EngineStatus:
         """The engine in use and, for the chosen pair, what the user should know first."""
         provider = self.provider()
+        if self.key_missing():
+            name = PROVIDER_LABEL[provider]
+            return EngineStatus(provider, f"{name} · {self.settings.model}",
+                                f"{name} is selected but no API key is stored, so nothing can be sent to it. "
+                                "Add the key in Settings, or choose the local engine.", ("settings",), "no-key")
         if provider != "local":
             return EngineStatus(provider, f"{PROVIDER_LABEL[provider]} · {self.settings.model}")
         label = "local engine"
-        if self.key_missing():
-            name = PROVIDER_LABEL[self.settings.provider]
-            return EngineStatus("local", label, f"{name} is selected but no API key is stored, so nothing can be "
-                                "sent to it. Add the key in Settings, or choose the local engine.",
-                                ("settings",), "no-key")
         source = source or self.settings.source_language
         target = target or self.settings.target_language
         if source == target or self.can_translate(source, target) is not False:

@@ -400,7 +400,7 @@ class MainWindow(QMainWindow):
         self.audio_label.setText(f"Audio: {out.name}" if out.available else "Audio: silent")
         self.audio_label.setToolTip(out.reason or out.name)
         if not out.available:
-            self.audio_label.setText("Audio output unavailable — silent playback")
+            self.audio_label.setText("No audio output (silent)")
 
     def set_connection(self, text: str) -> None:
         self.connection_label.setText(text)
@@ -567,6 +567,9 @@ class MainWindow(QMainWindow):
         status = self.services.status()
         where = status.label + (f" at {self.settings.endpoint}" if self.settings.endpoint
                                 and status.provider != "local" else "")
+        if status.problem == "no-key":
+            self.show_error(status.notice, cause="connection")
+            return None
         if status.provider != "local" and endpoint_problem(self.settings.endpoint):
             self.show_error(endpoint_problem(self.settings.endpoint) + " Change it in Settings.", cause="connection")
             return None

@@ -1,24 +1,35 @@
-"""Settings: provider, endpoint, model, voice, audio format, verifier, repair, API key.
+"""Settings: provider, endpoint, model, voice, repair, API key; technical choices under Advanced.
 
 The key goes to the OS keyring (app.core.secrets); when there is no keyring the dialog
-says plainly that the key lasts for this session only.
+says plainly that the key lasts for this session only. A bad endpoint is refused with a
+message naming it; fields that do not apply to the chosen provider are disabled.
 """
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
-                               QGroupBox, QLabel, QLineEdit, QSpinBox, QVBoxLayout)
+                               QGroupBox, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout)
 
 from app.core.secrets import SecretStore, mask
-from app.core.settings import AUDIO_FORMATS, Settings
+from app.core.settings import AUDIO_FORMATS, Settings, endpoint_problem
+from app.ui import theme
 
 VOICES = ["alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"]
+AUDIO_FORMAT_LABEL = {"pcm16": "Best quality (16-bit, 24 kHz)",
+                      "g711_ulaw": "Telephone quality, μ-law (8 kHz)",
+                      "g711_alaw": "Telephone quality, A-law (8 kHz)"}
+PROTOCOL_LABEL = [("Automatic", "auto"), ("Current Realtime API", "ga"), ("Older beta Realtime API", "beta")]
+# which provider each connection field belongs to ("auto" may end up on any of them)
+FIELD_PROVIDERS = {"endpoint": {"auto", "openai", "azure"}, "model": {"auto", "openai", "azure"},
+                   "api_version": {"auto", "azure"}, "azure_style": {"auto", "azure"},
+                   "key": {"auto", "openai", "azure"}}
 
 
 class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, secrets: SecretStore, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
+        self.setStyleSheet(theme.STYLE_SHEET)
         self.secrets = secrets
         self._base = Settings.from_dict(settings.to_dict())
         lay = QVBoxLayout(self)
@@ -40,20 +51,19 @@ class SettingsDialog(QDialog):
         self.azure_style.addItem("v1 endpoint (/openai/v1)", "v1")
         self.azure_style.addItem("Legacy (/openai/realtime?api-version=…)", "legacy")
         self.azure_style.setCurrentIndex(max(0, self.azure_style.findData(settings.azure_style)))
-        self.flavor = QComboBox(self)
-        for label, value in [("Automatic", "auto"), ("GA", "ga"), ("Beta (realtime=v1)", "beta")]:
-            self.flavor.addItem(label, value)
-        self.flavor.setCurrentIndex(max(0, self.flavor.findData(settings.flavor)))
         self.key = QLineEdit(self)
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
         self.key_status = QLabel(self)
         self.key_status.setWordWrap(True)
+        self.provider_note = QLabel(self)
+        self.provider_note.setWordWrap(True)
+        self.provider_note.setObjectName("providerNote")
         form.addRow("Provider", self.provider)
+        form.addRow("", self.provider_note)
         form.addRow("Endpoint", self.endpoint)
         form.addRow("Model / deployment", self.model)
         form.addRow("Azure API version", self.api_version)
         form.addRow("Azure style", self.azure_style)
-        form.addRow("Protocol", self.flavor)
         form.addRow("API key", self.key)
         form.addRow("", self.key_status)
         lay.addWidget(conn)
@@ -63,14 +73,7 @@ class SettingsDialog(QDialog):
         self.voice = QComboBox(self)
         self.voice.addItems(VOICES)
         self.voice.setCurrentText(settings.voice)
-        self.audio_format = QComboBox(self)
-        self.audio_format.addItems(list(AUDIO_FORMATS))
-        self.audio_format.setCurrentText(settings.audio_format)
-        self.verifier_model = QLineEdit(settings.verifier_model, self)
-        self.verifier_model.setToolTip("bundled:whisper-base, a local CTranslate2 model folder, or an https URL")
         f2.addRow("Voice", self.voice)
-        f2.addRow("Audio format", self.audio_format)
-        f2.addRow("Verifier model", self.verifier_model)
         lay.addWidget(speech)
 
         repair = QGroupBox("When the audio does not match", self)
@@ -89,12 +92,53 @@ class SettingsDialog(QDialog):
         f3.addRow(self.strict)
         lay.addWidget(repair)
 
+        # technical choices most people never need: folded away, in plain words
+        self.advanced_toggle = QPushButton("Show advanced settings ▸", self)
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setFlat(True)
+        self.advanced_toggle.toggled.connect(self._show_advanced)
+        lay.addWidget(self.advanced_toggle)
+        self.advanced = QGroupBox("Advanced", self)
+        f4 = QFormLayout(self.advanced)
+        self.flavor = QComboBox(self)
+        for label, value in PROTOCOL_LABEL:
+            self.flavor.addItem(label, value)
+        self.flavor.setCurrentIndex(max(0, self.flavor.findData(settings.flavor)))
+        self.flavor.setToolTip("Which version of the Realtime protocol to speak (GA or beta); "
+                               "Automatic picks the right one for the provider.")
+        self.audio_format = QComboBox(self)
+        for fmt in AUDIO_FORMATS:
+            self.audio_format.addItem(AUDIO_FORMAT_LABEL.get(fmt, fmt), fmt)
+        self.audio_format.setCurrentIndex(max(0, self.audio_format.findData(settings.audio_format)))
+        self.audio_format.setToolTip("The audio encoding asked of the service (pcm16, g711_ulaw, g711_alaw)")
+        self.verifier_model = QLineEdit(settings.verifier_model, self)
+        self.verifier_model.setToolTip("bundled:whisper-base (built in), a local CTranslate2 Whisper model "
+                                       "folder, or an https URL to download one from")
+        f4.addRow("Protocol version", self.flavor)
+        f4.addRow("Audio sent by the service", self.audio_format)
+        f4.addRow("Speech model that checks the audio", self.verifier_model)
+        lay.addWidget(self.advanced)
+        self.advanced.setVisible(False)
+
+        self.problem = QLabel(self)
+        self.problem.setObjectName("error")
+        self.problem.setWordWrap(True)
+        self.problem.hide()
+        lay.addWidget(self.problem)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.buttons = buttons
         lay.addWidget(buttons)
         self.provider.currentIndexChanged.connect(self._provider_changed)
+        self.key.textChanged.connect(lambda _t: self._provider_changed())
+        self.endpoint.textChanged.connect(lambda _t: self.problem.hide())
         self._provider_changed()
+
+    def _show_advanced(self, on: bool) -> None:
+        self.advanced.setVisible(on)
+        self.advanced_toggle.setText("Hide advanced settings ▾" if on else "Show advanced settings ▸")
+        self.adjustSize()
 
     def _key_provider(self) -> str:
         p = self.provider.currentData()
@@ -102,13 +146,26 @@ class SettingsDialog(QDialog):
 
     def _provider_changed(self) -> None:
         p = self.provider.currentData()
-        azure = p == "azure"
-        for w in (self.api_version, self.azure_style):
-            w.setEnabled(azure)
-        self.key.setEnabled(p != "local")
+        fields = {"endpoint": self.endpoint, "model": self.model, "api_version": self.api_version,
+                  "azure_style": self.azure_style, "key": self.key}
+        for name, w in fields.items():
+            on = p in FIELD_PROVIDERS[name]
+            w.setEnabled(on)
+            w.setToolTip("" if on else "Not used by the local engine" if p == "local" else "Only used by Azure OpenAI")
         existing = self.secrets.get(self._key_provider())
         self.key.setPlaceholderText(f"stored: {mask(existing)} — type to replace" if existing
                                     else "paste your API key")
+        if p in ("openai", "azure") and not existing and not self.key.text().strip():
+            self.provider_note.setText(f"⚠ No API key is stored for {self.provider.currentText()}: "
+                                       "paste it below, or nothing can be translated.")
+            self.provider_note.setStyleSheet("color: #9a6700;")
+        elif p == "local":
+            self.provider_note.setText("Runs on this computer: reads text back aloud, and translates only "
+                                       "when an offline translator is installed.")
+            self.provider_note.setStyleSheet("")
+        else:
+            self.provider_note.setText("")
+        self.provider_note.setVisible(bool(self.provider_note.text()))
         if self.secrets.persistent:
             self.key_status.setText(f"Keys are stored in the system keyring ({self.secrets.backend_name}).")
             self.key_status.setStyleSheet("")
@@ -117,7 +174,19 @@ class SettingsDialog(QDialog):
                                     "session only and asked for again next time.")
             self.key_status.setStyleSheet("color: #9a6700;")
 
+    def validation_problem(self) -> str | None:
+        if self.provider.currentData() == "local":
+            return None      # the endpoint is not used; a stale value must not block saving
+        return endpoint_problem(self.endpoint.text())
+
     def accept(self) -> None:
+        problem = self.validation_problem()
+        if problem:
+            self.problem.setText(problem)
+            self.problem.show()
+            self.endpoint.setFocus()
+            self.endpoint.selectAll()
+            return
         if self.key.text().strip() and self.provider.currentData() != "local":
             self.secrets.set(self._key_provider(), self.key.text())
         self.key.clear()
@@ -132,7 +201,7 @@ class SettingsDialog(QDialog):
         s.azure_style = self.azure_style.currentData()
         s.flavor = self.flavor.currentData()
         s.voice = self.voice.currentText()
-        s.audio_format = self.audio_format.currentText()
+        s.audio_format = self.audio_format.currentData()
         s.verifier_model = self.verifier_model.text().strip() or "bundled:whisper-base"
         s.repair_policy = self.repair_policy.currentData()
         s.repair_attempts = self.repair_attempts.value()

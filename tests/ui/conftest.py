@@ -36,16 +36,28 @@ async def until(predicate, timeout=60.0, step=0.02):
             raise AssertionError("condition not reached in time")
 
 
+class SessionSecrets(SecretStore):
+    """Keys for this test only: never the machine's keyring or environment."""
+
+    @staticmethod
+    def _probe():
+        return "test session", False
+
+    def get(self, provider):
+        return self._session.get(provider)
+
+
 @pytest.fixture
 def make_window(qtbot, tmp_path, loop):
     from app.ui.main_window import MainWindow
 
     made = []
 
-    def make(player=None, **settings):
-        s = Settings(provider="local", voice=settings.pop("voice", "alloy"), **settings)
+    def make(player=None, secrets=None, **settings):
+        settings.setdefault("provider", "local")
+        s = Settings(voice=settings.pop("voice", "alloy"), **settings)
         qs = QSettings(str(tmp_path / f"settings{len(made)}.ini"), QSettings.Format.IniFormat)
-        w = MainWindow(services=Services(s, SecretStore()), player=player, qsettings=qs)
+        w = MainWindow(services=Services(s, secrets or SessionSecrets()), player=player, qsettings=qs)
         w.settings = s
         qtbot.addWidget(w)
         w.resize(1000, 700)
