@@ -48,3 +48,18 @@ def test_a_long_english_read_back_verifies_clean_through_the_window(make_window,
     assert statuses[:half] == statuses[half:]
     assert w.badge.property("status") == "match"
     assert w.title.text() == "<b>Read back (not translated)</b>"
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=False, reason="app/verify: with the robotic eSpeak voice, Whisper mishears a few "
+                   "sentences of a long read-back ('Tendu, tendu' for 'bags unattended' is then called "
+                   "drifted to French) and identical sentences get different verdicts; see the report")
+def test_a_long_english_read_back_in_the_espeak_voice_verifies_clean(make_window, loop):
+    w = make_window(repair_policy="off", voice="verse")     # "verse" maps to eSpeak NG on the local engine
+
+    async def flow():
+        return await w._translate(LONG_TEXT, "en", "fr")
+
+    u = run(loop, flow(), timeout=400)
+    flagged = [(s.index, s.status, s.heard_language, s.heard) for s in u.report.segments if s.status != "ok"]
+    assert not flagged, flagged
