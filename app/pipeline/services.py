@@ -172,10 +172,10 @@ def read_back_notice(source: str, target: str, translator) -> str:
 
     into = language_name(target)
     pair = f"from {language_name(source)} into {into}" if source != "auto" else f"into {into}"
-    installed = "no offline translator is installed" if translator is None or not translator.available \
-        else f"the offline translator installed here cannot translate {pair}"
-    return (f"Without an API key {installed}: the local engine will read your text back aloud in its "
-            f"own language (and check that audio), not translate it {pair}. "
+    installed = "No translator is available here" if translator is None or not translator.available \
+        else f"The offline translator installed here cannot translate {pair}"
+    return (f"{installed}: without an API key, the local engine will read your text back aloud in its "
+            f"own language (and check that audio) — it will not translate it {pair}. "
             f"To translate, add an OpenAI or Azure key in Settings, or install an offline translator "
             f"for this pair (pip install 'verbatim[translate]' and its Argos Translate language package, "
             f"where one exists for {language_name(source) if source != 'auto' else 'your language'}).")

@@ -72,11 +72,11 @@ class HistoryPanel(QWidget):
         lay.addWidget(self.list, 1)
         self.empty_label = QLabel(self)
         self.empty_label.setObjectName("emptyHistory")
-        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.empty_label.setWordWrap(True)
         self.empty_label.setStyleSheet(f"color: {theme.MUTED}; padding: 12px;")
         self.empty_label.hide()
-        lay.addWidget(self.empty_label)
+        lay.addWidget(self.empty_label, 1)     # takes the list's place when the list is hidden
         # one notice at a time (a delete's undo, an export's folder, a warning): each replaces the last
         notice_row = QHBoxLayout()
         notice_row.setContentsMargins(0, 0, 0, 0)

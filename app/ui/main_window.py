@@ -368,7 +368,7 @@ class MainWindow(QMainWindow):
         lay = QVBoxLayout(dlg)
         lay.addWidget(table)
         lay.addWidget(buttons)
-        dlg.resize(560, 420)
+        dlg.resize(600, 520)
         return dlg
 
     def show_shortcuts(self) -> None:

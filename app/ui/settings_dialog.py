@@ -30,6 +30,7 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setStyleSheet(theme.STYLE_SHEET)
+        self.setMinimumWidth(620)     # room for the notes below a field to wrap onto whole lines
         self.secrets = secrets
         self._base = Settings.from_dict(settings.to_dict())
         lay = QVBoxLayout(self)
@@ -125,6 +126,8 @@ class SettingsDialog(QDialog):
         self.problem.setWordWrap(True)
         self.problem.hide()
         lay.addWidget(self.problem)
+        for note in (self.provider_note, self.key_status):
+            note.setMinimumHeight(note.fontMetrics().lineSpacing() * 2 + 4)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -166,6 +169,8 @@ class SettingsDialog(QDialog):
         else:
             self.provider_note.setText("")
         self.provider_note.setVisible(bool(self.provider_note.text()))
+        self.layout().activate()       # a note that grew a line must not be clipped
+        self.resize(self.width(), max(self.height(), self.sizeHint().height()))
         if self.secrets.persistent:
             self.key_status.setText(f"Keys are stored in the system keyring ({self.secrets.backend_name}).")
             self.key_status.setStyleSheet("")

@@ -11,7 +11,7 @@ MUTED = "#5f6368"
 # Status glyphs pair with colour so the state reads without colour vision.
 GLYPH = {
     "match": "✓", "repaired": "✓", "mismatch": "✗", "incomplete": "◐", "failed": "!",
-    "verifying": "…", "unverified": "?", "connecting": "…", "stopped": "■", "streaming": "♪", "repairing": "↻",
+    "verifying": "◌", "unverified": "?", "connecting": "◌", "stopped": "■", "streaming": "♪", "repairing": "↻",
     "truncated": "✂", "drifted": "⇆", "misspoken": "≠",
 }
 STATUS_NAME = {"truncated": "Not spoken", "drifted": "Wrong language", "misspoken": "Spoken differently"}
