@@ -32,6 +32,11 @@ HOLDER = r"""
 import sqlite3, sys, time
 db, how, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
 c = sqlite3.connect(db, isolation_level=None)
+if how == "open":               # the owner's Verbatim, running, with a change still in its WAL
+    c.execute("UPDATE utterances SET transcript = transcript || ' (edited)'")
+    print("held", flush=True)
+    time.sleep(seconds)
+    sys.exit()
 if how == "exclusive":          # nobody may even read until this ends
     c.execute("PRAGMA locking_mode=EXCLUSIVE")
     c.execute("BEGIN EXCLUSIVE")
@@ -163,8 +168,10 @@ def _without_root_powers():
     return {"preexec_fn": drop}
 
 
-def test_a_history_this_user_may_not_write_is_opened_read_only_and_left_untouched(tmp_path):
+@pytest.mark.parametrize("owner_running", [False, True])
+def test_a_history_this_user_may_not_write_is_opened_read_only_and_left_untouched(tmp_path, owner_running):
     d = tmp_path / "h"
+    owner = None
     try:
         us = saved_history(d, 2)
         partial = Utterance("Hola.", "es", "en")
@@ -178,6 +185,9 @@ def test_a_history_this_user_may_not_write_is_opened_read_only_and_left_untouche
         for p in [*d.iterdir(), *(d / "audio").iterdir()]:
             if p.is_file():
                 p.chmod(0o444)
+        if owner_running:              # its -wal and -shm exist, and this user may not write them
+            owner = hold_lock(d / DB, "open", 60)
+            assert (d / (DB + "-wal")).stat().st_size > 0
         snapshot = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in d.rglob("*") if p.is_file()}
 
         r = cli("--dir", str(d), "list", "--json", **_without_root_powers())
@@ -186,12 +196,16 @@ def test_a_history_this_user_may_not_write_is_opened_read_only_and_left_untouche
         assert "read-only" in r.stderr
         r = cli("--dir", str(d), "show", us[0].id, **_without_root_powers())
         assert r.returncode == 0 and us[0].transcript in r.stdout
+        assert ("(edited)" in r.stdout) == owner_running     # the owner's latest change is read too
         r = cli("--dir", str(d), "delete", us[0].id, **_without_root_powers())
         assert r.returncode == 2 and "read-only" in r.stderr
 
         assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in d.rglob("*") if p.is_file()} == snapshot
         assert nothing_set_aside(d)
     finally:
+        if owner is not None:
+            owner.kill()
+            owner.wait()
         for p in [d, *d.rglob("*")]:
             if p.is_dir():
                 p.chmod(0o700)
