@@ -523,7 +523,7 @@ def _connect_uri(uri: str, timeout: float) -> sqlite3.Connection:
 def _quick_check(conn: sqlite3.Connection) -> None:
     ok = conn.execute("PRAGMA quick_check").fetchone()[0]
     if ok != "ok":
-        raise _Damaged(ok)
+        raise _Damaged(ok[:500])
 
 
 def _close(conn: sqlite3.Connection | None) -> None:

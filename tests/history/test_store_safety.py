@@ -249,16 +249,34 @@ def test_a_garbage_file_is_set_aside_byte_identical(tmp_path):
     assert "set aside" in s.warning and s.list() == []
 
 
-def test_a_database_failing_quick_check_is_set_aside(tmp_path):
-    saved_history(tmp_path, 30)
-    db = tmp_path / DB
-    raw = bytearray(db.read_bytes())
+def _damage(db: Path, how: str) -> bytes:
+    raw = db.read_bytes()
     page = sqlite3.connect(db).execute("PRAGMA page_size").fetchone()[0]
     assert len(raw) > 3 * page
-    raw[page + 8:2 * page] = b"\xff" * (page - 8)       # page 2: a b-tree page with its cells overwritten
-    db.write_bytes(bytes(raw))
+    if how == "malformed":        # page 2's cells overwritten: SQLite raises SQLITE_CORRUPT
+        bad = bytearray(raw)
+        bad[page + 8:2 * page] = b"\xff" * (page - 8)
+        db.write_bytes(bytes(bad))
+        return bytes(bad)
+    for n in range(2, len(raw) // page + 1):   # a page whose free-block pointer is off: quick_check says so
+        bad = bytearray(raw)
+        bad[(n - 1) * page + 1:(n - 1) * page + 3] = b"\x0f\xff"
+        db.write_bytes(bytes(bad))
+        try:
+            if sqlite3.connect(db).execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                return bytes(bad)
+        except sqlite3.DatabaseError:
+            pass
+    raise AssertionError("no page to damage")
+
+
+@pytest.mark.parametrize("how", ["malformed", "quick_check"])
+def test_a_database_failing_quick_check_is_set_aside(tmp_path, how):
+    saved_history(tmp_path, 30)
+    damaged = _damage(tmp_path / DB, how)
     s = HistoryStore(tmp_path)
-    assert s.recovered_from is not None and s.recovered_from.read_bytes() == bytes(raw)
+    assert s.recovered_from is not None and s.recovered_from.read_bytes() == damaged
+    assert not (tmp_path / DB).read_bytes() == damaged
     s.save(utterance())
     assert len(s.list()) == 1
 
