@@ -34,7 +34,7 @@ BUSY_TIMEOUT_S = 10.0     # how long to wait for another program's lock before s
 # what went wrong, from SQLite's primary result code (never from its wording)
 _CAUSE = {sqlite3.SQLITE_BUSY: "busy", sqlite3.SQLITE_LOCKED: "busy",
           sqlite3.SQLITE_READONLY: "readonly", sqlite3.SQLITE_PERM: "readonly",
-          sqlite3.SQLITE_FULL: "full",
+          sqlite3.SQLITE_FULL: "full", sqlite3.SQLITE_CANTOPEN: "cantopen",
           sqlite3.SQLITE_CORRUPT: "corrupt", sqlite3.SQLITE_NOTADB: "corrupt"}
 _OS_CAUSE = {errno.ENOSPC: "full", getattr(errno, "EDQUOT", errno.ENOSPC): "full",
              errno.EACCES: "readonly", errno.EPERM: "readonly", errno.EROFS: "readonly"}
@@ -93,10 +93,12 @@ class HistoryStore:
         self.dir = Path(path) if path is not None else default_dir()
         self.audio_dir = self.dir / "audio"
         self.db_path = self.dir / DB_NAME
+        self._files = [self.db_path, self.dir / (DB_NAME + "-wal"), self.dir / (DB_NAME + "-shm")]
         self.busy_timeout_s = BUSY_TIMEOUT_S if busy_timeout_s is None else float(busy_timeout_s)
         self.recovered_from: Path | None = None   # a damaged database set aside, if any
         self.migrated_from: int | None = None
-        self.read_only = bool(read_only) or not self._writable()
+        self.read_only = self._not_writable = not self._writable()
+        self.read_only |= bool(read_only)
         self._lock = threading.RLock()
         if not self.read_only:
             try:
@@ -114,13 +116,11 @@ class HistoryStore:
         mount); a folder that does not exist yet is one we will create."""
         if not self.dir.exists():
             return True
-        paths = [self.dir] + [p for p in (self.audio_dir, self.db_path, self.db_path.with_name(DB_NAME + "-wal"),
-                                          self.db_path.with_name(DB_NAME + "-shm")) if p.exists()]
-        return all(os.access(p, os.W_OK) for p in paths)
+        return all(os.access(p, os.W_OK) for p in [self.dir, self.audio_dir, *self._files] if p.exists())
 
     def _connect(self) -> sqlite3.Connection:
         if self.db_path.exists():
-            for p in (self.db_path, self.db_path.with_name(DB_NAME + "-wal"), self.db_path.with_name(DB_NAME + "-shm")):
+            for p in self._files:
                 _make_private(p)
         else:
             # SQLite gives -wal and -shm the mode of the database file, so this covers all three
@@ -152,7 +152,7 @@ class HistoryStore:
             cause = _cause(exc)
             if cause == "readonly":   # a read-only mount, an ACL, a file another user owns
                 log.warning("history at %s is not writable (%s); opening it read-only", self.dir, exc)
-                self.read_only = True
+                self.read_only = self._not_writable = True
                 return self._open_read_only()
             if cause != "corrupt":    # busy, full, I/O: the file is fine, leave it where it is
                 raise HistoryError(self._explain(exc, "open the history")) from exc
@@ -170,10 +170,9 @@ class HistoryStore:
         log.error("history database damaged (%s); moved aside to %s", exc, aside)
         try:
             self.db_path.rename(aside)
-            for suffix in ("-wal", "-shm"):
-                side = self.db_path.with_name(DB_NAME + suffix)
+            for side in self._files[1:]:
                 if side.exists():
-                    side.rename(aside.with_name(aside.name + suffix))
+                    side.rename(aside.with_name(aside.name + side.name[len(DB_NAME):]))
         except OSError as move:
             raise HistoryError(f"The history file {self.db_path} is damaged ({exc}) and could not be set aside "
                                f"({move.strerror or move}); it was left as it is.") from move
@@ -190,8 +189,14 @@ class HistoryStore:
                 _quick_check(conn)
             except sqlite3.Error as exc:
                 _close(conn)
-                wal = self.db_path.with_name(DB_NAME + "-wal")
-                if _cause(exc) != "readonly" or (wal.exists() and wal.stat().st_size):
+                wal = self._files[1]
+                if _cause(exc) not in ("readonly", "cantopen"):
+                    raise
+                if wal.exists() and wal.stat().st_size:
+                    raise HistoryError(f"Could not open the history in {self.dir}: it is read-only for this user "
+                                       f"and its latest changes are still in {wal.name}, which only its owner can "
+                                       "fold in. Open Verbatim once as that user; nothing was changed.") from exc
+                if _cause(exc) != "readonly":
                     raise
                 # WAL mode wants a -shm file it cannot create in a read-only folder; with no
                 # WAL content to miss, reading the file as a fixed snapshot is exact
@@ -221,6 +226,8 @@ class HistoryStore:
         if cause == "full":
             return (f"Could not {doing}: the disk holding the history ({self.dir}) is full. Free some space; "
                     "everything saved before is kept.")
+        if cause == "cantopen":
+            return f"Could not {doing}: {self.db_path} cannot be opened (no such folder, or no permission)."
         if cause == "corrupt":
             return f"Could not {doing}: the history file {self.db_path} is damaged ({exc}). Restart Verbatim."
         return f"Could not {doing}: {getattr(exc, 'strerror', None) or exc}."
@@ -229,8 +236,9 @@ class HistoryStore:
     def notice(self) -> str | None:
         """For the window and the command line: why nothing will be saved."""
         if self.read_only:
-            return (f"The history in {self.dir} is open read-only (this user may not change it): you can "
-                    "browse and export, but nothing new is saved there.")
+            why = " (this user may not change it)" if self._not_writable else ""
+            return (f"The history in {self.dir} is open read-only{why}: you can browse and export, but nothing "
+                    "new is saved there.")
         return None
 
     @property

@@ -168,10 +168,10 @@ def _without_root_powers():
     return {"preexec_fn": drop}
 
 
-@pytest.mark.parametrize("owner_running", [False, True])
-def test_a_history_this_user_may_not_write_is_opened_read_only_and_left_untouched(tmp_path, owner_running):
+@pytest.mark.parametrize("owner", ["closed", "running", "crashed", "crashed, -shm lost"])
+def test_a_history_this_user_may_not_write_is_opened_read_only_and_left_untouched(tmp_path, owner):
     d = tmp_path / "h"
-    owner = None
+    running = None
     try:
         us = saved_history(d, 2)
         partial = Utterance("Hola.", "es", "en")
@@ -180,32 +180,42 @@ def test_a_history_this_user_may_not_write_is_opened_read_only_and_left_untouche
         partial.append_audio(np.full(2400, 7, np.int16))
         s.checkpoint(partial)          # left 'streaming' with a partial file, as after a crash
         del s
+        if owner != "closed":          # its -wal holds a change; its -shm is not ours to write
+            running = hold_lock(d / DB, "open", 60)
+            assert (d / (DB + "-wal")).stat().st_size > 0
+            if owner.startswith("crashed"):
+                running.kill()
+                running.wait()
+                running = None
+            if owner.endswith("lost"):
+                (d / (DB + "-shm")).unlink()
         for p in [d, d / "audio"]:
             p.chmod(0o555)
         for p in [*d.iterdir(), *(d / "audio").iterdir()]:
             if p.is_file():
                 p.chmod(0o444)
-        if owner_running:              # its -wal and -shm exist, and this user may not write them
-            owner = hold_lock(d / DB, "open", 60)
-            assert (d / (DB + "-wal")).stat().st_size > 0
         snapshot = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in d.rglob("*") if p.is_file()}
 
         r = cli("--dir", str(d), "list", "--json", **_without_root_powers())
+        if owner.endswith("lost"):     # the change cannot be read without its owner: say so, touch nothing
+            assert r.returncode == 2 and "only its owner" in r.stderr
+            assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in d.rglob("*") if p.is_file()} == snapshot
+            return
         assert r.returncode == 0, r.stderr
         assert {row["id"] for row in json.loads(r.stdout)} == {u.id for u in us} | {partial.id}
         assert "read-only" in r.stderr
         r = cli("--dir", str(d), "show", us[0].id, **_without_root_powers())
         assert r.returncode == 0 and us[0].transcript in r.stdout
-        assert ("(edited)" in r.stdout) == owner_running     # the owner's latest change is read too
+        assert ("(edited)" in r.stdout) == (owner != "closed")     # the owner's latest change is read too
         r = cli("--dir", str(d), "delete", us[0].id, **_without_root_powers())
         assert r.returncode == 2 and "read-only" in r.stderr
 
         assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in d.rglob("*") if p.is_file()} == snapshot
         assert nothing_set_aside(d)
     finally:
-        if owner is not None:
-            owner.kill()
-            owner.wait()
+        if running is not None:
+            running.kill()
+            running.wait()
         for p in [d, *d.rglob("*")]:
             if p.is_dir():
                 p.chmod(0o700)
