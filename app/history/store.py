@@ -136,33 +136,39 @@ class HistoryStore:
         return conn
 
     def _open(self) -> sqlite3.Connection:
-        if self.read_only:
-            return self._open_read_only()
-        conn = None
         try:
-            conn = self._connect()
-            _quick_check(conn)
-            self.migrated_from = migrate(conn)
-            return conn
+            if not self.read_only:
+                try:
+                    return self._ready(self._connect(), write=True)
+                except (sqlite3.Error, _Damaged, OSError) as exc:
+                    cause = _cause(exc)
+                    if cause == "corrupt":
+                        self._set_aside(exc)
+                        return self._ready(self._connect(), write=True)
+                    if cause != "readonly":   # busy, full, I/O: the file is fine, leave it where it is
+                        raise
+                    # a read-only mount, an ACL, a file another user owns
+                    log.warning("history at %s is not writable (%s); opening it read-only", self.dir, exc)
+                    self.read_only = self._not_writable = True
+            return self._open_read_only()
         except NewerSchemaError as exc:
-            _close(conn)
             raise HistoryError(f"Could not open the history: {exc}") from exc
         except (sqlite3.Error, _Damaged, OSError) as exc:
-            _close(conn)
-            cause = _cause(exc)
-            if cause == "readonly":   # a read-only mount, an ACL, a file another user owns
-                log.warning("history at %s is not writable (%s); opening it read-only", self.dir, exc)
-                self.read_only = self._not_writable = True
-                return self._open_read_only()
-            if cause != "corrupt":    # busy, full, I/O: the file is fine, leave it where it is
-                raise HistoryError(self._explain(exc, "open the history")) from exc
-            self._set_aside(exc)
+            if _cause(exc) == "corrupt":   # only when read-only: a writable one was set aside above
+                raise HistoryError(f"The history file {self.db_path} is damaged ({exc}); it is read-only, so it "
+                                   "was left as it is.") from exc
+            raise HistoryError(self._explain(exc, "open the history")) from exc
+
+    def _ready(self, conn: sqlite3.Connection, *, write: bool) -> sqlite3.Connection:
+        """Check the file and bring its schema up to date (read-only: only check its version)."""
         try:
-            conn = self._connect()
-            self.migrated_from = migrate(conn)
+            _quick_check(conn)
+            # an older schema still reads when read-only; it is not migrated then
+            self.migrated_from = migrate(conn) if write else version(conn)
             return conn
-        except (sqlite3.Error, OSError) as exc:
-            raise HistoryError(self._explain(exc, "start a new history")) from exc
+        except BaseException:
+            conn.close()
+            raise
 
     def _set_aside(self, exc: BaseException) -> None:
         # keep the damaged file for the user (or a recovery tool), start a fresh one
@@ -182,37 +188,21 @@ class HistoryStore:
         if not self.db_path.exists():
             raise HistoryError(f"There is no history in {self.dir} yet, and this folder is read-only.")
         uri = self.db_path.absolute().as_uri() + "?mode=ro"
-        conn = None
         try:
-            try:
-                conn = _connect_uri(uri, self.busy_timeout_s)
-                _quick_check(conn)
-            except sqlite3.Error as exc:
-                _close(conn)
-                wal = self._files[1]
-                if _cause(exc) not in ("readonly", "cantopen"):
-                    raise
-                if wal.exists() and wal.stat().st_size:
-                    raise HistoryError(f"Could not open the history in {self.dir}: it is read-only for this user "
-                                       f"and its latest changes are still in {wal.name}, which only its owner can "
-                                       "fold in. Open Verbatim once as that user; nothing was changed.") from exc
-                if _cause(exc) != "readonly":
-                    raise
-                # WAL mode wants a -shm file it cannot create in a read-only folder; with no
-                # WAL content to miss, reading the file as a fixed snapshot is exact
-                conn = _connect_uri(uri + "&immutable=1", self.busy_timeout_s)
-                _quick_check(conn)
-            self.migrated_from = version(conn)    # an older schema still reads; it is not migrated
-            return conn
-        except NewerSchemaError as exc:
-            _close(conn)
-            raise HistoryError(f"Could not open the history: {exc}") from exc
-        except (sqlite3.Error, _Damaged, OSError) as exc:
-            _close(conn)
-            if _cause(exc) == "corrupt":
-                raise HistoryError(f"The history file {self.db_path} is damaged ({exc}); it is read-only, so it "
-                                   "was left as it is.") from exc
-            raise HistoryError(self._explain(exc, "open the history")) from exc
+            return self._ready(_connect_uri(uri, self.busy_timeout_s), write=False)
+        except sqlite3.Error as exc:
+            cause, wal = _cause(exc), self._files[1]
+            if cause not in ("readonly", "cantopen"):
+                raise
+            if wal.exists() and wal.stat().st_size:
+                raise HistoryError(f"Could not open the history in {self.dir}: it is read-only for this user "
+                                   f"and its latest changes are still in {wal.name}, which only its owner can "
+                                   "fold in. Open Verbatim once as that user; nothing was changed.") from exc
+            if cause != "readonly":
+                raise
+        # WAL mode wants a -shm file it cannot create in a read-only folder; with no WAL
+        # content to miss, reading the file as a fixed snapshot is exact
+        return self._ready(_connect_uri(uri + "&immutable=1", self.busy_timeout_s), write=False)
 
     def _explain(self, exc: BaseException, doing: str) -> str:
         """A sentence naming the cause; never says 'damaged' unless SQLite does."""
@@ -532,14 +522,6 @@ def _quick_check(conn: sqlite3.Connection) -> None:
     ok = conn.execute("PRAGMA quick_check").fetchone()[0]
     if ok != "ok":
         raise _Damaged(ok[:500])
-
-
-def _close(conn: sqlite3.Connection | None) -> None:
-    if conn is not None:
-        try:
-            conn.close()
-        except sqlite3.Error:
-            pass
 
 
 def _fts_query(q: str) -> str:
