@@ -411,3 +411,23 @@ def test_a_failed_chmod_is_logged(tmp_path, monkeypatch, caplog):
         s = HistoryStore(tmp_path)
     assert [r.id for r in s.list()] == [u.id]
     assert any("could not make" in r.getMessage() and DB in r.getMessage() for r in caplog.records)
+
+
+def test_recovery_on_a_full_disk_keeps_the_leftovers_for_the_next_start(tmp_path, monkeypatch):
+    s = HistoryStore(tmp_path)
+    u = Utterance("Hola.", "es", "en")
+    s.begin(u)
+    u.append_audio(np.arange(4800, dtype=np.int16))
+    s.checkpoint(u)
+    del s
+
+    def full(*a, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store_module, "write_wav", full)
+    s2 = HistoryStore(tmp_path)
+    assert s2.recover() == []                      # logged, not raised: the app still starts
+    assert s2.get(u.id).state == "streaming" and (tmp_path / "audio" / f"{u.id}.partial.pcm").exists()
+    monkeypatch.undo()
+    assert s2.recover() == [u.id]
+    assert np.array_equal(s2.get(u.id).audio, u.audio)
