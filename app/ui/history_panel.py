@@ -161,15 +161,27 @@ class HistoryPanel(QWidget):
         else:
             super().keyPressEvent(e)
 
+    def _change(self, action) -> bool:
+        """Run a store change; a refusal (read-only, busy, disk full) becomes the notice."""
+        from app.history import HistoryError
+
+        try:
+            return bool(action())
+        except HistoryError as exc:
+            self.notice.setText(f"⚠ {exc}")
+            self.notice.show()
+            return False
+
     def delete(self, uid: str) -> None:
-        if self.store.delete(uid):
+        if self._change(lambda: self.store.delete(uid)):
             self._last_deleted = uid
             self.undo_label.setText("Deleted from history.")
             self.undo_bar.show()
             self.refresh()
 
     def undo_delete(self) -> None:
-        if self._last_deleted and self.store.undelete(self._last_deleted):
+        uid = self._last_deleted
+        if uid and self._change(lambda: self.store.undelete(uid)):
             uid, self._last_deleted = self._last_deleted, None
             self.undo_bar.hide()
             self.refresh()

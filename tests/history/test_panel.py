@@ -40,3 +40,18 @@ def test_panel_exports_the_selected_entry(qtbot, tmp_path):
     qtbot.addWidget(panel)
     out = panel.export_dialog(u.id, path=str(tmp_path / "mine.vtt"))
     assert out and (tmp_path / "mine.vtt").read_text().startswith("WEBVTT")
+
+
+def test_panel_on_a_read_only_history_says_so_and_a_delete_is_refused_not_crashing(qtbot, tmp_path):
+    store = HistoryStore(tmp_path)
+    u = utterance()
+    store.save(u)
+    store.close()
+    ro = HistoryStore(tmp_path, read_only=True)
+    panel = HistoryPanel(ro)
+    qtbot.addWidget(panel)
+    assert panel.notice.isVisibleTo(panel) and "read-only" in panel.notice.text()
+    panel.select(u.id)
+    qtbot.keyClick(panel, Qt.Key.Key_Delete)
+    assert panel.ids() == [u.id] and not panel.undo_bar.isVisibleTo(panel)
+    assert "read-only" in panel.notice.text() and "delete" in panel.notice.text()
