@@ -171,16 +171,13 @@ def _azure_v1_ws(endpoint: str) -> str:
 
 
 def _ws_from_http(url: str) -> str:
-    if url.startswith("https://"):
-        return "wss://" + url[len("https://"):]
-    if url.startswith("http://"):
-        return "ws://" + url[len("http://"):]
-    return url
+    return _swap_scheme(url, {"https": "wss", "http": "ws"})
 
 
 def _http_from_ws(ws: str) -> str:
-    if ws.startswith("wss://"):
-        return "https://" + ws[len("wss://"):]
-    if ws.startswith("ws://"):
-        return "http://" + ws[len("ws://"):]
-    return ws
+    return _swap_scheme(ws, {"wss": "https", "ws": "http"})
+
+
+def _swap_scheme(url: str, mapping: dict[str, str]) -> str:
+    scheme, sep, rest = url.partition("://")
+    return mapping.get(scheme.lower(), scheme.lower()) + sep + rest if sep else url
