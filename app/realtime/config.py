@@ -76,6 +76,10 @@ class ProviderConfig:
             for url in (self.endpoint, self.websocket_base_url, self.base_url):
                 if url:
                     _check_secure(url, "Azure OpenAI" if self.provider == "azure" else "OpenAI")
+        if self.provider == "openai" and self.endpoint and _is_azure_host(self.endpoint):
+            # the dialog has one endpoint field: an Azure resource left there is not an OpenAI proxy
+            raise ValueError(f"The endpoint {self.endpoint} is an Azure OpenAI resource: choose the Azure "
+                             "provider, or clear the endpoint to use OpenAI itself.")
 
     def connection_manager(self):
         """The SDK's connection manager for this configuration (not yet connected)."""
@@ -151,6 +155,11 @@ def _check_secure(url: str, service: str) -> None:
     if scheme in ("http", "ws") and not is_loopback(parts.hostname):
         raise ValueError(f"Refusing to send the {service} API key unencrypted: {url} uses {scheme}://. "
                          f"Use https:// (plain {scheme}:// is accepted only for this computer, e.g. 127.0.0.1).")
+
+
+def _is_azure_host(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host.endswith((".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"))
 
 
 def _openai_ws(endpoint: str | None) -> str | None:

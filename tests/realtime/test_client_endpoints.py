@@ -106,6 +106,11 @@ async def test_an_endpoint_without_a_scheme_gets_a_clear_message():
         ProviderConfig(provider="azure", api_key=KEY, endpoint="myres.openai.azure.com").validate()
 
 
+def test_an_azure_endpoint_left_in_settings_is_not_used_for_openai():
+    with pytest.raises(ValueError, match="choose the Azure provider"):
+        ProviderConfig(provider="openai", api_key="sk-x", endpoint="https://myres.openai.azure.com").validate()
+
+
 def test_the_key_is_a_secret_in_every_view_of_the_config():
     config = ProviderConfig(provider="openai", api_key="sk-proj-VERYSECRETKEY123")
     assert isinstance(config.api_key, Secret)
