@@ -190,7 +190,7 @@ async def test_a_long_answer_whose_events_keep_coming_is_not_cut_off(engine):
                             response_timeout_s=1.0)
     t0 = time.monotonic()
     got = await client.translate_collect(LONG, source="en", target="en",
-                                         metadata={"verbatim_fault": json.dumps({"delay_ms": 120})})
+                                         metadata={"verbatim_fault": json.dumps({"delay_ms": 60})})
     elapsed = time.monotonic() - t0
     await client.close()
     assert got.transcript == LONG
