@@ -30,6 +30,14 @@ def make_app(argv: list[str] | None = None):
     return app
 
 
+def watch_task_failures(loop, show) -> None:
+    """Unhandled failures of background tasks are logged and shown, not only logged."""
+    from app.diagnostics import task_errors
+
+    task_errors.install(loop)
+    task_errors.add_listener(show)
+
+
 def run_gui(args=None) -> int:
     import qasync
 
@@ -50,6 +58,7 @@ def run_gui(args=None) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     window = MainWindow()
+    watch_task_failures(loop, window.show_error)
     engine = getattr(args, "engine", None)
     if engine and engine != "auto":
         window.settings.provider = engine
