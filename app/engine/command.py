@@ -23,7 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .server import LocalEngine, is_loopback, new_api_key
+    from app.core.net import is_loopback
+
+    from .server import LocalEngine, new_api_key
 
     if args.port < 0 or args.port > 65535:
         print("error: --port must be between 0 and 65535", file=sys.stderr)

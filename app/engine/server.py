@@ -28,6 +28,8 @@ from http import HTTPStatus
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
 
+from app.core.net import is_loopback
+
 from .session import EngineSession
 from .translator import Translator
 
@@ -38,17 +40,6 @@ MAX_SESSIONS = 32  # open connections at once
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 SUBPROTOCOL_KEY = "openai-insecure-api-key."
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
-
-
-def is_loopback(host: str | None) -> bool:
-    """True for names that can only mean this machine: localhost, 127.0.0.0/8, ::1."""
-    host = (host or "").strip().strip("[]").lower().rstrip(".")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def client_host(host: str | None) -> str:

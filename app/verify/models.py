@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import ipaddress
 import json
 import os
 import re
@@ -35,6 +34,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from app.core.net import is_loopback
 
 Progress = Callable[[int, int], None]
 
@@ -255,16 +256,6 @@ def assemble_bundled(name: str = "whisper-base", dest_root: Path | None = None,
 # --- user-chosen models over HTTP -----------------------------------------------------------
 
 
-def _is_loopback(host: str | None) -> bool:
-    host = (host or "").lower().rstrip(".")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(url: str) -> None:
     """Refuse a model URL that cannot be trusted: anything but https (http only to this machine)."""
     try:
@@ -274,7 +265,7 @@ def check_url(url: str) -> None:
         raise ModelError(f"the model URL {url!r} is not a valid URL: {exc}") from exc
     if parts.scheme == "https" and host:
         return
-    if parts.scheme == "http" and _is_loopback(host):
+    if parts.scheme == "http" and is_loopback(host):
         return
     if parts.scheme == "http":
         raise ModelError(f"refusing to download a speech model over plain http from {host}: the checksums "
