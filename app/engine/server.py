@@ -64,11 +64,13 @@ class LocalEngine:
         self.default_voice = default_voice
         self.translator = Translator() if translator == "auto" else translator
         # no keys given: one random key for this run, which the embedding app hands its client
-        keys = [k for k in (api_keys or ()) if isinstance(k, str) and k]
-        if api_keys is not None and not keys:
-            raise ValueError("api_keys must hold at least one non-empty key")
-        self._keys = tuple(k.encode("utf-8") for k in (keys or [new_api_key()]))
-        self.api_key = (keys or [self._keys[0].decode()])[0]
+        keys = [api_keys] if isinstance(api_keys, str) else list(api_keys or ())
+        if api_keys is not None and (not keys or not all(isinstance(k, str) and k for k in keys)):
+            raise ValueError("api_keys must be non-empty strings")
+        if not keys and not is_loopback(host):
+            raise ValueError(f"binding {host!r} lets other machines connect: give api_keys")
+        self.api_key: str = keys[0] if keys else new_api_key()
+        self._keys = tuple(k.encode("utf-8") for k in (keys or [self.api_key]))
         self.max_sessions = max_sessions
         self.record_events = record_events
         self.events: list[dict[str, Any]] = []
@@ -92,11 +94,6 @@ class LocalEngine:
     @property
     def http_url(self) -> str:
         return f"{'https' if self.ssl_context else 'http'}://{client_host(self.host)}:{self.port}"
-
-    @property
-    def auth_headers(self) -> dict[str, str]:
-        """Headers for the HTTP endpoints (`/verbatim/...`)."""
-        return {"Authorization": f"Bearer {self.api_key}"}
 
     def key_ok(self, key: str | None) -> bool:
         """Constant-time check against every key (no early exit that would time which one)."""

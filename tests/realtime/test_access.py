@@ -167,3 +167,13 @@ def test_keys_are_compared_in_constant_time(monkeypatch):
     assert len(calls) == 6     # every key compared every time, no early exit
     with pytest.raises(ValueError):
         LocalEngine(api_keys=[""], translator=None)
+    with pytest.raises(ValueError):
+        LocalEngine(api_keys=["ok", ""], translator=None)
+    assert LocalEngine(api_keys="single-key", translator=None).key_ok("single-key")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.1", "example.org", ""])
+def test_the_engine_refuses_a_non_loopback_bind_without_keys(host):
+    with pytest.raises(ValueError, match="api_keys"):
+        LocalEngine(host, translator=None)
+    assert LocalEngine(host, api_keys=["k"], translator=None).api_key == "k"
