@@ -278,7 +278,7 @@ class LocalEngine:
                                                          "code": "missing_required_parameter"}})
             flavor, model = "beta", query["deployment"][0]
         else:
-            beta = "realtime=v1" in (headers.get("OpenAI-Beta") or "")
+            beta = "realtime=v1" in " ".join(headers.get_all("OpenAI-Beta"))
             flavor, model = ("beta" if beta else "ga"), (query.get("model") or ["gpt-realtime"])[0]
         connection.verbatim = (flavor, model[:64])
         return None
