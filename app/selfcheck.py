@@ -124,7 +124,7 @@ def check_engine() -> tuple[str, str]:
 
     async def go():
         async with LocalEngine(default_voice="verse") as eng:
-            client = RealtimeClient(ProviderConfig(provider="local", websocket_base_url=eng.url, voice="verse"))
+            client = RealtimeClient(ProviderConfig(provider="local", api_key=eng.api_key, websocket_base_url=eng.url, voice="verse"))
             got = await client.translate_collect("Good morning.", source="en", target="en")
             await client.close()
             return got, eng.translation_available

@@ -14,7 +14,7 @@ from .helpers import validate_event
 
 async def raw_session(engine):
     ws = await websockets.connect(engine.url + "/realtime?model=gpt-realtime",
-                                  additional_headers={"Authorization": "Bearer sk-test"})
+                                  additional_headers={"Authorization": f"Bearer {engine.api_key}"})
     created = json.loads(await ws.recv())
     assert created["type"] == "session.created"
     return ws

@@ -16,7 +16,7 @@ TEXT = "One moment, brief pause. Yeah, you're right, it's turned off. I didn't k
 
 
 def client_for(engine, **kw):
-    return RealtimeClient(ProviderConfig(provider="local", websocket_base_url=engine.url, voice="verse", **kw))
+    return RealtimeClient(ProviderConfig(provider="local", api_key=engine.api_key, websocket_base_url=engine.url, voice="verse", **kw))
 
 
 def fault(**spec):
