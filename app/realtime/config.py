@@ -9,16 +9,17 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from app.core.net import is_loopback
 
 from app.core.secrets import Secret
 
 DEFAULT_MODEL = "gpt-realtime"
 DEFAULT_AZURE_API_VERSION = "2024-10-01-preview"
-LOCAL_KEY = "verbatim-local"   # the embedded engine accepts any key; the SDK insists on one
+LOCAL_KEY = "verbatim-local"   # placeholder when no key is configured: the engine refuses it (AuthError)
 
 
 @dataclass
@@ -129,16 +130,6 @@ class ProviderConfig:
             headers.setdefault("OpenAI-Beta", "realtime=v1")
         return realtime.connect(model=model, extra_headers=headers)
 
-
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _scheme(url: str | None) -> str:

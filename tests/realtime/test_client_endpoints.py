@@ -186,7 +186,7 @@ LONG = ("The meeting moved to ten thirty on Thursday. Please bring the quarterly
 
 
 async def test_a_long_answer_whose_events_keep_coming_is_not_cut_off(engine):
-    client = RealtimeClient(ProviderConfig(provider="local", websocket_base_url=engine.url, voice="verse"),
+    client = RealtimeClient(ProviderConfig(provider="local", api_key=engine.api_key, websocket_base_url=engine.url, voice="verse"),
                             response_timeout_s=1.0)
     t0 = time.monotonic()
     got = await client.translate_collect(LONG, source="en", target="en",
@@ -199,7 +199,7 @@ async def test_a_long_answer_whose_events_keep_coming_is_not_cut_off(engine):
 
 
 async def test_the_overall_cap_still_ends_an_answer_that_never_finishes(engine):
-    client = RealtimeClient(ProviderConfig(provider="local", websocket_base_url=engine.url, voice="verse"),
+    client = RealtimeClient(ProviderConfig(provider="local", api_key=engine.api_key, websocket_base_url=engine.url, voice="verse"),
                             response_timeout_s=5.0, response_max_s=1.0)
     with pytest.raises(RealtimeTimeout) as err:
         await client.translate_collect(LONG, source="en", target="en",
