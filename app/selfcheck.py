@@ -82,24 +82,40 @@ def check_tts() -> tuple[str, str]:
     parts = []
     for voice in ("piper:joe", "espeak"):
         syn = synthesize("Self check.", "en", voice)
+        if syn.voice != voice:
+            # synthesize() quietly speaks with eSpeak when Piper is gone: a bundle that lost
+            # piper-tts or its voice would otherwise pass with the robotic voice
+            return "fail", f"Piper is not usable: {voice} fell back to {syn.voice}"
         if syn.duration_s < 0.3:
             return "fail", f"{voice} produced {syn.duration_s:.2f} s of audio"
         parts.append(f"{syn.voice} {syn.duration_s:.1f} s")
     return "ok", ", ".join(parts)
 
 
+VERIFIER_SAMPLE = ("The train station is on the left, next to the bank.",
+                   "Please buy two tickets for the morning train.")
+
+
 def check_verifier() -> tuple[str, str]:
+    """A clean sample must match and a truncated one must be flagged: a verifier that
+    always says "match" (or always "mismatch") fails."""
     from app.audio.resample import resample
     from app.tts import synthesize
     from app.verify.verifier import verify
 
-    text = "The train station is on the left, next to the bank."
-    syn = synthesize(text, "en", "piper:joe")
-    report = verify(text, resample(syn.samples, syn.sample_rate, 24000), 24000, "en")
+    text = " ".join(VERIFIER_SAMPLE)
+    full = synthesize(text, "en", "piper:joe")
+    report = verify(text, resample(full.samples, full.sample_rate, 24000), 24000, "en")
     if report.verdict != "match":
         flagged = [s.status for s in report.segments]
-        return "fail", f"a clean sentence was not verified as matching ({flagged})"
-    return "ok", f"{report.engine.get('asr')} {report.engine.get('model')}: clean sentence matches ({report.elapsed_s:.2f} s)"
+        return "fail", f"a clean sample was not verified as matching ({flagged})"
+    head = synthesize(VERIFIER_SAMPLE[0], "en", "piper:joe")      # the audio stops after sentence 1
+    cut = verify(text, resample(head.samples, head.sample_rate, 24000), 24000, "en")
+    statuses = [s.status for s in cut.segments]
+    if cut.verdict != "mismatch" or statuses[:1] != ["ok"] or "ok" in statuses[1:] or len(statuses) != 2:
+        return "fail", f"a truncated sample was not flagged (verdict {cut.verdict}, segments {statuses})"
+    return "ok", (f"{report.engine.get('asr')} {report.engine.get('model')}: clean sample matches, "
+                  f"truncated sample flagged {statuses[1]} ({report.elapsed_s + cut.elapsed_s:.2f} s)")
 
 
 def check_engine() -> tuple[str, str]:
@@ -108,7 +124,7 @@ def check_engine() -> tuple[str, str]:
 
     async def go():
         async with LocalEngine(default_voice="verse") as eng:
-            client = RealtimeClient(ProviderConfig(provider="local", websocket_base_url=eng.url, voice="verse"))
+            client = RealtimeClient(ProviderConfig(provider="local", api_key=eng.api_key, websocket_base_url=eng.url, voice="verse"))
             got = await client.translate_collect("Good morning.", source="en", target="en")
             await client.close()
             return got, eng.translation_available

@@ -69,7 +69,7 @@ async def run(n: int, strict_n: int, order: tuple[str, ...] = ("revoice", "tts",
     speech = LocalSpeech()
     result: dict = {}
     async with LocalEngine(default_voice="alloy") as eng:
-        client = RealtimeClient(ProviderConfig(provider="local", websocket_base_url=eng.url))
+        client = RealtimeClient(ProviderConfig(provider="local", api_key=eng.api_key, websocket_base_url=eng.url))
         p = Pipeline(client, verifier=verifier, speech=speech, voice="alloy",
                      options=PipelineOptions(autoplay=False),
                      repairer=Repairer(RepairOptions(policy="automatic", attempts=2, order=order), speech=speech))

@@ -8,26 +8,46 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 SERVICE = "Verbatim"
 _ENV = {"openai": "OPENAI_API_KEY", "azure": "AZURE_OPENAI_API_KEY"}
 
 
-@dataclass(frozen=True)
 class Secret:
-    """A string that never shows itself in repr/str/logs."""
+    """A string that never shows itself in repr/str/logs, nor in dataclasses.asdict/vars of
+    the objects holding it (not a dataclass, so asdict does not open it up)."""
 
-    value: str
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        object.__setattr__(self, "_value", value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Secret is immutable")
 
     def __repr__(self) -> str:
         return "Secret(****)"
 
     __str__ = __repr__
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __copy__(self) -> "Secret":
+        return self             # immutable
+
+    def __deepcopy__(self, memo: dict) -> "Secret":
+        return self
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
     def reveal(self) -> str:
-        return self.value
+        return self._value
 
 
 def mask(key: str | None) -> str:

@@ -81,3 +81,37 @@ def setup_logging(level: int = logging.INFO, *, console: bool = False) -> Path:
         pass
     _configured = path
     return path
+
+
+_native_crash_file = None
+
+
+def enable_native_crash_log(directory: Path | None = None) -> str | None:
+    """Have faulthandler write native crashes (segfaults, Python's own fatal errors such as
+    none_dealloc) to `native-crash.log`: they kill the process before any Python handler
+    runs, so without this they leave no trace. Returns the previous run's crash report,
+    if it left one, after logging it."""
+    global _native_crash_file
+    import faulthandler
+
+    directory = directory or log_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "native-crash.log"
+    previous = None
+    try:
+        if path.stat().st_size > 0:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                previous = f.read(64_000)
+            os.replace(path, directory / "native-crash.previous.log")
+            logging.getLogger(__name__).error("the previous run ended in a native crash:\n%s", previous)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        logging.getLogger(__name__).exception("could not read the previous crash report")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if _native_crash_file is not None:
+        _native_crash_file.close()
+    _native_crash_file = os.fdopen(fd, "w", encoding="utf-8")
+    faulthandler.enable(file=_native_crash_file, all_threads=True)
+    return previous
+

@@ -10,22 +10,37 @@ import sys
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; keep it local)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1; any other address needs --api-key)")
     p.add_argument("--port", type=int, default=8765, help="port (0 picks a free one; default 8765)")
     p.add_argument("--voice", default="alloy", help="default voice (Realtime name or piper:joe / espeak…)")
     p.add_argument("--api-key", action="append", dest="api_keys",
-                   help="accept only this key (repeatable); by default any non-empty key is accepted")
+                   help="accept only this key (repeatable); by default a random key is made for this run "
+                        "and printed once to stderr")
     p.add_argument("--tls-cert", help="serve wss:// with this certificate (PEM); needs --tls-key")
     p.add_argument("--tls-key", help="private key (PEM) for --tls-cert")
     p.add_argument("--json", action="store_true", help="print the address as one JSON line")
 
 
 def run(args: argparse.Namespace) -> int:
-    from .server import LocalEngine
+    from app.core.net import is_loopback
+
+    from .server import LocalEngine, new_api_key
 
     if args.port < 0 or args.port > 65535:
         print("error: --port must be between 0 and 65535", file=sys.stderr)
         return 2
+    keys = [k.strip() for k in args.api_keys or []]
+    if any(not k for k in keys):
+        print("error: --api-key must not be empty", file=sys.stderr)
+        return 2
+    if not is_loopback(args.host) and not keys:
+        print(f"error: --host {args.host} lets other machines connect; choose the key they must send "
+              "with --api-key (or keep the default --host 127.0.0.1)", file=sys.stderr)
+        return 2
+    generated = not keys
+    if generated:
+        keys = [new_api_key()]
 
     ssl_context = None
     if args.tls_cert or args.tls_key:
@@ -42,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
 
     async def main() -> int:
-        engine = LocalEngine(args.host, args.port, default_voice=args.voice,
-                             api_keys=set(args.api_keys) if args.api_keys else None, ssl_context=ssl_context)
+        engine = LocalEngine(args.host, args.port, default_voice=args.voice, api_keys=keys,
+                             ssl_context=ssl_context)
         try:
             await engine.start()
         except OSError as exc:
@@ -51,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
             return 2
         info = {"url": engine.url, "http": engine.http_url, "translation":
                 "available" if engine.translation_available else "unavailable"}
+        if generated:   # shown once, on stderr only; never in the JSON on stdout
+            print(f"API key for this run: {engine.api_key}\n"
+                  f"  e.g. AsyncOpenAI(api_key=<that key>, websocket_base_url=\"{engine.url}\")",
+                  file=sys.stderr, flush=True)
         if args.json:
             print(json.dumps(info), flush=True)
         else:

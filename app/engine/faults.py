@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from app.core.languages import UnknownLanguage, get_language
-from app.resources import resources_dir
+from app.resources import MissingResource, seed_cases
 from app.text.segments import split_sentences
 
 
@@ -51,17 +50,6 @@ class Fault:
         return d
 
 
-@lru_cache(maxsize=1)
-def seed_cases() -> dict[str, dict[str, Any]]:
-    base = resources_dir()
-    if base is None or not (base / "seed-cases.json").exists():
-        return {}
-    data = json.loads((base / "seed-cases.json").read_text(encoding="utf-8"))
-    return {c["id"]: {"target_language": data.get("target_language", "en"),
-                      "source_language": data.get("source_language", "es"), **c}
-            for c in data.get("cases", [])}
-
-
 def parse_fault(metadata: dict[str, Any] | None) -> Fault:
     meta = metadata or {}
     seed = _int(meta.get("verbatim_seed", 0), "verbatim_seed", 0, 2**31)
@@ -81,8 +69,12 @@ def parse_fault(metadata: dict[str, Any] | None) -> Fault:
         raise FaultError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
     f = Fault(seed=seed)
     if "case" in spec:
-        if spec["case"] not in seed_cases():
-            raise FaultError(f"unknown seed case {spec['case']!r}; known: {', '.join(seed_cases())}")
+        try:
+            cases = seed_cases()
+        except MissingResource as exc:
+            raise FaultError(str(exc)) from exc
+        if spec["case"] not in cases:
+            raise FaultError(f"unknown seed case {spec['case']!r}; known: {', '.join(cases)}")
         f.case = spec["case"]
     if "truncate_after" in spec:
         f.truncate_after = _int(spec["truncate_after"], "truncate_after", 0, 10_000)

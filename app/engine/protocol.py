@@ -110,9 +110,9 @@ def ga_format(name: str) -> dict[str, Any]:
 
 
 def format_from_ga(fmt: Any) -> str | None:
-    if not isinstance(fmt, dict):
+    if not isinstance(fmt, dict) or not isinstance(fmt.get("type"), str):
         return None
-    return {"audio/pcm": "pcm16", "audio/pcmu": "g711_ulaw", "audio/pcma": "g711_alaw"}.get(fmt.get("type"))
+    return {"audio/pcm": "pcm16", "audio/pcmu": "g711_ulaw", "audio/pcma": "g711_alaw"}.get(fmt["type"])
 
 
 @dataclass

@@ -6,17 +6,29 @@ Paths (the shape follows from path and headers, as with the real services):
   /openai/realtime?api-version=…&deployment=…   beta, Azure legacy style
   GET /verbatim/health                 JSON: engine, translation, voices
   GET /verbatim/ground-truth/<id>      JSON: what the engine really spoke for a response
+
+Who may talk to it (DESIGN.md, "who may talk to the local servers"): every endpoint needs
+one of the engine's keys (a random one per run unless keys are given), as
+`Authorization: Bearer`, an `api-key` header or query parameter (Azure clients), or the
+`openai-insecure-api-key.<key>` subprotocol (browser clients); a request whose `Origin` is
+a page elsewhere, or whose `Host` is not this server's address (DNS rebinding), is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 import json
 import logging
+import secrets
+import socket
 import threading
 from http import HTTPStatus
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
+
+from app.core.net import is_loopback
 
 from .session import EngineSession
 from .translator import Translator
@@ -24,18 +36,42 @@ from .translator import Translator
 log = logging.getLogger(__name__)
 
 MAX_TRUTH = 500   # responses whose ground truth is kept
+MAX_SESSIONS = 32  # open connections at once
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+SUBPROTOCOL_KEY = "openai-insecure-api-key."
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
+
+
+def client_host(host: str | None) -> str:
+    """The address a client on this machine dials for a server bound to `host`, URL-ready."""
+    host = (host or "").strip()
+    if host in WILDCARD_HOSTS:
+        host = "::1" if host == "::" else "127.0.0.1"
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def new_api_key() -> str:
+    return secrets.token_urlsafe(32)
 
 
 class LocalEngine:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, default_voice: str = "alloy",
-                 translator: Translator | None | str = "auto", api_keys: set[str] | None = None,
-                 record_events: bool = False, ssl_context=None) -> None:
+                 translator: Translator | None | str = "auto", api_keys: "Iterable[str] | None" = None,
+                 record_events: bool = False, ssl_context=None, max_sessions: int = MAX_SESSIONS) -> None:
         self.host = host
         self.ssl_context = ssl_context   # wss:// for clients that insist on TLS (the npm SDK)
         self.port = port
         self.default_voice = default_voice
         self.translator = Translator() if translator == "auto" else translator
-        self.api_keys = api_keys
+        # no keys given: one random key for this run, which the embedding app hands its client
+        keys = [api_keys] if isinstance(api_keys, str) else list(api_keys or ())
+        if api_keys is not None and (not keys or not all(isinstance(k, str) and k for k in keys)):
+            raise ValueError("api_keys must be non-empty strings")
+        if not keys and not is_loopback(host):
+            raise ValueError(f"binding {host!r} lets other machines connect: give api_keys")
+        self.api_key: str = keys[0] if keys else new_api_key()
+        self._keys = tuple(k.encode("utf-8") for k in (keys or [self.api_key]))
+        self.max_sessions = max_sessions
         self.record_events = record_events
         self.events: list[dict[str, Any]] = []
         self.on_event: Callable[[dict[str, Any]], None] | None = None
@@ -52,12 +88,22 @@ class LocalEngine:
 
     @property
     def url(self) -> str:
-        """The websocket base URL clients pass as `websocket_base_url`."""
-        return f"{'wss' if self.ssl_context else 'ws'}://{self.host}:{self.port}/v1"
+        """The websocket base URL clients pass as `websocket_base_url` (never a wildcard address)."""
+        return f"{'wss' if self.ssl_context else 'ws'}://{client_host(self.host)}:{self.port}/v1"
 
     @property
     def http_url(self) -> str:
-        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{client_host(self.host)}:{self.port}"
+
+    def key_ok(self, key: str | None) -> bool:
+        """Constant-time check against every key (no early exit that would time which one)."""
+        if not key:
+            return False
+        given = key.encode("utf-8", "surrogatepass")
+        ok = False
+        for k in self._keys:
+            ok |= hmac.compare_digest(k, given)
+        return ok
 
     def ground_truth(self, response_id: str) -> dict[str, Any] | None:
         return self.truth.get(response_id)
@@ -79,7 +125,9 @@ class LocalEngine:
         from websockets.asyncio.server import serve
 
         await asyncio.to_thread(self._warm)
-        self._server = await serve(self._handle, self.host, self.port, process_request=self._process_request,
+        self._server = await serve(self._handle, self.host or None, self.port,
+                                   process_request=self._process_request,
+                                   select_subprotocol=_select_subprotocol,
                                    max_size=2 ** 24, compression=None, ssl=self.ssl_context,
                                    close_timeout=2)
         sock = next(iter(self._server.sockets))
@@ -145,10 +193,71 @@ class LocalEngine:
             self._loop = None
 
     # --- HTTP side: routing, auth, JSON endpoints ---------------------------------------------
+    def _host_ok(self, values: list[str]) -> bool:
+        """Host header names this server: a loopback name, the bound address, or (bound to a
+        wildcard address with a key) an IP literal or this machine's name. Never another domain."""
+        if len(values) != 1 or not values[0].strip():
+            return False
+        value = values[0].strip().lower()
+        if value.startswith("["):
+            name = value[1:value.find("]")] if "]" in value else value
+        else:
+            name = value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+        name = name.rstrip(".")
+        if name in LOOPBACK_NAMES or is_loopback(name):
+            return True
+        bound = (self.host or "").strip().strip("[]").lower().rstrip(".")
+        if name == bound:
+            return True
+        if bound in WILDCARD_HOSTS:
+            try:
+                ipaddress.ip_address(name)
+                return True
+            except ValueError:
+                return name in {socket.gethostname().lower(), socket.getfqdn().lower()}
+        return False
+
+    @staticmethod
+    def _origin_ok(values: list[str]) -> bool:
+        """No Origin (not a browser) or a page served from this machine."""
+        if not values:
+            return True
+        if len(values) != 1:
+            return False
+        parts = urlsplit(values[0].strip())
+        try:
+            host = parts.hostname
+        except ValueError:
+            return False
+        return parts.scheme in ("http", "https") and host is not None and host.lower() in LOOPBACK_NAMES
+
+    @staticmethod
+    def _offered_keys(headers, query: dict[str, list[str]]) -> list[str]:
+        """Every place a client SDK puts the key; the request passes when one of them matches."""
+        keys = []
+        for auth in headers.get_all("Authorization"):
+            if auth[:7].lower() == "bearer ":
+                keys.append(auth[7:].strip())
+        keys += [k.strip() for k in headers.get_all("api-key")]
+        for value in headers.get_all("Sec-WebSocket-Protocol"):
+            keys += [p.strip()[len(SUBPROTOCOL_KEY):] for p in value.split(",")
+                     if p.strip().startswith(SUBPROTOCOL_KEY)]
+        keys += query.get("api-key", [])   # the npm SDK's browser client for Azure puts it there
+        return keys[:8]
+
     def _process_request(self, connection, request):
+        headers = request.headers
+        if not self._host_ok(headers.get_all("Host")):
+            return _json(connection, 403, _error("This server answers only requests addressed to "
+                                                 "its own address (Host).", "forbidden_host"))
+        if not self._origin_ok(headers.get_all("Origin")):
+            return _json(connection, 403, _error("Requests from web pages elsewhere are refused (Origin).",
+                                                 "forbidden_origin"))
         parts = urlsplit(request.path)
         path = parts.path.rstrip("/")
         query = parse_qs(parts.query)
+        if not any([self.key_ok(k) for k in self._offered_keys(headers, query)]):
+            return _json(connection, 401, _error("Incorrect API key provided.", "invalid_api_key"))
         if path == "/verbatim/health":
             return _json(connection, 200, {"engine": "verbatim-local", "translation":
                                            "available" if self.translation_available else "unavailable",
@@ -159,34 +268,42 @@ class LocalEngine:
                 return _json(connection, 404, {"error": "unknown response id"})
             return _json(connection, 200, truth)
         if path not in ("/v1/realtime", "/realtime", "/openai/v1/realtime", "/openai/realtime"):
-            return _json(connection, 404, {"error": {"message": f"no such path {path}", "code": "not_found"}})
-        headers = request.headers
-        key = headers.get("api-key") or ""
-        auth = headers.get("Authorization") or ""
-        if auth.lower().startswith("bearer "):
-            key = key or auth[7:].strip()
-        if not key or (self.api_keys is not None and key not in self.api_keys):
-            return _json(connection, 401, {"error": {"message": "Incorrect API key provided.",
-                                                     "code": "invalid_api_key", "type": "invalid_request_error"}})
+            return _json(connection, 404, {"error": {"message": f"no such path {path[:200]}", "code": "not_found"}})
+        if len(self.sessions) >= self.max_sessions:
+            return _json(connection, 429, _error(f"Too many sessions (at most {self.max_sessions} at once).",
+                                                 "too_many_sessions", "rate_limit_error"))
         if path == "/openai/realtime":
             if not query.get("api-version") or not query.get("deployment"):
                 return _json(connection, 400, {"error": {"message": "api-version and deployment are required",
                                                          "code": "missing_required_parameter"}})
             flavor, model = "beta", query["deployment"][0]
         else:
-            beta = "realtime=v1" in (headers.get("OpenAI-Beta") or "")
+            beta = "realtime=v1" in " ".join(headers.get_all("OpenAI-Beta"))
             flavor, model = ("beta" if beta else "ga"), (query.get("model") or ["gpt-realtime"])[0]
-        connection.verbatim = (flavor, model)
+        connection.verbatim = (flavor, model[:64])
         return None
 
     async def _handle(self, ws) -> None:
         flavor, model = getattr(ws, "verbatim", ("ga", "gpt-realtime"))
         session = EngineSession(self, ws, flavor, model)
+        if len(self.sessions) >= self.max_sessions:   # handshakes that raced past the check above
+            await session.refuse(f"Too many sessions (at most {self.max_sessions} at once).")
+            return
         self.sessions.add(session)
         try:
             await session.run()
         finally:
             self.sessions.discard(session)
+
+
+def _select_subprotocol(connection, offered):
+    # Browser clients offer "realtime" plus the key as a subprotocol; answer with
+    # "realtime" (never echo the key back). Clients that offer none get none.
+    return "realtime" if "realtime" in offered else None
+
+
+def _error(message: str, code: str, kind: str = "invalid_request_error") -> dict[str, Any]:
+    return {"error": {"message": message, "code": code, "type": kind}}
 
 
 def _json(connection, status: int, body: dict[str, Any]):

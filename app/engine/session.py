@@ -10,6 +10,8 @@ import logging
 import random
 from typing import TYPE_CHECKING, Any
 
+from websockets.exceptions import ConnectionClosed
+
 from app.core.languages import UnknownLanguage, get_language
 from app.text.segments import split_sentences
 
@@ -22,7 +24,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 20_000
+MAX_TEXT = 20_000          # characters of any one text: a message, instructions
+MAX_ITEMS = 256            # conversation items kept; the oldest are forgotten, as context truncation does
+MAX_RESPONSES = 10_000     # responses one session may create
+MAX_INPUT_ITEMS = 64       # inline items in one response.create
+MAX_NAME = 64              # voices, ids and other short strings
 FORMATS = ("pcm16", "g711_ulaw", "g711_alaw")
 UNSUPPORTED = {"input_audio_buffer.append", "input_audio_buffer.commit", "input_audio_buffer.clear",
                "conversation.item.truncate", "output_audio_buffer.clear", "transcription_session.update"}
@@ -46,6 +52,8 @@ class EngineSession:
         self.items: dict[str, dict[str, Any]] = {}
         self.order: list[str] = []
         self.tasks: dict[str, asyncio.Task] = {}
+        self.active: ResponseState | None = None   # the response whose response.done is not sent yet
+        self.responses_created = 0
         self.closed = False
 
     # --- plumbing ----------------------------------------------------------------------
@@ -60,14 +68,20 @@ class EngineSession:
         await self.send(error_event(new_id("event"), message, code=code, kind=kind, param=param,
                                     client_event_id=client_event_id))
 
-    async def run(self) -> None:
-        import websockets
+    async def refuse(self, message: str) -> None:
+        """Turn the client away after the handshake: one error event, then a 'try again later' close."""
+        try:
+            await self.error(message, code="too_many_sessions", kind="rate_limit_error")
+            await self.ws.close(1013, "too many sessions")
+        except Exception:
+            pass
 
+    async def run(self) -> None:
         await self.send({"type": "session.created", "session": self.shape.session(self.config)})
         try:
             async for message in self.ws:
                 await self.handle(message)
-        except websockets.exceptions.ConnectionClosed:
+        except ConnectionClosed:
             pass
         finally:
             self.closed = True
@@ -85,8 +99,10 @@ class EngineSession:
                              param="type")
             return
         kind, eid = ev["type"], ev.get("event_id")
+        if not isinstance(eid, str) or len(eid) > MAX_NAME:   # echoed back: a string, and short
+            eid = None
         if kind not in KNOWN:
-            await self.error(f"Invalid value: '{kind}'. Supported values are: {', '.join(sorted(KNOWN))}.",
+            await self.error(f"Invalid value: '{_short(kind)}'. Supported values are: {', '.join(sorted(KNOWN))}.",
                              code="invalid_value", param="type", client_event_id=eid)
             return
         if kind in UNSUPPORTED:
@@ -97,6 +113,12 @@ class EngineSession:
             await getattr(self, "on_" + kind.replace(".", "_"))(ev)
         except ClientError as exc:
             await self.error(str(exc), code=exc.code, param=exc.param, client_event_id=eid)
+        except Exception as exc:   # a bad event the checks above missed answers an error, never a dropped session
+            if isinstance(exc, ConnectionClosed):
+                raise
+            log.exception("local engine: %s failed", kind)
+            await self.error(f"The server could not handle '{kind}'.", code="server_error", kind="server_error",
+                             client_event_id=eid)
 
     # --- client events ------------------------------------------------------------------------
     async def on_session_update(self, ev: dict[str, Any]) -> None:
@@ -105,57 +127,34 @@ class EngineSession:
             raise ClientError("Missing required parameter: 'session'.", "missing_required_parameter", "session")
         c = self.config
         fmt = s.get("output_audio_format")
-        audio_out = ((s.get("audio") or {}).get("output") or {}) if isinstance(s.get("audio"), dict) else {}
+        audio_out = _audio_output(s, "session")
         if audio_out.get("format") is not None:
             fmt = format_from_ga(audio_out["format"])
             if fmt is None:
                 raise ClientError("Invalid value for 'session.audio.output.format'.", param="session.audio.output.format")
         if fmt is not None:
             if fmt not in FORMATS:
-                raise ClientError(f"Invalid value: '{fmt}'. Supported values are: {', '.join(FORMATS)}.",
+                raise ClientError(f"Invalid value: '{_short(fmt)}'. Supported values are: {', '.join(FORMATS)}.",
                                   param="session.output_audio_format")
+        voice = _voice(s.get("voice", audio_out.get("voice")), "session.voice")
+        mods = _modalities(s.get("modalities", s.get("output_modalities")), "session.modalities")
+        instructions = _instructions(s.get("instructions"), "session.instructions")
+        # all checked: apply together, so a refused update changes nothing
+        if fmt is not None:
             c.audio_format = fmt
-        voice = s.get("voice", audio_out.get("voice"))
         if voice is not None:
-            if not isinstance(voice, str) or not voice:
-                raise ClientError("Invalid value for 'voice'.", param="session.voice")
             c.voice = voice
-        mods = s.get("modalities", s.get("output_modalities"))
         if mods is not None:
-            if not isinstance(mods, list) or not mods or not set(mods) <= {"text", "audio"}:
-                raise ClientError("Invalid modalities: use 'text' and/or 'audio'.", param="session.modalities")
-            c.modalities = ("text",) if mods == ["text"] else ("text", "audio")
-        if isinstance(s.get("instructions"), str):
-            c.instructions = s["instructions"]
+            c.modalities = mods
+        if instructions is not None:
+            c.instructions = instructions
         await self.send({"type": "session.updated", "session": self.shape.session(c)})
 
     async def on_conversation_item_create(self, ev: dict[str, Any]) -> None:
         item = ev.get("item")
         if not isinstance(item, dict):
             raise ClientError("Missing required parameter: 'item'.", "missing_required_parameter", "item")
-        if item.get("type") != "message":
-            raise ClientError("Only 'message' items are supported by the local engine.", param="item.type")
-        role = item.get("role")
-        if role not in ("user", "system", "assistant"):
-            raise ClientError(f"Invalid value: '{role}'. Supported values are: user, system, assistant.",
-                              param="item.role")
-        content = item.get("content")
-        if not isinstance(content, list) or not content:
-            raise ClientError("Missing required parameter: 'item.content'.", "missing_required_parameter",
-                              "item.content")
-        texts = []
-        for i, part in enumerate(content):
-            if not isinstance(part, dict) or part.get("type") not in ("input_text", "text", "output_text"):
-                raise ClientError("Content parts must be text ('input_text').", param=f"item.content[{i}].type")
-            t = part.get("text")
-            if not isinstance(t, str):
-                raise ClientError("Missing required parameter: 'text'.", "missing_required_parameter",
-                                  f"item.content[{i}].text")
-            texts.append(t)
-        text = "".join(texts)
-        if len(text) > MAX_TEXT:
-            raise ClientError(f"The text is too long ({len(text)} characters; at most {MAX_TEXT}).",
-                              "string_above_max_length", "item.content")
+        text, role = _message_text(item, "item")
         item_id = item.get("id") or new_id("item")
         if not isinstance(item_id, str) or len(item_id) > 32:
             raise ClientError("Item ids are strings of at most 32 characters.", param="item.id")
@@ -166,33 +165,39 @@ class EngineSession:
         self.items[item_id] = stored
         prev = self.order[-1] if self.order else None
         self.order.append(item_id)
+        while len(self.order) > MAX_ITEMS:
+            del self.items[self.order.pop(0)]
         if self.shape.beta:
             await self.send({"type": "conversation.item.created", "previous_item_id": prev, "item": stored})
         else:
             await self.send({"type": "conversation.item.added", "previous_item_id": prev, "item": stored})
             await self.send({"type": "conversation.item.done", "previous_item_id": prev, "item": stored})
 
-    async def on_conversation_item_delete(self, ev: dict[str, Any]) -> None:
+    def _item_id(self, ev: dict[str, Any]) -> str:
         item_id = ev.get("item_id")
+        if not isinstance(item_id, str):
+            raise ClientError("Missing required parameter: 'item_id' (a string).", "missing_required_parameter",
+                              "item_id")
         if item_id not in self.items:
-            raise ClientError(f"Item with item_id '{item_id}' not found.", "item_not_found", "item_id")
+            raise ClientError(f"Item with item_id '{_short(item_id)}' not found.", "item_not_found", "item_id")
+        return item_id
+
+    async def on_conversation_item_delete(self, ev: dict[str, Any]) -> None:
+        item_id = self._item_id(ev)
         del self.items[item_id]
         self.order.remove(item_id)
         await self.send({"type": "conversation.item.deleted", "item_id": item_id})
 
     async def on_conversation_item_retrieve(self, ev: dict[str, Any]) -> None:
-        item_id = ev.get("item_id")
-        if item_id not in self.items:
-            raise ClientError(f"Item with item_id '{item_id}' not found.", "item_not_found", "item_id")
+        item_id = self._item_id(ev)
         await self.send({"type": "conversation.item.retrieved", "item": self.items[item_id]})
 
     async def on_response_cancel(self, ev: dict[str, Any]) -> None:
         rid = ev.get("response_id")
-        active = [r for r, t in self.tasks.items() if not t.done() and (rid in (None, r))]
-        if not active:
+        active = self.active
+        if active is None or (rid is not None and rid != active.id) or active.id not in self.tasks:
             raise ClientError("Cancellation failed: no active response found.", "response_cancel_not_active")
-        for r in active:
-            self.tasks[r].cancel()
+        self.tasks[active.id].cancel()
 
     async def on_response_create(self, ev: dict[str, Any]) -> None:
         params = ev.get("response") or {}
@@ -200,7 +205,7 @@ class EngineSession:
             raise ClientError("'response' must be an object.", param="response")
         conversation = params.get("conversation", "auto")
         if conversation not in ("auto", "none"):
-            raise ClientError(f"Invalid value: '{conversation}'. Supported values are: auto, none.",
+            raise ClientError(f"Invalid value: '{_short(conversation)}'. Supported values are: auto, none.",
                               param="response.conversation")
         meta = params.get("metadata") or {}
         if not isinstance(meta, dict) or len(meta) > 16 or not all(
@@ -212,23 +217,36 @@ class EngineSession:
             fault = parse_fault(meta)
         except FaultError as exc:
             raise ClientError(str(exc), param="response.metadata.verbatim_fault") from exc
+        _instructions(params.get("instructions"), "response.instructions")
         text = self._input_text(params, conversation)
         fmt = params.get("output_audio_format")
-        audio_out = ((params.get("audio") or {}).get("output") or {}) if isinstance(params.get("audio"), dict) else {}
+        audio_out = _audio_output(params, "response")
         if audio_out.get("format") is not None:
             fmt = format_from_ga(audio_out["format"])
+            if fmt is None:
+                raise ClientError("Invalid value for 'response.audio.output.format'.",
+                                  param="response.audio.output.format")
         fmt = fmt or self.config.audio_format
         if fmt not in FORMATS:
             raise ClientError("Invalid output audio format.", param="response.output_audio_format")
-        voice = params.get("voice") or audio_out.get("voice") or self.config.voice
-        mods = params.get("modalities", params.get("output_modalities"))
-        audio = "audio" in (mods if isinstance(mods, list) else self.config.modalities)
+        voice = _voice(params.get("voice") or audio_out.get("voice"), "response.voice") or self.config.voice
+        mods = _modalities(params.get("modalities", params.get("output_modalities")), "response.modalities")
+        audio = "audio" in (mods or self.config.modalities)
+        if self.active is not None:   # the real API answers one response at a time
+            raise ClientError(f"Conversation already has an active response in progress: {self.active.id}. "
+                              "Wait until the response is finished before creating a new one.",
+                              "conversation_already_has_active_response")
+        if self.responses_created >= MAX_RESPONSES:
+            raise ClientError(f"This session has created its {MAX_RESPONSES} responses; open a new session.",
+                              "session_response_limit_reached")
         if fault.error:
             await self.error(fault.error["message"], code=fault.error["code"], kind=fault.error["type"],
-                             client_event_id=ev.get("event_id"))
+                             client_event_id=ev.get("event_id") if isinstance(ev.get("event_id"), str) else None)
             return
         r = ResponseState(id=new_id("resp"), item_id=new_id("item"), voice=voice, audio_format=fmt,
                           audio=audio and not fault.no_audio, metadata=dict(meta))
+        self.responses_created += 1
+        self.active = r
         self.tasks[r.id] = asyncio.create_task(self._respond(r, text, fault))
 
     def _input_text(self, params: dict[str, Any], conversation: str) -> str:
@@ -237,15 +255,20 @@ class EngineSession:
         if inp is not None:
             if not isinstance(inp, list):
                 raise ClientError("'response.input' must be a list.", param="response.input")
+            if len(inp) > MAX_INPUT_ITEMS:
+                raise ClientError(f"'response.input' holds at most {MAX_INPUT_ITEMS} items.",
+                                  "array_above_max_length", "response.input")
             for i, it in enumerate(inp):
                 if isinstance(it, dict) and it.get("type") == "item_reference":
-                    ref = self.items.get(it.get("id"))
+                    ref_id = it.get("id")
+                    ref = self.items.get(ref_id) if isinstance(ref_id, str) else None
                     if ref is None:
-                        raise ClientError(f"Item with id '{it.get('id')}' not found.", "item_not_found",
+                        raise ClientError(f"Item with id '{_short(ref_id)}' not found.", "item_not_found",
                                           f"response.input[{i}].id")
                     items.append(ref)
                 elif isinstance(it, dict) and it.get("type") == "message":
-                    items.append(it)
+                    text, role = _message_text(it, f"response.input[{i}]", "user")
+                    items.append(self.shape.user_item("inline", text) | {"role": role})
                 else:
                     raise ClientError("Input items are messages or item references.", param=f"response.input[{i}]")
         else:   # no input: the default conversation is the context, even for out-of-band responses
@@ -253,8 +276,7 @@ class EngineSession:
         users = [it for it in items if it.get("role", "user") == "user"]
         if not users:
             raise ClientError("There is no user message to answer.", "missing_input", "response.input")
-        parts = users[-1].get("content") or []
-        text = "".join(p.get("text", "") for p in parts if isinstance(p, dict))
+        text = "".join(p["text"] for p in users[-1]["content"])
         if not text.strip():
             raise ClientError("The user message is empty.", "empty_input", "response.input")
         return text
@@ -313,6 +335,8 @@ class EngineSession:
                     pass
         finally:
             self.tasks.pop(r.id, None)
+            if self.active is r:
+                self.active = None
 
     async def _answer_text(self, text: str, source: str, target: str, mode: str) -> tuple[str, str, bool]:
         if mode == "read":
@@ -400,6 +424,8 @@ class EngineSession:
                                  r.item_id, "completed" if r.status == "completed" else "incomplete",
                                  r.audio, r.transcript or "")})
         await self.send({"type": "response.done", "response": self.shape.response(r)})
+        if self.active is r:
+            self.active = None
 
     async def _audio_delta(self, r: ResponseState, base: dict[str, Any], b64: str) -> None:
         await self.send({"type": self.shape.audio_delta, **base, "delta": b64})
@@ -418,6 +444,82 @@ class EngineSession:
 
 class _Dropped(Exception):
     pass
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    """A client value quoted in an error message: as text, and short."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _audio_output(params: dict[str, Any], where: str) -> dict[str, Any]:
+    audio = params.get("audio")
+    if audio is None:
+        return {}
+    if not isinstance(audio, dict):
+        raise ClientError(f"'{where}.audio' must be an object.", param=f"{where}.audio")
+    out = audio.get("output")
+    if out is None:
+        return {}
+    if not isinstance(out, dict):
+        raise ClientError(f"'{where}.audio.output' must be an object.", param=f"{where}.audio.output")
+    return out
+
+
+def _voice(value: Any, param: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > MAX_NAME:
+        raise ClientError(f"Invalid value for 'voice': a name of at most {MAX_NAME} characters.", param=param)
+    return value
+
+
+def _modalities(value: Any, param: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if (not isinstance(value, list) or not value or not all(isinstance(m, str) for m in value)
+            or not set(value) <= {"text", "audio"}):
+        raise ClientError("Invalid modalities: use 'text' and/or 'audio'.", param=param)
+    return ("text",) if value == ["text"] else ("text", "audio")
+
+
+def _instructions(value: Any, param: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ClientError("'instructions' must be a string.", param=param)
+    if len(value) > MAX_TEXT:
+        raise ClientError(f"The instructions are too long ({len(value)} characters; at most {MAX_TEXT}).",
+                          "string_above_max_length", param)
+    return value
+
+
+def _message_text(item: dict[str, Any], where: str, default_role: str | None = None) -> tuple[str, str]:
+    """(text, role) of a message item, every part checked and the whole at most MAX_TEXT."""
+    if item.get("type") != "message":
+        raise ClientError("Only 'message' items are supported by the local engine.", param=f"{where}.type")
+    role = item.get("role", default_role)
+    if role not in ("user", "system", "assistant"):
+        raise ClientError(f"Invalid value: '{_short(role)}'. Supported values are: user, system, assistant.",
+                          param=f"{where}.role")
+    content = item.get("content")
+    if not isinstance(content, list) or not content:
+        raise ClientError(f"Missing required parameter: '{where}.content'.", "missing_required_parameter",
+                          f"{where}.content")
+    texts, size = [], 0
+    for i, part in enumerate(content):
+        if not isinstance(part, dict) or part.get("type") not in ("input_text", "text", "output_text"):
+            raise ClientError("Content parts must be text ('input_text').", param=f"{where}.content[{i}].type")
+        t = part.get("text")
+        if not isinstance(t, str):
+            raise ClientError("Missing required parameter: 'text' (a string).", "missing_required_parameter",
+                              f"{where}.content[{i}].text")
+        size += len(t)
+        if size > MAX_TEXT:
+            raise ClientError(f"The text is too long (more than {MAX_TEXT} characters).",
+                              "string_above_max_length", f"{where}.content")
+        texts.append(t)
+    return "".join(texts), role
 
 
 def _text_deltas(text: str) -> list[str]:

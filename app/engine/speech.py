@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from app.tts import synthesize
 from .faults import Chunk
 
 OUTPUT_RATE = 24000
+CACHE_BYTES = 64 << 20    # audio kept for repeated requests, whatever the number of entries
 
 
 @dataclass
@@ -32,13 +34,56 @@ class Spoken:
         return asdict(self)
 
 
-@lru_cache(maxsize=128)
+class SpeechCache:
+    """Least-recently-used audio by (text, language, voice), bounded by the bytes it holds."""
+
+    def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict[tuple[str, str, str], tuple[np.ndarray, str]] = OrderedDict()
+        self._lock = threading.Lock()   # synthesis runs in worker threads
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: tuple[str, str, str]) -> tuple[np.ndarray, str] | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple[str, str, str], value: tuple[np.ndarray, str]) -> None:
+        size = value[0].nbytes
+        with self._lock:
+            if size > self.max_bytes or key in self._items:
+                return
+            self._items[key] = value
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                _, (old, _) = self._items.popitem(last=False)
+                self.bytes -= old.nbytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.bytes = 0
+
+
+cache = SpeechCache()
+
+
 def _speak(text: str, language: str, voice: str) -> tuple[np.ndarray, str]:
     # Cached: the same request gets the same audio (espeak keeps a little state between calls,
     # Piper samples noise), and repairs that re-voice a sentence cost nothing.
+    key = (text, language, voice)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
     syn = synthesize(text, language, voice)
     pcm = resample(syn.samples, syn.sample_rate, OUTPUT_RATE)
     pcm.setflags(write=False)
+    cache.put(key, (pcm, syn.voice))
     return pcm, syn.voice
 
 

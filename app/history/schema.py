@@ -45,6 +45,19 @@ CREATE VIRTUAL TABLE IF NOT EXISTS utterances_fts USING fts5(
 VERSION = len(MIGRATIONS)
 
 
+class NewerSchemaError(RuntimeError):
+    """The file was written by a newer Verbatim; it is left exactly as it is."""
+
+
+def version(conn: sqlite3.Connection) -> int:
+    """The schema version of the file; refuses one this Verbatim does not know."""
+    found = conn.execute("PRAGMA user_version").fetchone()[0]
+    if found > VERSION:
+        raise NewerSchemaError(f"the history was written by a newer Verbatim (schema {found} > {VERSION}); "
+                               "update Verbatim to open it")
+    return found
+
+
 def fts_available(conn: sqlite3.Connection) -> bool:
     try:
         conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_probe USING fts5(x)")
@@ -55,18 +68,20 @@ def fts_available(conn: sqlite3.Connection) -> bool:
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the database to VERSION; returns the version it started at."""
-    start = conn.execute("PRAGMA user_version").fetchone()[0]
-    if start > VERSION:
-        raise sqlite3.DatabaseError(f"history was written by a newer Verbatim (schema {start} > {VERSION})")
+    """Bring the database to VERSION; returns the version it started at. Writes nothing when
+    the file is already current, so opening a history another program is writing never waits
+    for (or fails on) its write lock."""
+    start = version(conn)
     for number in range(start + 1, VERSION + 1):
         with conn:
             conn.executescript("BEGIN;" + MIGRATIONS[number - 1] + f"PRAGMA user_version = {number};COMMIT;")
     if fts_available(conn):
-        conn.executescript(FTS)
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'utterances_fts'").fetchone() is None:
+            conn.executescript(FTS)
         # rows from before the index existed (or from a migrated file) get indexed once
-        conn.execute("""INSERT INTO utterances_fts(id, input_text, transcript)
-                        SELECT id, input_text, transcript FROM utterances
-                        WHERE id NOT IN (SELECT id FROM utterances_fts)""")
-        conn.commit()
+        unindexed = "FROM utterances WHERE id NOT IN (SELECT id FROM utterances_fts)"
+        if conn.execute(f"SELECT EXISTS (SELECT 1 {unindexed})").fetchone()[0]:
+            with conn:
+                conn.execute(f"INSERT INTO utterances_fts(id, input_text, transcript) SELECT id, input_text, "
+                             f"transcript {unindexed}")
     return start

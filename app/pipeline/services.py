@@ -53,7 +53,8 @@ class Services:
         provider = self.provider()
         if provider == "local":
             engine = self.ensure_engine()
-            return ProviderConfig(provider="local", model=s.model or "gpt-realtime",
+            # the engine's random per-run key: nothing else on this machine can drive it
+            return ProviderConfig(provider="local", api_key=engine.api_key, model=s.model or "gpt-realtime",
                                   flavor="ga" if s.flavor == "auto" else s.flavor,
                                   voice=s.voice, audio_format=s.audio_format,
                                   websocket_base_url=engine.url)

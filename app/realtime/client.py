@@ -69,13 +69,18 @@ class _Request:
 
 
 class RealtimeClient:
+    """`response_timeout_s` is an idle timeout (no event of the answer for that long); a long
+    answer whose events keep coming may run up to `response_max_s` in all."""
+
     def __init__(self, config: ProviderConfig, *, trailing_quiet_s: float = 0.3,
                  trailing_max_s: float = 2.0, response_timeout_s: float = 45.0,
+                 response_max_s: float | None = 1800.0,
                  connect_attempts: int = 3, backoff_s: float = 0.5) -> None:
         self.config = config
         self.trailing_quiet_s = trailing_quiet_s
         self.trailing_max_s = trailing_max_s
         self.response_timeout_s = response_timeout_s
+        self.response_max_s = response_max_s
         self.connect_attempts = connect_attempts
         self.backoff_s = backoff_s
         self.session: SessionInfo | None = None
@@ -179,19 +184,18 @@ class RealtimeClient:
         await self._drop_connection()
 
     async def _drop_connection(self) -> None:
+        # Only failures of the old connection are swallowed: a cancel of the caller (Stop)
+        # or a KeyboardInterrupt must go on, not turn into a reconnect.
         reader, conn = self._reader, self._conn
         self._reader = self._conn = None
         if reader is not None and not reader.done():
             reader.cancel()
-            try:
-                await reader
-            except BaseException:
-                pass
+            await asyncio.wait({reader})      # raises only if *we* are cancelled
         if conn is not None:
             try:
                 await asyncio.wait_for(conn.close(), 2.0)
-            except BaseException:
-                pass
+            except Exception as exc:
+                log.debug("closing the old connection failed: %s", _short(exc))
 
     async def _ensure_connected(self) -> None:
         if not self.connected:
@@ -354,16 +358,22 @@ class RealtimeClient:
         loop = asyncio.get_running_loop()
         done: ResponseDone | None = None
         chunks: list[np.ndarray] = []
-        deadline = loop.time() + self.response_timeout_s
+        last_event = loop.time()
+        cap_end = last_event + self.response_max_s if self.response_max_s else float("inf")
         trailing_end = None
         while True:
+            now = loop.time()
             if done is None:
-                timeout = deadline - loop.time()
+                timeout = min(last_event + self.response_timeout_s, cap_end) - now
             else:
-                timeout = min(self.trailing_quiet_s, trailing_end - loop.time())
+                timeout = min(self.trailing_quiet_s, trailing_end - now)
             if timeout <= 0:
                 if done is not None:
                     break
+                if now >= cap_end:
+                    raise self._partial(RealtimeTimeout(
+                        f"{self._label()} was still answering after {_duration(self.response_max_s)}; "
+                        f"stopped waiting"), got, chunks)
                 raise self._partial(RealtimeTimeout(f"{self._label()} stopped answering "
                                                     f"(no events for {self.response_timeout_s:.0f} s)"), got, chunks)
             try:
@@ -372,6 +382,7 @@ class RealtimeClient:
                 if done is not None:
                     break
                 continue
+            last_event = loop.time()
             if isinstance(ev, _Lost):
                 if done is not None:
                     break       # the answer was complete; the next request reconnects
@@ -474,6 +485,10 @@ def _status_reason(details: Any) -> str:
         err = details.get("error") or {}
         return str(err.get("message") or details.get("reason") or details.get("type") or "failed")
     return "failed"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
 
 
 def _short(exc: BaseException) -> str:

@@ -73,7 +73,7 @@ class CloudSpeech:
 def cloud_speech_for(provider_config) -> CloudSpeech | None:
     """The TTS endpoint matching a Realtime provider config, or None for the local engine."""
     provider = getattr(provider_config, "provider", "local")
-    key = getattr(provider_config, "api_key", None)
+    key = provider_config.key() if hasattr(provider_config, "key") else None
     if provider == "openai" and key:
         from openai import AsyncOpenAI
 

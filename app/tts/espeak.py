@@ -124,8 +124,9 @@ def _synth_cli(text: str, voice: str, wpm: int, pitch: int) -> np.ndarray:
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise TTSError("espeak-ng is not installed (apt install espeak-ng)")
-    out = subprocess.run([exe, "-v", voice, "-s", str(wpm), "-p", str(pitch), "--stdout", text],
-                         capture_output=True, check=False, timeout=120)
+    # The text goes in on stdin, never as an argument: "-f/some/file" would be read as an option.
+    out = subprocess.run([exe, "-v", voice, "-s", str(wpm), "-p", str(pitch), "-b", "1", "--stdout", "--stdin"],
+                         input=text.encode("utf-8"), capture_output=True, check=False, timeout=120)
     if out.returncode != 0:
         raise TTSError(f"espeak-ng failed: {out.stderr.decode(errors='replace').strip()}")
     from app.audio.wavfile import read_wav

@@ -134,15 +134,6 @@ class HistoryPanel(QWidget):
         elif self._notice_kind == "folder":
             self.show_in_folder()
 
-    # kept for callers that knew the old undo bar
-    @property
-    def undo_bar(self) -> QWidget:
-        return self.notice_bar
-
-    @property
-    def undo_button(self) -> QPushButton:
-        return self.notice_button
-
     # --- contents --------------------------------------------------------------------------
     def refresh(self, reselect: bool = True) -> None:
         current = self.current_id() if reselect else None
@@ -238,15 +229,26 @@ class HistoryPanel(QWidget):
         else:
             super().keyPressEvent(e)
 
+    def _change(self, action) -> bool:
+        """Run a store change; a refusal (read-only, busy, disk full) becomes the notice."""
+        from app.history import HistoryError
+
+        try:
+            return bool(action())
+        except HistoryError as exc:
+            self.show_notice(f"⚠ {exc}")
+            return False
+
     def delete(self, uid: str) -> None:
-        if self.store.delete(uid):
+        if self._change(lambda: self.store.delete(uid)):
             self._last_deleted = uid
             self.show_notice("Deleted from history.", action="undo")
             # nothing else gets selected: the main pane keeps what it shows
             self.refresh(reselect=False)
 
     def undo_delete(self) -> None:
-        if self._last_deleted and self.store.undelete(self._last_deleted):
+        uid = self._last_deleted
+        if uid and self._change(lambda: self.store.undelete(uid)):
             uid, self._last_deleted = self._last_deleted, None
             self.show_notice("Restored.")
             self.refresh(reselect=False)

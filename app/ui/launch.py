@@ -30,14 +30,27 @@ def make_app(argv: list[str] | None = None):
     return app
 
 
+def watch_task_failures(loop, show) -> None:
+    """Unhandled failures of background tasks are logged and shown, not only logged."""
+    from app.diagnostics import task_errors
+
+    task_errors.install(loop)
+    task_errors.add_listener(show)
+
+
 def run_gui(args=None) -> int:
     import qasync
 
-    from app.diagnostics.logs import setup_logging
+    from app.diagnostics.logs import enable_native_crash_log, setup_logging
     from app.ui import crash
 
     path = setup_logging()
     log.info("%s %s starting; log at %s", APP_NAME, __version__, path)
+    try:
+        crashed_before = enable_native_crash_log(path.parent)
+    except OSError:
+        log.exception("native crash log unavailable")
+        crashed_before = None
     app = make_app()
     crash.install()
     from app.ui.main_window import MainWindow
@@ -45,12 +58,16 @@ def run_gui(args=None) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     window = MainWindow()
+    watch_task_failures(loop, window.show_error)
     engine = getattr(args, "engine", None)
     if engine and engine != "auto":
         window.settings.provider = engine
         window.services.settings = window.settings
         window.refresh_status()
     window.show()
+    if crashed_before:
+        window.show_error("Verbatim closed unexpectedly last time. Your history is safe; the details "
+                          f"are in {path.parent / 'native-crash.previous.log'}.")
     if os.environ.get("VERBATIM_STARTUP_PROBE"):
         # cold-start benchmark: leave as soon as the window is on screen (time the process)
         from PySide6.QtCore import QTimer

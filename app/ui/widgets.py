@@ -108,7 +108,9 @@ class PlayerBar(QWidget):
         self.slider.sliderReleased.connect(lambda: self.seek.emit(self.slider.value() / 1000.0))
         self.slider.sliderMoved.connect(lambda v: self.time_label.setText(
             f"{fmt_time(v / 1000)} / {fmt_time(self.slider.maximum() / 1000)}"))
-        self.time_label = QLabel("0:00.0 / 0:00.0", self)
+        self._shown_label = "0:00.0 / 0:00.0"
+        self._shown_playing = False
+        self.time_label = QLabel(self._shown_label, self)
         self.time_label.setMinimumWidth(110)
         self.compare_button = QPushButton("Hear original", self)
         self.compare_button.setCheckable(True)
@@ -126,13 +128,25 @@ class PlayerBar(QWidget):
         for w in (self.play_button, self.replay_button, self.slider):
             w.setEnabled(on)
 
+    # Called on every refresh tick: only touch Qt when what is shown changes (each Qt call
+    # costs a trip through the binding, and some bindings leaked a reference per call).
     def set_playing(self, playing: bool) -> None:
+        if playing == self._shown_playing:
+            return
+        self._shown_playing = playing
         icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
         self.play_button.setIcon(self.style().standardIcon(icon))
 
     def set_progress(self, position: float, duration: float) -> None:
         if self.slider.isSliderDown():
             return
-        self.slider.setRange(0, int(duration * 1000))
-        self.slider.setValue(int(min(position, duration) * 1000))
-        self.time_label.setText(f"{fmt_time(position)} / {fmt_time(duration)}")
+        total_ms = int(duration * 1000)
+        pos_ms = int(min(position, duration) * 1000)
+        label = f"{fmt_time(position)} / {fmt_time(duration)}"
+        if total_ms != self.slider.maximum():
+            self.slider.setRange(0, total_ms)
+        if pos_ms != self.slider.value():
+            self.slider.setValue(pos_ms)
+        if label != self._shown_label:
+            self._shown_label = label
+            self.time_label.setText(label)

@@ -8,9 +8,12 @@ A model *spec* names a CTranslate2 Whisper model:
   cache (``$VERBATIM_MODEL_CACHE`` or the user cache dir ``verbatim/models``), written to
   a temporary file and renamed into place, and its SHA-256 is checked.
 - a directory path holding ``model.bin`` + ``config.json`` + ``tokenizer.json``.
-- ``http(s)://…/`` a model the user chose to download: the base URL must serve a
+- ``https://…/`` a model the user chose to download: the base URL must serve a
   ``SHA256SUMS`` file (``<sha256>  <file name>`` lines) and every file it lists. Nothing
-  is downloaded unless the user picked such a spec.
+  is downloaded unless the user picked such a spec. The checksums come from the same
+  server, so the transport must be trusted: https only (plain http only to this machine,
+  for tests), no redirect off https, file names ``[A-Za-z0-9._-]+``, sizes capped, and the
+  cache folder named by a hash of the URL alone.
 
 Every failure raises :class:`ModelError` whose message can be shown as is.
 """
@@ -21,7 +24,9 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
+import ssl
 import tempfile
 import urllib.error
 import urllib.parse
@@ -30,11 +35,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from app.core.net import is_loopback
+
 Progress = Callable[[int, int], None]
 
 DEFAULT_MODEL = "bundled:whisper-base"
 _CHUNK = 1 << 20
 _STAMP = ".verified.json"
+# Caps for user-chosen downloads (pass others to download_model/resolve_model). Whisper
+# large-v3 in float16 has a 3.1 GB model.bin; a bigger file is not a speech model for us.
+MAX_FILE_BYTES = 4 << 30
+MAX_TOTAL_BYTES = 6 << 30
+MAX_MANIFEST_BYTES = 1 << 20
+MAX_FILES = 64
+_SAFE_NAME = re.compile(r"[A-Za-z0-9._-]{1,128}")
+_WINDOWS_DEVICES = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re.IGNORECASE)
 
 
 class ModelError(RuntimeError):
@@ -241,14 +256,65 @@ def assemble_bundled(name: str = "whisper-base", dest_root: Path | None = None,
 # --- user-chosen models over HTTP -----------------------------------------------------------
 
 
+def check_url(url: str) -> None:
+    """Refuse a model URL that cannot be trusted: anything but https (http only to this machine)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        raise ModelError(f"the model URL {url!r} is not a valid URL: {exc}") from exc
+    if parts.scheme == "https" and host:
+        return
+    if parts.scheme == "http" and is_loopback(host):
+        return
+    if parts.scheme == "http":
+        raise ModelError(f"refusing to download a speech model over plain http from {host}: the checksums "
+                         "would come over the same unprotected connection; use an https:// URL")
+    raise ModelError(f"the model URL must start with https:// (got {url[:80]!r})")
+
+
+def _check_base_url(base_url: str) -> None:
+    check_url(base_url)
+    parts = urllib.parse.urlsplit(base_url)
+    if parts.query or parts.fragment:
+        raise ModelError("a model URL names a folder: it has no ?query or #fragment")
+
+
+def check_file_name(name: str) -> None:
+    """Only plain file names: no folders, drive letters (``D:x``), ``..``, hidden or device names."""
+    if (not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or ".." in name or name.startswith(".")
+            or _WINDOWS_DEVICES.fullmatch(name)):
+        raise ModelError(f"refusing to download a file named {name!r}: model file names are letters, "
+                         "digits, '.', '_' and '-' only")
+
+
+class _NoDowngrade(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to a URL we would accept anyway, and never from https to anything else."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        old = urllib.parse.urlsplit(req.full_url).scheme
+        new = urllib.parse.urlsplit(newurl).scheme
+        if old == "https" and new != "https":
+            raise ModelError(f"refusing a redirect from https to {new}: {newurl[:120]}")
+        try:
+            check_url(newurl)
+        except ModelError as exc:
+            raise ModelError(f"refusing a redirect to {newurl[:120]}: {exc}") from None
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def _url(base_url: str, name: str) -> str:
     return base_url.rstrip("/") + "/" + urllib.parse.quote(name)
 
 
 def _open(url: str, timeout: float):
+    check_url(url)
     req = urllib.request.Request(url, headers={"User-Agent": "Verbatim model download"})
+    # a fresh default context each time: the system's (or SSL_CERT_FILE's) trusted certificates
+    opener = urllib.request.build_opener(_NoDowngrade, urllib.request.HTTPSHandler(
+        context=ssl.create_default_context()))
     try:
-        return urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (user-chosen URL)
+        return opener.open(req, timeout=timeout)  # noqa: S310 (user-chosen URL, checked above)
     except urllib.error.HTTPError as exc:
         raise ModelError(f"could not download {url}: HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, OSError) as exc:
@@ -258,47 +324,60 @@ def _open(url: str, timeout: float):
 
 def fetch_manifest(base_url: str, timeout: float = 30.0) -> dict[str, str]:
     """Read ``SHA256SUMS`` at base_url: {file name: sha256}."""
+    _check_base_url(base_url)
     with _open(_url(base_url, "SHA256SUMS"), timeout) as resp:
-        text = resp.read(1 << 20).decode("utf-8", "replace")
+        data = resp.read(MAX_MANIFEST_BYTES + 1)
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise ModelError(f"the model's SHA256SUMS at {base_url} is larger than {MAX_MANIFEST_BYTES} bytes")
+    text = data.decode("utf-8", "replace")
     files: dict[str, str] = {}
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         parts = line.split(None, 1)
-        if len(parts) != 2 or len(parts[0]) != 64:
-            raise ModelError(f"the model's SHA256SUMS at {base_url} has a malformed line: {line!r}")
-        name = parts[1].lstrip("*").strip()
-        if "/" in name or "\\" in name or name in ("", ".", ".."):
-            raise ModelError(f"the model's SHA256SUMS names an unsafe file: {name!r}")
+        if len(parts) != 2 or not re.fullmatch(r"[0-9a-fA-F]{64}", parts[0]):
+            raise ModelError(f"the model's SHA256SUMS at {base_url} has a malformed line: {line[:120]!r}")
+        name = parts[1].strip()
+        name = name[1:] if name.startswith("*") else name   # sha256sum's binary-mode mark
+        try:
+            check_file_name(name)
+        except ModelError as exc:
+            raise ModelError(f"the model's SHA256SUMS names an unsafe file: {name[:120]!r}") from exc
         files[name] = parts[0].lower()
+        if len(files) > MAX_FILES:
+            raise ModelError(f"the model's SHA256SUMS lists more than {MAX_FILES} files")
     if "model.bin" not in files:
         raise ModelError(f"the model at {base_url} lists no model.bin in its SHA256SUMS")
     return files
 
 
 def download_model(base_url: str, files: dict[str, str], dest: str | os.PathLike,
-                   progress: Progress | None = None, *, timeout: float = 30.0) -> Path:
+                   progress: Progress | None = None, *, timeout: float = 30.0,
+                   max_file_bytes: int = MAX_FILE_BYTES, max_total_bytes: int = MAX_TOTAL_BYTES) -> Path:
     """Download each file of ``files`` ({name: sha256}) from base_url into dest.
 
     Files are fetched into a temporary directory beside dest, checked against their
     SHA-256, and the directory is renamed into place only when all are good, so dest is
     either complete or absent. An existing, valid dest is reused. ``progress(done, total)``
     gets byte counts (total is the sum of Content-Lengths once known; 0 if unknown).
+    A file over ``max_file_bytes``, or all of them over ``max_total_bytes``, stops the
+    download (announced sizes are checked before anything is written).
     """
+    _check_base_url(base_url)
+    if len(files) > MAX_FILES:
+        raise ModelError(f"refusing to download more than {MAX_FILES} files for one model")
+    for name in files:
+        check_file_name(name)
     dest = Path(dest)
     if dest.is_dir() and _stamp_ok(dest, files):
         return dest
-    for name in files:
-        if "/" in name or "\\" in name or name in ("", ".", ".."):
-            raise ModelError(f"refusing to download a file named {name!r}")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent))
     except OSError as exc:
         raise ModelError(f"cannot write to {dest.parent}: {exc.strerror or exc}") from exc
     try:
-        responses = []
         total = 0
         known = True
         done = 0
@@ -311,8 +390,14 @@ def download_model(base_url: str, files: dict[str, str], dest: str | os.PathLike
                     known = False
                 else:
                     total += length
-                responses.append(name)
+                if length > max_file_bytes:
+                    raise ModelError(f"refusing to download {name}: {length} bytes is more than the "
+                                     f"{max_file_bytes} allowed for one model file")
+                if done + max(length, 0) > max_total_bytes:
+                    raise ModelError(f"refusing to download {name}: the model would be larger than "
+                                     f"{max_total_bytes} bytes")
                 h = hashlib.sha256()
+                size = 0
                 with open(work / name, "wb") as out:
                     while True:
                         try:
@@ -321,16 +406,22 @@ def download_model(base_url: str, files: dict[str, str], dest: str | os.PathLike
                             raise ModelError(f"download of {name} was interrupted: {exc}") from exc
                         if not chunk:
                             break
+                        size += len(chunk)
+                        done += len(chunk)
+                        if size > max_file_bytes:   # a server that announced less, or nothing
+                            raise ModelError(f"download of {name} stopped: more than the {max_file_bytes} "
+                                             "bytes allowed for one model file")
+                        if done > max_total_bytes:
+                            raise ModelError(f"download stopped at {name}: the model is larger than "
+                                             f"{max_total_bytes} bytes")
                         h.update(chunk)
                         out.write(chunk)
-                        done += len(chunk)
                         if progress is not None:
                             progress(done, total if known else 0)
             finally:
                 resp.close()
-            if length >= 0 and (work / name).stat().st_size != length:
-                raise ModelError(f"download of {name} was cut short "
-                                 f"({(work / name).stat().st_size} of {length} bytes)")
+            if length >= 0 and size != length:
+                raise ModelError(f"download of {name} was cut short ({size} of {length} bytes)")
             digest = h.hexdigest()
             if digest != files[name].lower():
                 raise ModelError(f"downloaded {name} does not match its checksum (SHA-256 "
@@ -348,26 +439,33 @@ def download_model(base_url: str, files: dict[str, str], dest: str | os.PathLike
     return dest
 
 
-def resolve_model(spec: str | None = None, progress: Progress | None = None) -> Path:
+def remote_cache_dir(url: str) -> Path:
+    """The cache folder for a downloaded model: named by a hash of its URL and nothing else."""
+    return cache_dir() / f"remote-{hashlib.sha256(url.rstrip('/').encode()).hexdigest()[:32]}"
+
+
+def resolve_model(spec: str | None = None, progress: Progress | None = None, *,
+                  max_file_bytes: int = MAX_FILE_BYTES, max_total_bytes: int = MAX_TOTAL_BYTES) -> Path:
     """Model spec -> local CTranslate2 model directory (assembling or downloading as needed)."""
     spec = (spec or DEFAULT_MODEL).strip()
     if spec.startswith("bundled:"):
         return assemble_bundled(spec.split(":", 1)[1], progress=progress)
-    if spec.startswith(("http://", "https://")):
-        key = hashlib.sha256(spec.rstrip("/").encode()).hexdigest()[:16]
-        dest = cache_dir() / f"remote-{model_name(spec)}-{key}"
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", spec):
+        _check_base_url(spec)
+        dest = remote_cache_dir(spec)
         if dest.is_dir() and (dest / _STAMP).is_file():
             try:
                 recorded = {k: v["sha256"] for k, v in json.loads((dest / _STAMP).read_text()).items()}
-            except (OSError, ValueError, KeyError, TypeError):
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 recorded = {}
             if recorded and _stamp_ok(dest, recorded):
                 return dest
-        return download_model(spec, fetch_manifest(spec), dest, progress)
+        return download_model(spec, fetch_manifest(spec), dest, progress,
+                              max_file_bytes=max_file_bytes, max_total_bytes=max_total_bytes)
     path = Path(spec).expanduser()
     if not path.is_dir():
         raise ModelError(f"speech model {spec!r} not found: use bundled:whisper-base, "
-                         "a model directory, or an http(s) URL serving SHA256SUMS")
+                         "a model directory, or an https:// URL serving SHA256SUMS")
     missing = [f for f in ("model.bin", "config.json") if not (path / f).is_file()]
     if missing:
         raise ModelError(f"{path} is not a CTranslate2 Whisper model (missing {', '.join(missing)})")

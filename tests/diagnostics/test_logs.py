@@ -53,3 +53,23 @@ def test_log_file_is_private_and_never_contains_the_key(tmp_path):
     assert "SECRETSECRET123" not in text
     assert "boom" in text and "RuntimeError" in text and "request failed" in text
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_native_crash_leaves_a_report_the_next_start_finds(tmp_path):
+    import subprocess
+    import sys
+
+    crash = ("from pathlib import Path; from app.diagnostics.logs import enable_native_crash_log as e; "
+             f"e(Path({str(tmp_path)!r})); import faulthandler; faulthandler._sigsegv()")
+    proc = subprocess.run([sys.executable, "-c", crash], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    report = tmp_path / "native-crash.log"
+    assert "Fatal Python error" in report.read_text()
+    assert report.stat().st_mode & 0o777 == 0o600
+    again = ("from pathlib import Path; from app.diagnostics.logs import enable_native_crash_log as e; "
+             f"print(repr(e(Path({str(tmp_path)!r}))))")
+    proc = subprocess.run([sys.executable, "-c", again], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "Segmentation fault" in proc.stdout
+    assert (tmp_path / "native-crash.previous.log").exists()
+    assert report.read_text() == ""      # the new run starts a clean report

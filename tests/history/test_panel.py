@@ -27,8 +27,8 @@ def test_panel_lists_filters_selects_and_undoes_a_delete(qtbot, tmp_path):
     qtbot.waitUntil(lambda: len(panel.ids()) == 2, timeout=2000)
     panel.select(a.id)
     qtbot.keyClick(panel, Qt.Key.Key_Delete)
-    assert panel.ids() == [b.id] and panel.undo_bar.isVisibleTo(panel)
-    qtbot.mouseClick(panel.undo_button, Qt.MouseButton.LeftButton)
+    assert panel.ids() == [b.id] and panel.notice_button.isVisibleTo(panel) and panel.notice_button.text() == "Undo"
+    qtbot.mouseClick(panel.notice_button, Qt.MouseButton.LeftButton)
     assert set(panel.ids()) == {a.id, b.id} and panel.current_id() == a.id
 
 
@@ -40,6 +40,21 @@ def test_panel_exports_the_selected_entry(qtbot, tmp_path):
     qtbot.addWidget(panel)
     out = panel.export_dialog(u.id, path=str(tmp_path / "mine.vtt"))
     assert out and (tmp_path / "mine.vtt").read_text().startswith("WEBVTT")
+
+
+def test_panel_on_a_read_only_history_says_so_and_a_delete_is_refused_not_crashing(qtbot, tmp_path):
+    store = HistoryStore(tmp_path)
+    u = utterance()
+    store.save(u)
+    store.close()
+    ro = HistoryStore(tmp_path, read_only=True)
+    panel = HistoryPanel(ro)
+    qtbot.addWidget(panel)
+    assert panel.notice.isVisibleTo(panel) and "read-only" in panel.notice.text()
+    panel.select(u.id)
+    qtbot.keyClick(panel, Qt.Key.Key_Delete)
+    assert panel.ids() == [u.id] and not panel.notice_button.isVisibleTo(panel)   # no Undo offered
+    assert "read-only" in panel.notice.text() and "delete" in panel.notice.text()
 
 
 # --- item 7: rows, empty search, delete without jumping, Ctrl+Z, one notice at a time ---------

@@ -1,10 +1,10 @@
 // The seed user's client: the official openai npm SDK's OpenAIRealtimeWS, text in, audio out.
-// Usage: node translate.mjs <http base url, e.g. http://127.0.0.1:PORT/v1> <text>
+// Usage: VERBATIM_API_KEY=<the server's key> node translate.mjs <http base url, e.g. http://127.0.0.1:PORT/v1> <text>
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 
 const [baseURL, text] = process.argv.slice(2);
-const client = new OpenAI({ apiKey: 'sk-local-test', baseURL });
+const client = new OpenAI({ apiKey: process.env.VERBATIM_API_KEY, baseURL });
 const rt = new OpenAIRealtimeWS({ model: 'gpt-realtime' }, client);
 let transcript = '';
 let audioBytes = 0;

@@ -23,7 +23,7 @@ class CountingSpeech(LocalSpeech):
 async def test_strict_mode_voices_every_sentence_of_the_text_only_answer():
     text = "I'm checking. Yes, I found it. Now I can barely hear myself."
     async with LocalEngine(record_events=True, default_voice="verse") as eng:
-        client = RealtimeClient(ProviderConfig(provider="local", websocket_base_url=eng.url, voice="verse"))
+        client = RealtimeClient(ProviderConfig(provider="local", api_key=eng.api_key, websocket_base_url=eng.url, voice="verse"))
         speech = CountingSpeech()
         p = Pipeline(client, speech=speech, voice="verse", options=PipelineOptions(strict=True, autoplay=False))
         # even a fault that would cut the realtime audio cannot cut strict-mode audio

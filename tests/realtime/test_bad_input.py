@@ -14,7 +14,7 @@ from .helpers import validate_event
 
 async def raw_session(engine):
     ws = await websockets.connect(engine.url + "/realtime?model=gpt-realtime",
-                                  additional_headers={"Authorization": "Bearer sk-test"})
+                                  additional_headers={"Authorization": f"Bearer {engine.api_key}"})
     created = json.loads(await ws.recv())
     assert created["type"] == "session.created"
     return ws
@@ -68,7 +68,8 @@ async def test_malformed_client_events_get_error_events_and_the_session_lives_on
     await ws.close()
 
 
-async def test_a_refused_key_is_an_auth_error_without_retries():
+async def test_the_engine_refuses_a_wrong_key_and_accepts_the_right_one():
+    # attempts are counted in test_client_endpoints (test_a_refused_key_is_an_auth_error_without_retries)
     async with LocalEngine(api_keys={"right-key"}, default_voice="verse") as eng:
         client = RealtimeClient(ProviderConfig(provider="openai", api_key="wrong-key", websocket_base_url=eng.url),
                                 backoff_s=0.01)

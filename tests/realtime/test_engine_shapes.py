@@ -13,15 +13,15 @@ TEXT = "Good morning. The meeting moved to ten thirty; bring the report."
 def configs(engine):
     port = engine.port
     return {
-        "local-ga": (ProviderConfig(provider="local", websocket_base_url=engine.url, flavor="ga"), "ga"),
-        "local-beta": (ProviderConfig(provider="local", websocket_base_url=engine.url, flavor="beta"), "beta"),
-        "openai-ga": (ProviderConfig(provider="openai", api_key="sk-test", websocket_base_url=engine.url), "ga"),
-        "openai-beta": (ProviderConfig(provider="openai", api_key="sk-test", websocket_base_url=engine.url,
+        "local-ga": (ProviderConfig(provider="local", api_key=engine.api_key, websocket_base_url=engine.url, flavor="ga"), "ga"),
+        "local-beta": (ProviderConfig(provider="local", api_key=engine.api_key, websocket_base_url=engine.url, flavor="beta"), "beta"),
+        "openai-ga": (ProviderConfig(provider="openai", api_key=engine.api_key, websocket_base_url=engine.url), "ga"),
+        "openai-beta": (ProviderConfig(provider="openai", api_key=engine.api_key, websocket_base_url=engine.url,
                                        flavor="beta"), "beta"),
-        "azure-legacy": (ProviderConfig(provider="azure", azure_style="legacy", api_key="az-key",
+        "azure-legacy": (ProviderConfig(provider="azure", azure_style="legacy", api_key=engine.api_key,
                                         websocket_base_url=f"ws://127.0.0.1:{port}/openai",
                                         deployment="my-realtime", api_version="2024-10-01-preview"), "beta"),
-        "azure-v1": (ProviderConfig(provider="azure", azure_style="v1", api_key="az-key",
+        "azure-v1": (ProviderConfig(provider="azure", azure_style="v1", api_key=engine.api_key,
                                     websocket_base_url=f"ws://127.0.0.1:{port}/openai/v1",
                                     deployment="my-realtime"), "ga"),
     }
@@ -63,8 +63,8 @@ async def test_every_shape_completes_a_request_and_every_event_validates(engine,
 
 @pytest.mark.parametrize("fmt", ["g711_ulaw", "g711_alaw"])
 async def test_g711_answers_arrive_as_24khz_pcm_of_the_same_length(engine, fmt):
-    pcm_client = RealtimeClient(ProviderConfig(provider="local", websocket_base_url=engine.url, voice="verse"))
-    g711_client = RealtimeClient(ProviderConfig(provider="local", websocket_base_url=engine.url, audio_format=fmt, voice="verse",
+    pcm_client = RealtimeClient(ProviderConfig(provider="local", api_key=engine.api_key, websocket_base_url=engine.url, voice="verse"))
+    g711_client = RealtimeClient(ProviderConfig(provider="local", api_key=engine.api_key, websocket_base_url=engine.url, audio_format=fmt, voice="verse",
                                                 flavor="beta"))
     ref = await pcm_client.translate_collect(TEXT, source="en", target="en")
     got = await g711_client.translate_collect(TEXT, source="en", target="en")
@@ -82,7 +82,7 @@ async def test_g711_answers_arrive_as_24khz_pcm_of_the_same_length(engine, fmt):
 
 
 async def test_requests_are_independent_and_the_conversation_does_not_grow(engine):
-    client = RealtimeClient(ProviderConfig(provider="local", websocket_base_url=engine.url, voice="verse"))
+    client = RealtimeClient(ProviderConfig(provider="local", api_key=engine.api_key, websocket_base_url=engine.url, voice="verse"))
     first = await client.translate_collect("First sentence here.", source="en", target="en")
     second = await client.translate_collect("Second one.", source="en", target="en")
     await client.close()

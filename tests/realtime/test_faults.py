@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from app.engine import seed_cases
+from app.engine import FaultError, parse_fault, seed_cases
+from app.resources import MissingResource, load_seed_cases
 from app.realtime import ConnectionLost, ProviderConfig, RateLimitError, RealtimeClient, RealtimeTimeout
 from app.text import split_sentences
 
@@ -15,11 +16,34 @@ TEXT = "One moment, brief pause. Yeah, you're right, it's turned off. I didn't k
 
 
 def client_for(engine, **kw):
-    return RealtimeClient(ProviderConfig(provider="local", websocket_base_url=engine.url, voice="verse", **kw))
+    return RealtimeClient(ProviderConfig(provider="local", api_key=engine.api_key, websocket_base_url=engine.url, voice="verse", **kw))
 
 
 def fault(**spec):
     return {"verbatim_fault": json.dumps(spec)}
+
+
+def test_missing_or_empty_seed_cases_fail_loudly(tmp_path, monkeypatch):
+    """Tests are parametrized from seed_cases(): `{}` would skip them all and stay green."""
+    with pytest.raises(MissingResource, match="missing"):
+        load_seed_cases(None)
+    with pytest.raises(MissingResource, match="missing"):
+        load_seed_cases(tmp_path)
+    (tmp_path / "seed-cases.json").write_text(json.dumps({"cases": []}))
+    with pytest.raises(MissingResource, match="no cases"):
+        load_seed_cases(tmp_path)
+    # the engine answers a request for a case with an error it can send, not a crash
+    import app.resources as resources
+
+    monkeypatch.setattr(resources, "resources_dir", lambda: None)
+    resources.seed_cases.cache_clear()
+    try:
+        with pytest.raises(FaultError, match="seed cases are missing"):
+            parse_fault({"verbatim_fault": json.dumps({"case": "truncated-1"})})
+    finally:
+        monkeypatch.undo()
+        resources.seed_cases.cache_clear()
+    assert len(seed_cases()) >= 4 and "truncated-1" in seed_cases()
 
 
 @pytest.mark.parametrize("case_id", sorted(seed_cases()))

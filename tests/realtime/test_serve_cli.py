@@ -16,14 +16,25 @@ ROOT = Path(__file__).resolve().parents[2]
 NPM_DIR = ROOT / "tests" / "npm"
 
 
+KEY_LINE = "API key for this run: "
+
+
 def start_serve(*extra):
+    """Start `serve --json`; returns (process, the JSON it printed, the generated key or None)."""
     proc = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", "0", "--json", "--voice", "verse", *extra],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     if not line:
         proc.kill()
         raise AssertionError("serve printed nothing: " + proc.stderr.read())
-    return proc, json.loads(line)
+    info = json.loads(line)
+    key = None
+    if "--api-key" not in extra:   # the generated key and a usable URL come on stderr, before the JSON
+        err = [proc.stderr.readline(), proc.stderr.readline()]
+        assert err[0].startswith(KEY_LINE), err
+        key = err[0][len(KEY_LINE):].strip()
+        assert f'websocket_base_url="{info["url"]}"' in err[1], err
+    return proc, info, key
 
 
 def stop(proc):
@@ -32,10 +43,11 @@ def stop(proc):
 
 
 async def test_openai_python_sdk_completes_a_request_against_serve():
-    proc, info = start_serve()
+    proc, info, key = start_serve()
     try:
         assert info["url"].startswith("ws://127.0.0.1:")
-        client = AsyncOpenAI(api_key="sk-local", websocket_base_url=info["url"])
+        assert len(key) >= 40 and key not in json.dumps(info)   # random, and only on stderr
+        client = AsyncOpenAI(api_key=key, websocket_base_url=info["url"])
         audio = bytearray()
         transcript = ""
         async with client.realtime.connect(model="gpt-realtime") as conn:
@@ -77,10 +89,10 @@ def test_npm_openai_realtime_ws_completes_a_request(tmp_path):
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1"],
                    check=True, capture_output=True)
-    proc, info = start_serve("--tls-cert", str(cert), "--tls-key", str(key))
+    proc, info, api_key = start_serve("--tls-cert", str(cert), "--tls-key", str(key))
     try:
         assert info["url"].startswith("wss://")
-        env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(cert)}
+        env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(cert), "VERBATIM_API_KEY": api_key}
         r = subprocess.run([node, "translate.mjs", info["http"] + "/v1", "Buenas tardes. Gracias."], cwd=NPM_DIR,
                            capture_output=True, text=True, timeout=60, env=env)
         assert r.returncode == 0, r.stderr
@@ -91,3 +103,31 @@ def test_npm_openai_realtime_ws_completes_a_request(tmp_path):
         assert out["types"][0] == "session.created" and out["types"][-1] == "response.done"
     finally:
         stop(proc)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.1"])
+def test_serve_refuses_a_non_loopback_bind_without_an_api_key(host):
+    r = subprocess.run([sys.executable, "-m", "app", "serve", "--host", host, "--port", "0"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "--api-key" in r.stderr and host in r.stderr
+    assert r.stdout == ""
+
+
+async def test_serve_on_all_interfaces_with_a_key_prints_a_loopback_url_and_checks_the_key():
+    from app.realtime import AuthError, ProviderConfig, RealtimeClient
+
+    proc, info, generated = start_serve("--host", "0.0.0.0", "--api-key", "lan-key-123")
+    try:
+        assert generated is None
+        assert info["url"].startswith("ws://127.0.0.1:") and "0.0.0.0" not in json.dumps(info)
+        wrong = RealtimeClient(ProviderConfig(provider="openai", api_key="lan-key-12", websocket_base_url=info["url"]))
+        with pytest.raises(AuthError):
+            await wrong.connect()
+        right = RealtimeClient(ProviderConfig(provider="openai", api_key="lan-key-123", websocket_base_url=info["url"]))
+        assert (await right.connect()).engine == "verbatim-local"
+        await right.close()
+    finally:
+        stop(proc)
+    out, err = proc.communicate()
+    assert "lan-key-123" not in out + err     # a key the user chose is never echoed

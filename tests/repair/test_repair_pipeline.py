@@ -31,7 +31,7 @@ class Messages(Listener):
 
 
 def make_pipeline(eng, verifier, policy, listener=None, attempts=2):
-    client = RealtimeClient(ProviderConfig(provider="local", websocket_base_url=eng.url, voice="alloy"))
+    client = RealtimeClient(ProviderConfig(provider="local", api_key=eng.api_key, websocket_base_url=eng.url, voice="alloy"))
     speech = LocalSpeech()
     return Pipeline(client, verifier=verifier, speech=speech, voice="alloy", listener=listener,
                     options=PipelineOptions(autoplay=False),

@@ -21,16 +21,20 @@ def test_typing_and_ctrl_enter_translate_and_play(make_window, qtbot, loop):
     assert w.task is not None
 
     async def flow():
+        await until(lambda: w.translate_button.text() == "Stop" or w.task.done())
+        stop_shown = w.translate_button.text() == "Stop"
         await until(lambda: w.task.done())
-        return w.task.result()
+        return stop_shown, w.task.result()
 
-    u = run(loop, flow())
+    stop_shown, u = run(loop, flow())
+    assert stop_shown                                # while answering, the button stops it
+    assert w.translate_button.text() == "Translate"
     assert u is not None
     assert u.transcript == "Where is the train station?"
     assert w.transcript.text == u.transcript
     assert len(u.audio) / u.sample_rate > 1.0
     assert np.abs(u.audio.astype(np.int32)).mean() > 200
-    assert "local engine" in w.statusBar().currentMessage() or "local engine" in w.engine_label.text()
+    assert w.engine_label.text() == "Engine: local engine"
     assert "silent" in w.audio_label.text().lower()
     assert not w.error.isVisible()
     # the silent sink really plays: the clock moves and the highlight follows it
@@ -85,7 +89,36 @@ def test_engine_stopped_shows_an_error_and_the_app_stays_usable(make_window, qtb
     run(loop, second())
     assert w.error.isVisible()
     assert "local engine" in w.error.text()
-    assert w.translate_button.isEnabled()
+    # not stuck on "Stop": the next click starts a new request (which fails clearly again)
+    assert w.translate_button.text() == "Translate"
+    w.error.hide()
+    w.phrase.setPlainText("Third try.")
+    before = w.task
+    w.translate_button.click()
+    assert w.task is not None and w.task is not before
+
+    async def third():
+        await until(lambda: w.task.done())
+
+    run(loop, third())
+    third_try = w.task.result()
+    assert third_try is None or third_try.state in ("failed", "incomplete")
+    assert w.error.isVisible() and "local engine" in w.error.text()
+    assert w.translate_button.text() == "Translate"
+
+
+@pytest.mark.parametrize("provider,label", [("openai", "Engine: OpenAI · gpt-realtime"),
+                                            ("azure", "Engine: Azure OpenAI · my-realtime")])
+def test_the_engine_label_names_the_configured_provider(make_window, provider, label):
+    w = make_window()
+    assert w.engine_label.text() == "Engine: local engine"
+    w.settings.provider = provider
+    w.settings.model = "my-realtime" if provider == "azure" else "gpt-realtime"
+    w.settings.endpoint = "https://myres.openai.azure.com" if provider == "azure" else ""
+    w.services.settings = w.settings
+    w.refresh_status()
+    assert w.engine_label.text() == label
+    assert "local" not in w.engine_label.text()
 
 
 def segment_background(view, seg):

@@ -110,7 +110,8 @@ def http_root(tmp_path):
         server.server_close()
 
 
-def test_download_over_localhost_with_progress(tmp_path, http_root):
+def test_download_over_localhost_with_progress(tmp_path, http_root, monkeypatch):
+    monkeypatch.setenv("VERBATIM_MODEL_CACHE", str(tmp_path / "cache"))   # not the user's cache
     root, url = http_root
     (root / "m").mkdir()
     files = {"model.bin": b"M" * 300_000, "config.json": b"{}", "tokenizer.json": b'{"x": 2}'}
