@@ -100,12 +100,17 @@ def wav_bytes(pcm: np.ndarray, rate: int) -> bytes:
 
 def write_wav(path: str | os.PathLike, pcm: np.ndarray, rate: int, *, mode: int = 0o600) -> None:
     """Write atomically: a reader never sees a half-written file, even after a crash."""
+    write_atomic(path, wav_bytes(pcm, rate), mode=mode)
+
+
+def write_atomic(path: str | os.PathLike, data: bytes, *, mode: int = 0o600) -> None:
+    """Write `data` to a temporary file beside `path`, fsync, then rename it over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with io.open(fd, "wb") as f:
-            f.write(wav_bytes(pcm, rate))
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)

@@ -371,7 +371,7 @@ def test_files_are_0600_and_the_folders_the_store_creates_0700(tmp_path):
         s.checkpoint(u)
         partial_mode = mode(d / "audio" / f"{u.id}.partial.pcm")
         s.save(u)
-        files = [d / DB, d / (DB + "-wal"), d / (DB + "-shm"), d / "audio" / f"{u.id}.wav"]
+        files = [d / DB, d / (DB + "-wal"), d / (DB + "-shm"), d / "audio" / f"{u.id}.flac"]
         assert {p.name: mode(p) for p in files} == {p.name: 0o600 for p in files}
         assert partial_mode == 0o600
         assert {p.name: mode(p) for p in (tmp_path / "new", d, d / "audio")} == \
@@ -424,7 +424,7 @@ def test_recovery_on_a_full_disk_keeps_the_leftovers_for_the_next_start(tmp_path
     def full(*a, **kw):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(store_module, "write_wav", full)
+    monkeypatch.setattr(store_module, "write_atomic", full)
     s2 = HistoryStore(tmp_path)
     assert s2.recover() == []                      # logged, not raised: the app still starts
     assert s2.get(u.id).state == "streaming" and (tmp_path / "audio" / f"{u.id}.partial.pcm").exists()
