@@ -21,7 +21,11 @@ _missing_logged = False
 
 
 class FlacError(ValueError):
-    """The bytes are not FLAC Verbatim can read (or soundfile is missing); the message says why."""
+    """The bytes are not FLAC Verbatim can read; the message says why."""
+
+
+class FlacUnavailable(FlacError):
+    """soundfile is missing here, so FLAC cannot be read at all."""
 
 
 def _soundfile():
@@ -63,7 +67,7 @@ def read_flac(source: str | os.PathLike | bytes) -> tuple[np.ndarray, int]:
     before the cut, as `read_wav` does."""
     sf, why = _soundfile()
     if sf is None:
-        raise FlacError(f"FLAC audio needs the soundfile package, which is unavailable ({why})")
+        raise FlacUnavailable(f"FLAC audio needs the soundfile package, which is unavailable ({why})")
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
     else:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from app.audio.flacfile import FlacError, flac_bytes, read_flac
+from app.audio.flacfile import FlacError, FlacUnavailable, flac_bytes, read_flac
 from app.audio.wavfile import WavError, read_wav, wav_bytes, write_atomic
 from app.core.utterance import RepairAttempt, Utterance
 from app.verify.report import Report
@@ -422,7 +422,8 @@ class HistoryStore:
                 u.meta["audio_note"] = "the audio file of this entry is missing"
         except (WavError, FlacError) as exc:
             if note:
-                u.meta["audio_note"] = f"the audio file of this entry is damaged: {exc}"
+                why = "cannot be read here" if isinstance(exc, FlacUnavailable) else "is damaged"
+                u.meta["audio_note"] = f"the audio file of this entry {why}: {exc}"
         return np.zeros(0, np.int16)
 
     def list(self, query: str | None = None, *, limit: int = 100, offset: int = 0, status: str | None = None,

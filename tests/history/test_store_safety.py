@@ -179,7 +179,7 @@ def test_a_history_this_user_may_not_write_is_opened_read_only_and_left_untouche
         s.begin(partial)
         partial.append_audio(np.full(2400, 7, np.int16))
         s.checkpoint(partial)          # left 'streaming' with a partial file, as after a crash
-        del s
+        s.close()                      # not left to the garbage collector: it would fold the -wal in later
         if owner != "closed":          # its -wal holds a change; its -shm is not ours to write
             running = hold_lock(d / DB, "open", 60)
             assert (d / (DB + "-wal")).stat().st_size > 0
