@@ -10,9 +10,10 @@ from __future__ import annotations
 import io
 import logging
 import os
-from pathlib import Path
 
 import numpy as np
+
+from app.audio.wavfile import source_bytes
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +69,7 @@ def read_flac(source: str | os.PathLike | bytes) -> tuple[np.ndarray, int]:
     sf, why = _soundfile()
     if sf is None:
         raise FlacUnavailable(f"FLAC audio needs the soundfile package, which is unavailable ({why})")
-    if isinstance(source, (bytes, bytearray)):
-        data = bytes(source)
-    else:
-        try:
-            data = Path(source).read_bytes()
-        except OSError as exc:
-            raise FlacError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    data = source_bytes(source, FlacError)
     blocks: list[np.ndarray] = []
     try:
         with sf.SoundFile(io.BytesIO(data)) as f:

@@ -27,13 +27,7 @@ class WavError(ValueError):
 
 def read_wav(source: str | os.PathLike | bytes) -> tuple[np.ndarray, int]:
     """Return (mono int16 samples, sample rate)."""
-    if isinstance(source, (bytes, bytearray)):
-        data = bytes(source)
-    else:
-        try:
-            data = Path(source).read_bytes()
-        except OSError as exc:
-            raise WavError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    data = source_bytes(source, WavError)
     if len(data) < 12 or data[:4] not in (b"RIFF", b"RF64") or data[8:12] != b"WAVE":
         raise WavError("not a WAV file (no RIFF/WAVE header)")
     pos = 12
@@ -86,6 +80,16 @@ def read_wav(source: str | os.PathLike | bytes) -> tuple[np.ndarray, int]:
     x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
     pcm = np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
     return pcm, int(rate)
+
+
+def source_bytes(source: str | os.PathLike | bytes, error: type[Exception]) -> bytes:
+    """The bytes of an audio file given by path or in memory; an unreadable path raises `error`."""
+    if isinstance(source, (bytes, bytearray)):
+        return bytes(source)
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise error(f"cannot read {source}: {exc.strerror or exc}") from exc
 
 
 def wav_bytes(pcm: np.ndarray, rate: int) -> bytes:
