@@ -27,13 +27,7 @@ class WavError(ValueError):
 
 def read_wav(source: str | os.PathLike | bytes) -> tuple[np.ndarray, int]:
     """Return (mono int16 samples, sample rate)."""
-    if isinstance(source, (bytes, bytearray)):
-        data = bytes(source)
-    else:
-        try:
-            data = Path(source).read_bytes()
-        except OSError as exc:
-            raise WavError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    data = source_bytes(source, WavError)
     if len(data) < 12 or data[:4] not in (b"RIFF", b"RF64") or data[8:12] != b"WAVE":
         raise WavError("not a WAV file (no RIFF/WAVE header)")
     pos = 12
@@ -88,6 +82,16 @@ def read_wav(source: str | os.PathLike | bytes) -> tuple[np.ndarray, int]:
     return pcm, int(rate)
 
 
+def source_bytes(source: str | os.PathLike | bytes, error: type[Exception]) -> bytes:
+    """The bytes of an audio file given by path or in memory; an unreadable path raises `error`."""
+    if isinstance(source, (bytes, bytearray)):
+        return bytes(source)
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise error(f"cannot read {source}: {exc.strerror or exc}") from exc
+
+
 def wav_bytes(pcm: np.ndarray, rate: int) -> bytes:
     """Mono int16 samples -> a complete 16-bit PCM WAV file in memory."""
     pcm = np.asarray(pcm, dtype=np.int16)
@@ -100,12 +104,17 @@ def wav_bytes(pcm: np.ndarray, rate: int) -> bytes:
 
 def write_wav(path: str | os.PathLike, pcm: np.ndarray, rate: int, *, mode: int = 0o600) -> None:
     """Write atomically: a reader never sees a half-written file, even after a crash."""
+    write_atomic(path, wav_bytes(pcm, rate), mode=mode)
+
+
+def write_atomic(path: str | os.PathLike, data: bytes, *, mode: int = 0o600) -> None:
+    """Write `data` to a temporary file beside `path`, fsync, then rename it over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with io.open(fd, "wb") as f:
-            f.write(wav_bytes(pcm, rate))
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)

@@ -1,5 +1,6 @@
 """The history: every utterance with its transcript, verdict, word timings and repairs in
-SQLite (WAL), its audio as WAV files beside it. No Qt; safe to use from several threads.
+SQLite (WAL), its audio as FLAC files beside it (lossless; WAV when soundfile is unavailable,
+and entries saved before FLAC keep their WAV). No Qt; safe to use from several threads.
 
 While an answer streams, `checkpoint()` appends the new audio to a raw side file, so a
 crash keeps what arrived; `recover()` turns such leftovers into 'incomplete' entries."""
@@ -20,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from app.audio.wavfile import WavError, read_wav, write_wav
+from app.audio.flacfile import FlacError, FlacUnavailable, flac_bytes, read_flac
+from app.audio.wavfile import WavError, read_wav, wav_bytes, write_atomic
 from app.core.utterance import RepairAttempt, Utterance
 from app.verify.report import Report
 
@@ -29,6 +31,7 @@ from .schema import NewerSchemaError, migrate, version
 log = logging.getLogger(__name__)
 
 DB_NAME = "history.sqlite3"
+_AUDIO_EXTS = ("flac", "wav")   # what history audio files are; reading takes whichever is there
 BUSY_TIMEOUT_S = 10.0     # how long to wait for another program's lock before saying so
 
 # what went wrong, from SQLite's primary result code (never from its wording)
@@ -269,10 +272,27 @@ class HistoryStore:
                 pass
 
     # --- audio files ----------------------------------------------------------------------
-    def _audio_path(self, uid: str, kind: str = "") -> Path:
+    def _audio_path(self, uid: str, kind: str = "", ext: str = "flac") -> Path:
         if not uid.replace("-", "").replace("_", "").isalnum():
             raise HistoryError(f"not an utterance id: {uid!r}")
-        return self.audio_dir / f"{uid}{'.' + kind if kind else ''}.wav"
+        return self.audio_dir / f"{uid}{'.' + kind if kind else ''}.{ext}"
+
+    def _find_audio(self, uid: str, kind: str = "") -> Path | None:
+        """The file holding this audio, FLAC or (older entries) WAV; if a crash left both,
+        the newer."""
+        found = [p for p in (self._audio_path(uid, kind, ext) for ext in _AUDIO_EXTS) if p.exists()]
+        if len(found) > 1:
+            found.sort(key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        return found[0] if found else None
+
+    def _write_audio(self, uid: str, kind: str, pcm: np.ndarray, rate: int) -> None:
+        data, ext = flac_bytes(pcm, rate), "flac"
+        if data is None:         # no samples, or soundfile unavailable (logged once)
+            data, ext = wav_bytes(pcm, rate), "wav"
+        write_atomic(self._audio_path(uid, kind, ext), data)
+        for other in _AUDIO_EXTS:   # the file just written replaces one in the other format
+            if other != ext:
+                self._audio_path(uid, kind, other).unlink(missing_ok=True)
 
     def _partial_path(self, uid: str) -> Path:
         return self.audio_dir / f"{uid}.partial.pcm"
@@ -321,12 +341,12 @@ class HistoryStore:
         self._check_writable("save this answer")
         rate = u.sample_rate
         try:
-            write_wav(self._audio_path(u.id), u.audio, rate)
+            self._write_audio(u.id, "", u.audio, rate)
             if u.original_audio is not None:
-                write_wav(self._audio_path(u.id, "original"), u.original_audio, rate)
+                self._write_audio(u.id, "original", u.original_audio, rate)
             for a in u.repairs:
                 if a.audio is not None:
-                    write_wav(self._audio_path(u.id, f"repair{a.number}"), a.audio, rate)
+                    self._write_audio(u.id, f"repair{a.number}", a.audio, rate)
         except OSError as exc:
             raise HistoryError(self._explain(exc, "save the audio of this answer")) from exc
         self._write_row(u)
@@ -374,21 +394,20 @@ class HistoryStore:
         u.timings = _json(r["timings_json"], {})
         u.meta = _json(r["meta_json"], {})
         u.audio = self._load_audio(u, "", note=r["duration_s"] > 0)
-        if u.original_report is not None or self._audio_path(uid, "original").exists():
+        if u.original_report is not None or self._find_audio(uid, "original") is not None:
             original = self._load_audio(u, "original", note=False)
             u.original_audio = original if len(original) else None
         for a in u.repairs:
-            p = self._audio_path(uid, f"repair{a.number}")
-            if p.exists():
+            if self._find_audio(uid, f"repair{a.number}") is not None:
                 a.audio = self._load_audio(u, f"repair{a.number}", note=False)
         return u
 
     def _load_audio(self, u: Utterance, kind: str, note: bool = True) -> np.ndarray:
-        path = self._audio_path(u.id, kind)
+        path = self._find_audio(u.id, kind)
         try:
-            if not path.exists():
-                raise FileNotFoundError(path)
-            pcm, rate = read_wav(path)
+            if path is None:
+                raise FileNotFoundError(kind or "audio")
+            pcm, rate = (read_flac if path.suffix == ".flac" else read_wav)(path)
             if rate != u.sample_rate:
                 from app.audio.resample import resample
 
@@ -401,9 +420,10 @@ class HistoryStore:
                 return np.frombuffer(raw[:len(raw) - len(raw) % 2], dtype="<i2").astype(np.int16)
             if note:
                 u.meta["audio_note"] = "the audio file of this entry is missing"
-        except WavError as exc:
+        except (WavError, FlacError) as exc:
             if note:
-                u.meta["audio_note"] = f"the audio file of this entry is damaged: {exc}"
+                why = "cannot be read here" if isinstance(exc, FlacUnavailable) else "is damaged"
+                u.meta["audio_note"] = f"the audio file of this entry {why}: {exc}"
         return np.zeros(0, np.int16)
 
     def list(self, query: str | None = None, *, limit: int = 100, offset: int = 0, status: str | None = None,

@@ -323,6 +323,12 @@ class Pipeline:
             if op == "save":
                 self.listener.on_saved(u)
         except Exception as exc:  # history trouble must not stop the translation
+            # said once per answer: a read-only or full history would fail every checkpoint too
+            said = self.__dict__.setdefault("_history_errors_said", [])   # ids of the latest answers
+            if u.id in said:
+                log.debug("history %s failed again: %s", op, exc)
+                return
+            said[:] = [*said[-31:], u.id]
             log.exception("history %s failed", op)
             self.listener.on_error(u, f"Could not save to history: {user_message(exc)}")
 

@@ -133,7 +133,7 @@ def test_a_missing_audio_file_still_loads_with_a_note(tmp_path):
     s = HistoryStore(tmp_path)
     u = utterance()
     s.save(u)
-    (tmp_path / "audio" / f"{u.id}.wav").unlink()
+    (tmp_path / "audio" / f"{u.id}.flac").unlink()
     back = s.get(u.id)
     assert len(back.audio) == 0 and "missing" in back.meta["audio_note"]
 

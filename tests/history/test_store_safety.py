@@ -179,7 +179,7 @@ def test_a_history_this_user_may_not_write_is_opened_read_only_and_left_untouche
         s.begin(partial)
         partial.append_audio(np.full(2400, 7, np.int16))
         s.checkpoint(partial)          # left 'streaming' with a partial file, as after a crash
-        del s
+        s.close()                      # not left to the garbage collector: it would fold the -wal in later
         if owner != "closed":          # its -wal holds a change; its -shm is not ours to write
             running = hold_lock(d / DB, "open", 60)
             assert (d / (DB + "-wal")).stat().st_size > 0
@@ -371,7 +371,7 @@ def test_files_are_0600_and_the_folders_the_store_creates_0700(tmp_path):
         s.checkpoint(u)
         partial_mode = mode(d / "audio" / f"{u.id}.partial.pcm")
         s.save(u)
-        files = [d / DB, d / (DB + "-wal"), d / (DB + "-shm"), d / "audio" / f"{u.id}.wav"]
+        files = [d / DB, d / (DB + "-wal"), d / (DB + "-shm"), d / "audio" / f"{u.id}.flac"]
         assert {p.name: mode(p) for p in files} == {p.name: 0o600 for p in files}
         assert partial_mode == 0o600
         assert {p.name: mode(p) for p in (tmp_path / "new", d, d / "audio")} == \
@@ -424,7 +424,7 @@ def test_recovery_on_a_full_disk_keeps_the_leftovers_for_the_next_start(tmp_path
     def full(*a, **kw):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(store_module, "write_wav", full)
+    monkeypatch.setattr(store_module, "write_atomic", full)
     s2 = HistoryStore(tmp_path)
     assert s2.recover() == []                      # logged, not raised: the app still starts
     assert s2.get(u.id).state == "streaming" and (tmp_path / "audio" / f"{u.id}.partial.pcm").exists()
