@@ -1,0 +1,183 @@
+"""A Realtime client no one here wrote: the openai-agents SDK (`RealtimeAgent` + `RealtimeRunner`)
+against the local engine. Every turn must end without a `RealtimeError`, every event the engine
+sent must validate against the openai SDK's GA types."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+agents = pytest.importorskip("agents.realtime", reason="openai-agents is in the test extra")
+
+from agents import function_tool  # noqa: E402
+from agents.realtime import RealtimeAgent, RealtimeRunner  # noqa: E402
+from agents.realtime.model_inputs import RealtimeModelSendRawMessage  # noqa: E402
+
+from .helpers import validate_all  # noqa: E402
+
+LONG = ("The meeting moved to ten thirty. Bring the report and the budget. We will discuss the plan for "
+        "next quarter. Then we will look at the hiring numbers. After lunch the team presents the demo.")
+
+
+def model_config(engine, **settings) -> dict[str, Any]:
+    cfg: dict[str, Any] = {"url": f"ws://127.0.0.1:{engine.port}/v1/realtime?model=gpt-realtime",
+                           "api_key": engine.api_key}
+    if settings:
+        cfg["initial_model_settings"] = settings
+    return cfg
+
+
+class Turns:
+    """Reads a session's events in the background: errors, audio, and each turn's end."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+        self.events: list[Any] = []
+        self.errors: list[Any] = []
+        self.ended = asyncio.Event()
+        self.first_audio = asyncio.Event()
+        self.turns = 0
+        self.task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for ev in self.session:
+            self.events.append(ev)
+            if ev.type == "error":
+                self.errors.append(ev.error)
+            elif ev.type == "audio":
+                self.first_audio.set()
+            elif ev.type == "agent_end":
+                self.turns += 1
+                self.ended.set()
+
+    async def turn(self, timeout: float = 30) -> None:
+        await asyncio.wait_for(self.ended.wait(), timeout)
+        self.ended.clear()
+
+    def of(self, kind: str) -> list[Any]:
+        return [e for e in self.events if e.type == kind]
+
+    def assistant_transcripts(self) -> list[str]:
+        history = self.of("history_updated")[-1].history
+        out = []
+        for item in history:
+            if getattr(item, "role", None) == "assistant":
+                out.append("".join(getattr(c, "transcript", None) or getattr(c, "text", None) or ""
+                                   for c in item.content))
+        return out
+
+    async def close(self) -> None:
+        self.task.cancel()
+        try:
+            await self.task
+        except (asyncio.CancelledError, Exception):
+            pass
+
+
+async def open_session(engine, agent: RealtimeAgent, **settings):
+    runner = RealtimeRunner(agent)
+    session = await runner.run(model_config=model_config(engine, **settings))
+    await session.__aenter__()
+    return session, Turns(session)
+
+
+def engine_events(engine, kind: str) -> list[dict[str, Any]]:
+    return [e for e in engine.events if e["type"] == kind]
+
+
+async def test_one_message_is_answered_with_audio_and_a_transcript(engine):
+    session, turns = await open_session(engine, RealtimeAgent(name="echo", instructions="Read back."))
+    try:
+        await session.send_message("Good morning. The train leaves at nine.")
+        await turns.turn()
+        assert not turns.errors, turns.errors
+        audio = b"".join(e.audio.data for e in turns.of("audio"))
+        assert len(audio) / 2 / 24000 > 1.0          # pcm16 at 24 kHz: over a second of speech
+        assert turns.assistant_transcripts()[-1] == "Good morning. The train leaves at nine."
+    finally:
+        await turns.close()
+        await session.close()
+    validate_all(engine.events, "ga")
+    created = engine_events(engine, "session.updated")[-1]["session"]
+    assert created["audio"]["input"]["turn_detection"]["type"] == "semantic_vad"   # what the SDK set
+    assert created["audio"]["output"]["voice"] == "ash"
+
+
+async def test_two_messages_in_one_session_are_answered_in_turn(engine):
+    session, turns = await open_session(engine, RealtimeAgent(name="echo", instructions="Read back."))
+    try:
+        await session.send_message("First question here.")
+        await turns.turn()
+        await session.send_message("Second question there.")
+        await turns.turn()
+        assert not turns.errors, turns.errors
+        assert turns.assistant_transcripts()[-2:] == ["First question here.", "Second question there."]
+    finally:
+        await turns.close()
+        await session.close()
+    validate_all(engine.events, "ga")
+    assert len(engine_events(engine, "response.done")) == 2
+
+
+@pytest.mark.parametrize("turn_detection", ["sdk-default", None])
+async def test_interrupting_mid_answer_truncates_the_item_without_an_error(engine, turn_detection):
+    settings = {} if turn_detection == "sdk-default" else {"turn_detection": None}
+    session, turns = await open_session(engine, RealtimeAgent(name="echo", instructions="Read back."),
+                                        **settings)
+    try:
+        await session.send_message(LONG)
+        await asyncio.wait_for(turns.first_audio.wait(), 30)
+        await session.interrupt()     # conversation.item.truncate (+ response.cancel without server VAD)
+        await turns.turn()
+        await asyncio.sleep(0.3)      # the SDK retrieves the truncated item after conversation.item.truncated
+        assert not turns.errors, turns.errors
+        assert turns.of("audio_interrupted")
+    finally:
+        await turns.close()
+        await session.close()
+    validate_all(engine.events, "ga")
+    truncated = engine_events(engine, "conversation.item.truncated")
+    assert len(truncated) == 1
+    retrieved = engine_events(engine, "conversation.item.retrieved")
+    assert retrieved and retrieved[-1]["item"]["id"] == truncated[0]["item_id"]
+    heard = retrieved[-1]["item"]["content"][0]["transcript"]
+    assert len(heard) < len(LONG) and LONG.startswith(heard)
+    assert not engine_events(engine, "error")
+
+
+@function_tool
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return f"It is sunny in {city}."
+
+
+async def test_a_function_tool_round_trip(engine):
+    agent = RealtimeAgent(name="weather", instructions="Use the tool.", tools=[get_weather])
+    session, turns = await open_session(engine, agent)
+    try:
+        # the engine never calls tools by itself: the test asks for the call (fault call_tool)
+        fault = json.dumps({"call_tool": {"name": "get_weather", "arguments": {"city": "Oslo"}}})
+        await session.model.send_event(RealtimeModelSendRawMessage(message={
+            "type": "conversation.item.create",
+            "other_data": {"item": {"type": "message", "role": "user",
+                                    "content": [{"type": "input_text", "text": "Weather in Oslo?"}]}}}))
+        await session.model.send_event(RealtimeModelSendRawMessage(message={
+            "type": "response.create", "other_data": {"response": {"metadata": {"verbatim_fault": fault}}}}))
+        await turns.turn()            # the call
+        await turns.turn()            # the answer after the tool's output
+        assert not turns.errors, turns.errors
+        ends = turns.of("tool_end")
+        assert len(ends) == 1 and ends[0].output == "It is sunny in Oslo."
+        assert turns.assistant_transcripts()[-1] == "It is sunny in Oslo."
+    finally:
+        await turns.close()
+        await session.close()
+    validate_all(engine.events, "ga")
+    args = engine_events(engine, "response.function_call_arguments.done")
+    assert len(args) == 1 and json.loads(args[0]["arguments"]) == {"city": "Oslo"}
+    outputs = [e["item"] for e in engine_events(engine, "conversation.item.added")
+               if e["item"]["type"] == "function_call_output"]
+    assert outputs and outputs[0]["call_id"] == args[0]["call_id"]
