@@ -177,7 +177,7 @@ class ToolCall:
 class ResponseState:
     id: str
     item_id: str
-    voice: Any
+    voice: str
     audio_format: str
     audio: bool
     metadata: dict[str, str]

@@ -412,6 +412,8 @@ class EngineSession:
         fmt = _format(params, out, "output_audio_format", "response", "output") or self.config.audio_format
         voice = _voice(params.get("voice") or out.get("voice"), "response.voice",
                        allow_custom=not self.shape.beta) or self.config.voice
+        if not isinstance(voice, str):   # a custom voice: the engine speaks (and reports) its default voice
+            voice = self.engine.default_voice
         mods = _modalities(params.get("modalities", params.get("output_modalities")), "response.modalities")
         audio = "audio" in (mods or self.config.modalities)
         tools = _tools(params["tools"], "response.tools") if params.get("tools") is not None else self.config.tools
@@ -603,7 +605,6 @@ class EngineSession:
         if fault.first_delay_ms:
             await asyncio.sleep(fault.first_delay_ms / 1000)
         rng = random.Random(fault.seed)
-        voice = r.voice if isinstance(r.voice, str) else self.engine.default_voice   # custom voices: the default
         sentences = split_sentences(transcript)
         by_sentence: list[list[Chunk]] = [[] for _ in sentences] or [[]]
         for j, c in enumerate(chunks):
@@ -629,7 +630,7 @@ class EngineSession:
             for c in group:
                 if not c.text.strip():
                     continue
-                pcm, spoken = await asyncio.to_thread(render, c, voice, offset, r.speed)
+                pcm, spoken = await asyncio.to_thread(render, c, r.voice, offset, r.speed)
                 offset = spoken.end_sample
                 truth["spoken"].append(spoken.to_dict())
                 said.add_audio(pcm)
