@@ -321,13 +321,14 @@ class EngineSession:
     def _forget_oldest(self) -> None:
         while len(self.order) > MAX_ITEMS:
             del self.items[self.order.pop(0)]
-        kept = 0
-        for item_id in reversed(self.order):   # newest audio first; older answers keep their transcript
+        kept, newest = 0, True
+        for item_id in reversed(self.order):   # the newest answer keeps its audio; older ones keep their transcript
             said = self.items[item_id]
             if isinstance(said, Said):
                 kept += said.samples * 2
-                if kept > MAX_KEPT_AUDIO and said.pcm:
+                if kept > MAX_KEPT_AUDIO and said.pcm and not newest:
                     said.pcm, said.samples = [], 0
+                newest = False
 
     async def _announce(self, item: dict[str, Any], prev: str | None) -> None:
         if self.shape.beta:
@@ -633,7 +634,8 @@ class EngineSession:
                 pcm, spoken = await asyncio.to_thread(render, c, r.voice, offset, r.speed)
                 offset = spoken.end_sample
                 truth["spoken"].append(spoken.to_dict())
-                said.add_audio(pcm)
+                if r.conversation_id is not None:   # only answers in the conversation are kept
+                    said.add_audio(pcm)
                 wire = to_wire(pcm, r.audio_format)
                 r.output_audio_tokens += max(1, int(len(pcm) / OUTPUT_RATE * 10))
                 for piece_bytes in split_wire(wire, r.audio_format, 0.2 + (rng.random() * 0.1 if fault.seed else 0)):
@@ -672,6 +674,7 @@ class EngineSession:
             said = r.said
             if said is not None:
                 said.status = r.item_status()
+                self._forget_oldest()
             item = r.output_items(self.shape)[0]
             await self.send({"type": "response.output_item.done", "response_id": r.id, "output_index": 0,
                              "item": item})

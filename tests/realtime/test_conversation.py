@@ -200,3 +200,43 @@ async def test_function_call_items_from_the_client_are_kept_and_retrievable(engi
     assert got["item"] == {"id": "item_out", "object": "realtime.item", "type": "function_call_output",
                            "status": "completed", "call_id": "call_1", "output": "42"}
     validate_all(engine.events, "ga")
+
+
+async def test_items_go_where_previous_item_id_says(engine):
+    ws = await open_session(engine)
+    await ws.send(create(message("One.") | {"id": "item_a"}))
+    await ws.send(create(message("Zero.") | {"id": "item_0"}, previous_item_id="root"))
+    await ws.send(create(message("Half.") | {"id": "item_h"}, previous_item_id="item_0"))
+    await ws.send(create(message("Lost."), previous_item_id="item_nope"))
+    seen = await until(ws, {"error"})
+    assert seen[-1]["error"]["param"] == "previous_item_id" and seen[-1]["error"]["code"] == "item_not_found"
+    added = {e["item"]["id"]: e["previous_item_id"] for e in seen if e["type"] == "conversation.item.added"}
+    assert added == {"item_a": None, "item_0": None, "item_h": "item_0"}
+    await ws.send(auto_response())
+    seen = await until(ws, {"response.done", "error"})
+    await ws.close()
+    assert transcript_of(seen) == "Zero. Half. One."
+
+
+async def test_older_answers_forget_their_audio_past_the_session_budget(engine, monkeypatch):
+    from app.engine import session as session_mod
+
+    monkeypatch.setattr(session_mod, "MAX_KEPT_AUDIO", 150_000)   # about 3 s of 24 kHz pcm16
+    ws = await open_session(engine)
+    first = await answered(ws, "The first answer is long enough to fill the budget on its own, nearly.")
+    second = await answered(ws, "The second answer is long enough to fill the budget on its own, nearly.")
+    old = (await retrieve(ws, first["output"][0]["id"]))["item"]["content"][0]
+    new = (await retrieve(ws, second["output"][0]["id"]))["item"]["content"][0]
+    await ws.close()
+    assert "audio" not in old and old["transcript"].startswith("The first answer")
+    assert len(base64.b64decode(new["audio"])) > 0
+
+
+async def test_a_session_object_past_its_size_limit_is_refused(engine):
+    ws = await open_session(engine)
+    tools = [dict(TOOL, name=f"tool_{i}", description="x" * 4000) for i in range(100)]
+    await ws.send(json.dumps({"type": "session.update", "session": {"type": "realtime", "tools": tools}}))
+    err = (await until(ws, {"session.updated", "error"}))[-1]
+    await ws.close()
+    assert err["type"] == "error" and err["error"]["code"] == "string_above_max_length"
+    assert err["error"]["param"] == "session"
