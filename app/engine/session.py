@@ -566,7 +566,7 @@ class EngineSession:
         """response.created and the output item, which joins the conversation unless out of band."""
         await self.send({"type": "response.created", "response": self.shape.response(r)})
         r.started = True
-        item = said.item(self.shape)
+        item = r.output_items(self.shape)[0]   # in progress: no content yet, as the service sends it
         await self.send({"type": "response.output_item.added", "response_id": r.id, "output_index": 0,
                          "item": item})
         if r.conversation_id is not None:
