@@ -1,12 +1,14 @@
 """A Realtime client no one here wrote: the openai-agents SDK (`RealtimeAgent` + `RealtimeRunner`)
-against the local engine. Every turn must end without a `RealtimeError`, every event the engine
-sent must validate against the openai SDK's GA types."""
+against `python -m app serve`. Every turn must end without a `RealtimeError`, and every event the
+server sent (as the SDK received it) must validate against the openai SDK's GA types."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -17,14 +19,26 @@ from agents.realtime import RealtimeAgent, RealtimeRunner  # noqa: E402
 from agents.realtime.model_inputs import RealtimeModelSendRawMessage  # noqa: E402
 
 from .helpers import validate_all  # noqa: E402
+from .test_serve_cli import start_serve, stop  # noqa: E402
 
 LONG = ("The meeting moved to ten thirty. Bring the report and the budget. We will discuss the plan for "
         "next quarter. Then we will look at the hiring numbers. After lunch the team presents the demo.")
 
 
-def model_config(engine, **settings) -> dict[str, Any]:
-    cfg: dict[str, Any] = {"url": f"ws://127.0.0.1:{engine.port}/v1/realtime?model=gpt-realtime",
-                           "api_key": engine.api_key}
+@pytest.fixture(scope="module")
+def served():
+    """One `serve` process for the module: what the agents SDK talks to."""
+    proc, info, key = start_serve()
+    try:
+        yield SimpleNamespace(port=urlsplit(info["url"]).port, api_key=key)
+    finally:
+        stop(proc)
+
+
+def model_config(server, **settings) -> dict[str, Any]:
+    # the SDK sends api_key as `Authorization: Bearer` (unless model_config sets "headers")
+    cfg: dict[str, Any] = {"url": f"ws://127.0.0.1:{server.port}/v1/realtime?model=gpt-realtime",
+                           "api_key": server.api_key}
     if settings:
         cfg["initial_model_settings"] = settings
     return cfg
@@ -36,6 +50,7 @@ class Turns:
     def __init__(self, session) -> None:
         self.session = session
         self.events: list[Any] = []
+        self.raw: list[dict[str, Any]] = []      # every server event, as the SDK received it
         self.errors: list[Any] = []
         self.ended = asyncio.Event()
         self.first_audio = asyncio.Event()
@@ -45,6 +60,8 @@ class Turns:
     async def _read(self) -> None:
         async for ev in self.session:
             self.events.append(ev)
+            if ev.type == "raw_model_event" and getattr(ev.data, "type", None) == "raw_server_event":
+                self.raw.append(ev.data.data)
             if ev.type == "error":
                 self.errors.append(ev.error)
             elif ev.type == "audio":
@@ -77,19 +94,19 @@ class Turns:
             pass
 
 
-async def open_session(engine, agent: RealtimeAgent, **settings):
+async def open_session(server, agent: RealtimeAgent, **settings):
     runner = RealtimeRunner(agent)
-    session = await runner.run(model_config=model_config(engine, **settings))
+    session = await runner.run(model_config=model_config(server, **settings))
     await session.__aenter__()
     return session, Turns(session)
 
 
-def engine_events(engine, kind: str) -> list[dict[str, Any]]:
-    return [e for e in engine.events if e["type"] == kind]
+def raw_events(turns: Turns, kind: str) -> list[dict[str, Any]]:
+    return [e for e in turns.raw if e["type"] == kind]
 
 
-async def test_one_message_is_answered_with_audio_and_a_transcript(engine):
-    session, turns = await open_session(engine, RealtimeAgent(name="echo", instructions="Read back."))
+async def test_one_message_is_answered_with_audio_and_a_transcript(served):
+    session, turns = await open_session(served, RealtimeAgent(name="echo", instructions="Read back."))
     try:
         await session.send_message("Good morning. The train leaves at nine.")
         await turns.turn()
@@ -100,14 +117,15 @@ async def test_one_message_is_answered_with_audio_and_a_transcript(engine):
     finally:
         await turns.close()
         await session.close()
-    validate_all(engine.events, "ga")
-    created = engine_events(engine, "session.updated")[-1]["session"]
+    types = validate_all(turns.raw, "ga")
+    assert {"session.created", "session.updated", "response.output_audio.delta", "response.done"} <= types
+    created = raw_events(turns, "session.updated")[-1]["session"]
     assert created["audio"]["input"]["turn_detection"]["type"] == "semantic_vad"   # what the SDK set
     assert created["audio"]["output"]["voice"] == "ash"
 
 
-async def test_two_messages_in_one_session_are_answered_in_turn(engine):
-    session, turns = await open_session(engine, RealtimeAgent(name="echo", instructions="Read back."))
+async def test_two_messages_in_one_session_are_answered_in_turn(served):
+    session, turns = await open_session(served, RealtimeAgent(name="echo", instructions="Read back."))
     try:
         await session.send_message("First question here.")
         await turns.turn()
@@ -118,14 +136,14 @@ async def test_two_messages_in_one_session_are_answered_in_turn(engine):
     finally:
         await turns.close()
         await session.close()
-    validate_all(engine.events, "ga")
-    assert len(engine_events(engine, "response.done")) == 2
+    validate_all(turns.raw, "ga")
+    assert len(raw_events(turns, "response.done")) == 2
 
 
 @pytest.mark.parametrize("turn_detection", ["sdk-default", None])
-async def test_interrupting_mid_answer_truncates_the_item_without_an_error(engine, turn_detection):
+async def test_interrupting_mid_answer_truncates_the_item_without_an_error(served, turn_detection):
     settings = {} if turn_detection == "sdk-default" else {"turn_detection": None}
-    session, turns = await open_session(engine, RealtimeAgent(name="echo", instructions="Read back."),
+    session, turns = await open_session(served, RealtimeAgent(name="echo", instructions="Read back."),
                                         **settings)
     try:
         await session.send_message(LONG)
@@ -138,14 +156,14 @@ async def test_interrupting_mid_answer_truncates_the_item_without_an_error(engin
     finally:
         await turns.close()
         await session.close()
-    validate_all(engine.events, "ga")
-    truncated = engine_events(engine, "conversation.item.truncated")
+    validate_all(turns.raw, "ga")
+    truncated = raw_events(turns, "conversation.item.truncated")
     assert len(truncated) == 1
-    retrieved = engine_events(engine, "conversation.item.retrieved")
+    retrieved = raw_events(turns, "conversation.item.retrieved")
     assert retrieved and retrieved[-1]["item"]["id"] == truncated[0]["item_id"]
     heard = retrieved[-1]["item"]["content"][0]["transcript"]
     assert len(heard) < len(LONG) and LONG.startswith(heard)
-    assert not engine_events(engine, "error")
+    assert not raw_events(turns, "error")
 
 
 @function_tool
@@ -154,9 +172,9 @@ def get_weather(city: str) -> str:
     return f"It is sunny in {city}."
 
 
-async def test_a_function_tool_round_trip(engine):
+async def test_a_function_tool_round_trip(served):
     agent = RealtimeAgent(name="weather", instructions="Use the tool.", tools=[get_weather])
-    session, turns = await open_session(engine, agent)
+    session, turns = await open_session(served, agent)
     try:
         # the engine never calls tools by itself: the test asks for the call (fault call_tool)
         fault = json.dumps({"call_tool": {"name": "get_weather", "arguments": {"city": "Oslo"}}})
@@ -175,9 +193,9 @@ async def test_a_function_tool_round_trip(engine):
     finally:
         await turns.close()
         await session.close()
-    validate_all(engine.events, "ga")
-    args = engine_events(engine, "response.function_call_arguments.done")
+    validate_all(turns.raw, "ga")
+    args = raw_events(turns, "response.function_call_arguments.done")
     assert len(args) == 1 and json.loads(args[0]["arguments"]) == {"city": "Oslo"}
-    outputs = [e["item"] for e in engine_events(engine, "conversation.item.added")
+    outputs = [e["item"] for e in raw_events(turns, "conversation.item.added")
                if e["item"]["type"] == "function_call_output"]
     assert outputs and outputs[0]["call_id"] == args[0]["call_id"]
