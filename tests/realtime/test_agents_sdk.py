@@ -101,6 +101,17 @@ async def open_session(server, agent: RealtimeAgent, **settings):
     return session, Turns(session)
 
 
+async def say(session, text: str, metadata: dict[str, str]) -> None:
+    """A user message and a response.create carrying request metadata (the engine's test options),
+    sent through the SDK as raw client events."""
+    await session.model.send_event(RealtimeModelSendRawMessage(message={
+        "type": "conversation.item.create",
+        "other_data": {"item": {"type": "message", "role": "user",
+                                "content": [{"type": "input_text", "text": text}]}}}))
+    await session.model.send_event(RealtimeModelSendRawMessage(message={
+        "type": "response.create", "other_data": {"response": {"metadata": metadata}}}))
+
+
 def raw_events(turns: Turns, kind: str) -> list[dict[str, Any]]:
     return [e for e in turns.raw if e["type"] == kind]
 
@@ -146,7 +157,8 @@ async def test_interrupting_mid_answer_truncates_the_item_without_an_error(serve
     session, turns = await open_session(served, RealtimeAgent(name="echo", instructions="Read back."),
                                         **settings)
     try:
-        await session.send_message(LONG)
+        # paced (the engine is otherwise done before a client can interrupt): the interrupt lands mid-answer
+        await say(session, LONG, {"verbatim_fault": json.dumps({"delay_ms": 25})})
         await asyncio.wait_for(turns.first_audio.wait(), 30)
         await session.interrupt()     # conversation.item.truncate (+ response.cancel without server VAD)
         await turns.turn()
@@ -159,6 +171,10 @@ async def test_interrupting_mid_answer_truncates_the_item_without_an_error(serve
     validate_all(turns.raw, "ga")
     truncated = raw_events(turns, "conversation.item.truncated")
     assert len(truncated) == 1
+    kinds = [e["type"] for e in turns.raw]
+    assert kinds.index("conversation.item.truncated") < kinds.index("response.done")   # mid-answer
+    if turn_detection is None:   # no server VAD: the SDK also cancels the response
+        assert raw_events(turns, "response.done")[0]["response"]["status"] == "cancelled"
     retrieved = raw_events(turns, "conversation.item.retrieved")
     assert retrieved and retrieved[-1]["item"]["id"] == truncated[0]["item_id"]
     heard = retrieved[-1]["item"]["content"][0]["transcript"]
@@ -178,12 +194,7 @@ async def test_a_function_tool_round_trip(served):
     try:
         # the engine never calls tools by itself: the test asks for the call (fault call_tool)
         fault = json.dumps({"call_tool": {"name": "get_weather", "arguments": {"city": "Oslo"}}})
-        await session.model.send_event(RealtimeModelSendRawMessage(message={
-            "type": "conversation.item.create",
-            "other_data": {"item": {"type": "message", "role": "user",
-                                    "content": [{"type": "input_text", "text": "Weather in Oslo?"}]}}}))
-        await session.model.send_event(RealtimeModelSendRawMessage(message={
-            "type": "response.create", "other_data": {"response": {"metadata": {"verbatim_fault": fault}}}}))
+        await say(session, "Weather in Oslo?", {"verbatim_fault": fault})
         await turns.turn()            # the call
         await turns.turn()            # the answer after the tool's output
         assert not turns.errors, turns.errors
