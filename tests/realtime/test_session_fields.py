@@ -125,8 +125,10 @@ async def answer(ws, text, flavor="ga", **params):
     return await until(ws, {"response.done", "error"}, flavor)
 
 
-@pytest.mark.parametrize("voice", ["verse", "alloy"])    # espeak's rate, Piper's length_scale
-async def test_speed_1_5_makes_the_audio_about_1_5_times_shorter(engine, voice):
+# espeak's rate scales the whole; Piper's length_scale scales phonemes but not its pauses,
+# and samples its durations (measured 1.32–1.40 for Piper, 1.48 for espeak)
+@pytest.mark.parametrize("voice,low", [("verse", 1.35), ("alloy", 1.2)])
+async def test_speed_1_5_makes_the_audio_about_1_5_times_shorter(engine, voice, low):
     text = "The quick brown fox jumps over the lazy dog near the river bank."
     lengths = {}
     for speed in (1.0, 1.5):
@@ -141,7 +143,7 @@ async def test_speed_1_5_makes_the_audio_about_1_5_times_shorter(engine, voice):
         assert done["type"] == "response.done" and done["response"]["status"] == "completed", done
         lengths[speed] = engine.ground_truth(done["response"]["id"])["audio_samples"]
     ratio = lengths[1.0] / lengths[1.5]
-    assert 1.3 < ratio < 1.75, (lengths, ratio)
+    assert low < ratio < 1.7, (lengths, ratio)
 
 
 @pytest.mark.parametrize("flavor,fmt", [("ga", {"type": "audio/pcmu"}), ("ga", {"type": "audio/pcma"}),
