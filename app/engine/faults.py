@@ -11,6 +11,10 @@
       "drop_after_deltas": 5        drop the socket (no close frame) after 5 audio deltas
       "delay_ms": 40                pause between deltas ("first_delay_ms" before the first)
       "error": {"code": "rate_limit_exceeded", "message": "…"}   fail the request
+      "call_tool": {"name": "get_weather", "arguments": {"city": "Oslo"}}
+                                    answer with a call to that function tool (the session or the
+                                    response must define it) instead of speech, arguments streamed
+                                    as deltas; a string is sent as given, even if not JSON
     metadata["verbatim_seed"] varies chunk sizes reproducibly.
 Every value is checked; a bad spec is answered with an `error` event, never ignored."""
 
@@ -41,6 +45,7 @@ class Fault:
     delay_ms: int = 0
     first_delay_ms: int = 0
     error: dict[str, str] | None = None
+    call_tool: dict[str, str] | None = None     # {"name": …, "arguments": JSON text}
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,7 +68,7 @@ def parse_fault(metadata: dict[str, Any] | None) -> Fault:
     if not isinstance(spec, dict):
         raise FaultError("verbatim_fault must be a JSON object")
     known = {"case", "truncate_after", "drift", "spoken", "no_audio", "late_deltas", "drop_after_deltas",
-             "delay_ms", "first_delay_ms", "error"}
+             "delay_ms", "first_delay_ms", "error", "call_tool"}
     unknown = set(spec) - known
     if unknown:
         raise FaultError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
@@ -107,7 +112,20 @@ def parse_fault(metadata: dict[str, Any] | None) -> Fault:
             raise FaultError("error needs a 'code'")
         f.error = {"code": str(err["code"]), "message": str(err.get("message") or err["code"]),
                    "type": str(err.get("type") or "invalid_request_error")}
+    if "call_tool" in spec:
+        f.call_tool = _call_tool(spec["call_tool"])
     return f
+
+
+def _call_tool(spec: Any) -> dict[str, str]:
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"]:
+        raise FaultError("call_tool needs a function 'name'")
+    if set(spec) - {"name", "arguments"}:
+        raise FaultError("call_tool holds 'name' and 'arguments' only")
+    args = spec.get("arguments", {})
+    if not isinstance(args, (dict, str)):
+        raise FaultError("call_tool.arguments is an object or a JSON string")
+    return {"name": spec["name"], "arguments": args if isinstance(args, str) else json.dumps(args)}
 
 
 @dataclass

@@ -280,12 +280,12 @@ class LocalEngine:
         else:
             beta = "realtime=v1" in " ".join(headers.get_all("OpenAI-Beta"))
             flavor, model = ("beta" if beta else "ga"), (query.get("model") or ["gpt-realtime"])[0]
-        connection.verbatim = (flavor, model[:64])
+        connection.verbatim = (flavor, model[:64], path.startswith("/openai"))
         return None
 
     async def _handle(self, ws) -> None:
-        flavor, model = getattr(ws, "verbatim", ("ga", "gpt-realtime"))
-        session = EngineSession(self, ws, flavor, model)
+        flavor, model, azure = getattr(ws, "verbatim", ("ga", "gpt-realtime", False))
+        session = EngineSession(self, ws, flavor, model, azure)
         if len(self.sessions) >= self.max_sessions:   # handshakes that raced past the check above
             await session.refuse(f"Too many sessions (at most {self.max_sessions} at once).")
             return

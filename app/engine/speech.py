@@ -35,25 +35,25 @@ class Spoken:
 
 
 class SpeechCache:
-    """Least-recently-used audio by (text, language, voice), bounded by the bytes it holds."""
+    """Least-recently-used audio by (text, language, voice, speed), bounded by the bytes it holds."""
 
     def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
-        self._items: OrderedDict[tuple[str, str, str], tuple[np.ndarray, str]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str, str, float], tuple[np.ndarray, str]] = OrderedDict()
         self._lock = threading.Lock()   # synthesis runs in worker threads
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def get(self, key: tuple[str, str, str]) -> tuple[np.ndarray, str] | None:
+    def get(self, key: tuple[str, str, str, float]) -> tuple[np.ndarray, str] | None:
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
             return hit
 
-    def put(self, key: tuple[str, str, str], value: tuple[np.ndarray, str]) -> None:
+    def put(self, key: tuple[str, str, str, float], value: tuple[np.ndarray, str]) -> None:
         size = value[0].nbytes
         with self._lock:
             if size > self.max_bytes or key in self._items:
@@ -73,23 +73,24 @@ class SpeechCache:
 cache = SpeechCache()
 
 
-def _speak(text: str, language: str, voice: str) -> tuple[np.ndarray, str]:
+def _speak(text: str, language: str, voice: str, speed: float = 1.0) -> tuple[np.ndarray, str]:
     # Cached: the same request gets the same audio (espeak keeps a little state between calls,
     # Piper samples noise), and repairs that re-voice a sentence cost nothing.
-    key = (text, language, voice)
+    key = (text, language, voice, speed)
     hit = cache.get(key)
     if hit is not None:
         return hit
-    syn = synthesize(text, language, voice)
+    syn = synthesize(text, language, voice, speed=speed)
     pcm = resample(syn.samples, syn.sample_rate, OUTPUT_RATE)
     pcm.setflags(write=False)
     cache.put(key, (pcm, syn.voice))
     return pcm, syn.voice
 
 
-def render(chunk: Chunk, voice: str, offset: int) -> tuple[np.ndarray, Spoken]:
-    """Speak one chunk at 24 kHz; `offset` is where it starts in the response's audio."""
-    pcm, used = _speak(chunk.text, chunk.language, voice)
+def render(chunk: Chunk, voice: str, offset: int, speed: float = 1.0) -> tuple[np.ndarray, Spoken]:
+    """Speak one chunk at 24 kHz; `offset` is where it starts in the response's audio. `speed`
+    is the session's (Piper's length_scale, espeak's words per minute): audio about 1/speed as long."""
+    pcm, used = _speak(chunk.text, chunk.language, voice, speed)
     end = offset + len(pcm)
     return pcm, Spoken(chunk.text, chunk.language, used, chunk.sentence, offset, end,
                        round(offset / OUTPUT_RATE, 4), round(end / OUTPUT_RATE, 4))

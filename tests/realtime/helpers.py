@@ -26,13 +26,17 @@ def _by_type(union: Any) -> dict[str, type[BaseModel]]:
 CLASSES = {"ga": _by_type(GAEvent), "beta": _by_type(BetaEvent)}
 ADAPTERS = {"ga": TypeAdapter(GAEvent), "beta": TypeAdapter(BetaEvent)}
 ALLOWED_EXTRA = {"x_verbatim"}   # the engine's one vendor field, inside session objects
+# What the service puts in every session object though the SDK's GA session type (a create
+# *request*) and beta type do not declare it.
+SESSION_EXTRA = {"id", "object", "expires_at", "x_verbatim"}
 
 
 def _extras(model: Any, path: str = "") -> list[str]:
     out = []
     if isinstance(model, BaseModel):
+        allowed = SESSION_EXTRA if path == ".session" else ALLOWED_EXTRA
         for k in (model.model_extra or {}):
-            if k not in ALLOWED_EXTRA:
+            if k not in allowed:
                 out.append(f"{path}.{k}")
         for name in type(model).model_fields:
             out += _extras(getattr(model, name), f"{path}.{name}")

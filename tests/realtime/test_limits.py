@@ -291,4 +291,13 @@ def test_the_engine_speech_cache_counts_bytes():
     assert speech.cache.max_bytes <= 256 << 20
     before = speech.cache.bytes
     pcm, _ = speech.render(Chunk("Bytes are counted.", "en", None), "verse", 0)
-    assert speech.cache.bytes >= before + pcm.nbytes or speech.cache.get(("Bytes are counted.", "en", "verse"))
+    assert speech.cache.bytes >= before + pcm.nbytes or speech.cache.get(("Bytes are counted.", "en", "verse", 1.0))
+
+
+def test_the_speech_cache_keeps_each_speed_apart():
+    from app.engine import speech
+    from app.engine.faults import Chunk
+
+    slow, _ = speech.render(Chunk("Speed is part of the key.", "en", None), "verse", 0, 1.0)
+    fast, _ = speech.render(Chunk("Speed is part of the key.", "en", None), "verse", 0, 1.5)
+    assert len(fast) < len(slow) * 0.8
