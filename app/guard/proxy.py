@@ -1,0 +1,604 @@
+"""Verbatim Guard: a verifying Realtime proxy on 127.0.0.1.
+
+Each client connection gets its own upstream connection, opened while the client's
+handshake is still pending so the client sees the service's own answer to it (401, 404 …).
+Frames are forwarded both ways as they arrive, text and binary alike, the same message
+objects, so observe mode is byte-identical. A tap reads every server event on the way.
+
+Repair mode: a response's closing events (audio `.done`, `content_part.done`,
+`output_item.done`, `response.done`) are held at a *gate* once the first of them arrives;
+the transcript and audio deltas of that response keep flowing live. When `response.done`
+has arrived the audio is verified (off the loop); if its tail sentences were not spoken,
+their audio is synthesized in the session's format and sent as extra audio deltas of the
+same item, then the held events are released in their original order. Events of other
+kinds that arrive while a gate is closed queue behind it, so the app sees them in order.
+Nothing waits without bound: a gate opens after `hold_timeout` whatever happens, the
+queue behind it stops reading upstream when it is full, taps cap the audio they keep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import threading
+import time
+from collections import deque
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from .mend import missing_tail, to_wire, wire_deltas
+from .records import GuardListener, GuardResponse, GuardSession, save_to_history
+from .tap import CLOSING, TRANSCRIPT_DELTA, TRANSCRIPT_DONE, AUDIO_DELTA, SessionTap, TappedResponse
+from .upstream import (Access, Upstream, client_key, error_body, http_response, is_loopback, is_realtime_path,
+                       offered_subprotocols, upstream_headers, upstream_subprotocols)
+
+log = logging.getLogger(__name__)
+
+MODES = ("observe", "repair")
+MAX_MESSAGE = 2 ** 24          # the service's own limit for one event is 15 MiB
+MAX_QUEUED = 2000              # events queued behind a closed gate before Guard stops reading upstream
+LIVE = AUDIO_DELTA | TRANSCRIPT_DELTA | TRANSCRIPT_DONE   # never held: they belong before the gate anyway
+HEALTH_PATH = "/verbatim/guard/health"
+
+
+class GuardError(RuntimeError):
+    """Guard cannot start as configured; the message is for the user."""
+
+
+class Guard:
+    def __init__(self, upstream: str, *, host: str = "127.0.0.1", port: int = 0, mode: str = "observe",
+                 api_keys: set[str] | None = None, upstream_key: str | None = None, ssl_context=None,
+                 upstream_ssl=None, verifier=None, speech=None, history=None,
+                 listener: GuardListener | None = None, language: str | None = None,
+                 hold_timeout: float = 10.0, max_sessions: int = 100, max_pending: int = 32,
+                 verify: bool = True) -> None:
+        if mode not in MODES:
+            raise GuardError(f"mode must be one of {', '.join(MODES)}")
+        keys = frozenset(k for k in (api_keys or ()) if k)
+        if not keys and not is_loopback(host):
+            raise GuardError(f"Guard listens on loopback only unless --api-key is given (not {host!r})")
+        self.upstream = Upstream.parse(upstream)
+        self.host, self.port, self.mode = host, port, mode
+        self.access = Access(host, port, keys)
+        self.upstream_key = upstream_key
+        self.ssl_context, self.upstream_ssl = ssl_context, upstream_ssl
+        self.verify_enabled = verify
+        self.verifier = verifier
+        self._own_verifier = False
+        self.speech = speech
+        self.history = history
+        self.listener = listener or GuardListener()
+        self.language = language
+        self.hold_timeout = hold_timeout
+        self.max_sessions = max_sessions
+        self.max_pending = max_pending
+        self.sessions: dict[str, GuardSession] = {}
+        self.responses: deque[GuardResponse] = deque(maxlen=200)   # the latest, for a window or a test
+        self.links: set[_Link] = set()
+        self._pending = 0
+        self._opening = 0
+        self._server = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    # --- facts ----------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The base URL an app uses instead of the service's (`websocket_base_url` and the like)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        base = self.upstream.base_path if not self.upstream.base_path.startswith("/openai") else ""
+        return f"{'wss' if self.ssl_context else 'ws'}://{host}:{self.port}{base}"
+
+    @property
+    def http_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.ssl_context else 'http'}://{host}:{self.port}"
+
+    # --- lifecycle --------------------------------------------------------------------------------
+    async def start(self) -> "Guard":
+        from websockets.asyncio.server import serve
+
+        if self.verify_enabled and self.verifier is None:
+            from app.verify.worker import VerifierWorker
+
+            self.verifier = VerifierWorker()
+            self._own_verifier = True
+        if self.verify_enabled:
+            self.verifier.warm()
+            asyncio.get_running_loop().run_in_executor(None, _warm_language_id)
+        if self.mode == "repair" and self.speech is None:
+            from app.repair.speech import LocalSpeech
+
+            self.speech = LocalSpeech()
+        self._server = await serve(self._handle, self.host, self.port, process_request=self._process_request,
+                                   select_subprotocol=_mirror_subprotocol, max_size=MAX_MESSAGE,
+                                   compression=None, ssl=self.ssl_context, close_timeout=5,
+                                   server_header=None)
+        self.port = next(iter(self._server.sockets)).getsockname()[1]
+        self.access.port = self.port
+        log.info("guard (%s) listening on %s for %s", self.mode, self.url, self.upstream)
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for t in list(self._tasks):
+            t.cancel()
+        if self._own_verifier and self.verifier is not None:
+            self.verifier.close()
+
+    async def __aenter__(self) -> "Guard":
+        return await self.start()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.stop()
+
+    def start_in_thread(self) -> "Guard":
+        """Run on a private loop (the window's loop never waits on Guard)."""
+        ready = threading.Event()
+        errors: list[BaseException] = []
+
+        def main() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as exc:
+                errors.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.stop())
+            loop.close()
+
+        self._thread = threading.Thread(target=main, name="verbatim-guard", daemon=True)
+        self._thread.start()
+        ready.wait(60)
+        if errors:
+            raise errors[0]
+        return self
+
+    def stop_thread(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(15)
+            self._thread = None
+            self._loop = None
+
+    def spawn(self, coro) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # --- handshake: checks, then the upstream connection -------------------------------------------
+    async def _process_request(self, connection, request):
+        parts = urlsplit(request.path)
+        headers = request.headers
+        if not self.access.host_ok(headers.get("Host")):
+            return http_response(403, error_body("Host not allowed.", "forbidden_host"))
+        if not self.access.origin_ok(headers.get("Origin")):
+            return http_response(403, error_body("Requests from web pages elsewhere are refused.", "forbidden_origin"))
+        offered = offered_subprotocols(headers)
+        presented = client_key(headers, offered)
+        if not self.access.key_ok(presented):
+            return http_response(401, error_body("Incorrect API key provided for Verbatim Guard.", "invalid_api_key"))
+        if parts.path.rstrip("/") == HEALTH_PATH:
+            return http_response(200, {"guard": "verbatim", "mode": self.mode, "upstream": str(self.upstream),
+                                       "sessions": len(self.links)})
+        if not is_realtime_path(parts.path):
+            return http_response(404, error_body(f"No such path {parts.path[:200]}: Guard forwards Realtime "
+                                                 "connections (…/realtime).", "not_found"))
+        if len(self.links) + self._opening >= self.max_sessions:
+            return http_response(503, error_body("Guard is at its session limit; try again later.",
+                                                 "too_many_sessions", "server_error"))
+        replace = None
+        if self.access.keys:
+            if not self.upstream_key:
+                return http_response(503, error_body("Guard has no key for the service: store one in Verbatim's "
+                                                     "settings.", "missing_upstream_key", "server_error"))
+            replace = self.upstream_key
+        url = self.upstream.url_for(parts.path, parts.query)
+        self._opening += 1
+        try:
+            upstream = await self._connect(url, upstream_headers(headers, replace_key=replace),
+                                           upstream_subprotocols(offered, replace_key=replace),
+                                           headers.get("User-Agent"))
+        except _Refused as exc:
+            return exc.response
+        finally:
+            self._opening -= 1
+        connection.guard_upstream = upstream
+        connection.guard_path = parts.path
+        # a client that vanishes before its handler runs must not leave the upstream open
+        asyncio.get_running_loop().call_later(30, _close_unclaimed, connection)
+        return None
+
+    async def _connect(self, url: str, headers, subprotocols: list[str], user_agent: str | None):
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidHandshake, InvalidStatus
+
+        try:
+            return await connect(url, additional_headers=headers, subprotocols=subprotocols or None,
+                                 user_agent_header=user_agent, max_size=MAX_MESSAGE, open_timeout=15,
+                                 close_timeout=5, ssl=self.upstream_ssl if url.startswith("wss:") else None,
+                                 proxy=None)
+        except InvalidStatus as exc:   # the service's own refusal, passed on as it was
+            r = exc.response
+            ctype = r.headers.get("Content-Type", "application/json")
+            raise _Refused(http_response(r.status_code, r.body or b"", ctype, r.reason_phrase)) from None
+        except (OSError, asyncio.TimeoutError, InvalidHandshake) as exc:
+            log.warning("guard: upstream %s unreachable: %s", self.upstream, exc)
+            raise _Refused(http_response(502, error_body(f"Verbatim Guard could not reach {self.upstream}: "
+                                                         f"{exc.__class__.__name__}", "upstream_unreachable",
+                                                         "server_error"))) from None
+
+    async def _handle(self, ws) -> None:
+        upstream = getattr(ws, "guard_upstream", None)
+        if upstream is None:
+            return
+        ws.guard_upstream = None    # claimed
+        session = GuardSession(f"guard_{secrets.token_hex(6)}", getattr(ws, "guard_path", ""), str(self.upstream))
+        link = _Link(self, ws, upstream, session)
+        self.links.add(link)
+        self.sessions[session.id] = session
+        self._notify(self.listener.on_session_opened, session)
+        try:
+            await link.run()
+        finally:
+            self.links.discard(link)
+            self.sessions.pop(session.id, None)
+            session.closed_at = time.time()
+            self._notify(self.listener.on_session_closed, session)
+
+    # --- verdicts -----------------------------------------------------------------------------------
+    async def verify(self, transcript: str, pcm: np.ndarray, rate: int):
+        """The verifier's report, or None when there is nothing to check or it is busy."""
+        if not self.verify_enabled or not transcript.strip():
+            return None
+        if self._pending >= self.max_pending:
+            raise _Busy()
+        self._pending += 1
+        try:
+            lang = self.language
+            if lang is None:
+                from app.core.langid import detect_text_language
+
+                lang = await asyncio.to_thread(detect_text_language, transcript, "en")
+            return await asyncio.wrap_future(self.verifier.submit(transcript, pcm, rate, lang))
+        finally:
+            self._pending -= 1
+
+    async def conclude(self, gr: GuardResponse) -> None:
+        """Record a finished response: history (off the loop), then the listener."""
+        self.responses.append(gr)
+        if self.history is not None:
+            gr.history_id = await asyncio.to_thread(save_to_history, self.history, gr, self.upstream.kind)
+        self._notify(self.listener.on_response, gr)
+
+    @staticmethod
+    def _notify(fn: Callable, arg: Any) -> None:
+        try:
+            fn(arg)
+        except Exception:
+            log.exception("guard listener failed")
+
+
+class _Refused(Exception):
+    def __init__(self, response) -> None:
+        super().__init__("refused")
+        self.response = response
+
+
+class _Busy(Exception):
+    pass
+
+
+def _mirror_subprotocol(connection, offered):
+    """Answer the client with the subprotocol the service chose for Guard."""
+    up = getattr(connection, "guard_upstream", None)
+    chosen = getattr(up, "subprotocol", None)
+    return chosen if chosen in offered else None
+
+
+def _close_unclaimed(connection) -> None:
+    up = getattr(connection, "guard_upstream", None)
+    if up is not None:
+        connection.guard_upstream = None
+        asyncio.get_running_loop().create_task(up.close())
+
+
+def _warm_language_id() -> None:
+    try:
+        from app.core.langid import detect_text_language
+
+        detect_text_language("Warming up the language detector.", "en")
+    except Exception:
+        pass
+
+
+class _Gate:
+    """A point in the outgoing queue that opens when its response's audio is right."""
+
+    def __init__(self, response_id: str) -> None:
+        self.response_id = response_id
+        self.task: asyncio.Task | None = None
+
+
+class _Link:
+    """One client connection and its upstream connection."""
+
+    def __init__(self, guard: Guard, client, upstream, session: GuardSession) -> None:
+        self.guard = guard
+        self.client = client
+        self.upstream = upstream
+        self.session = session
+        self.tap = SessionTap()
+        self.repair = guard.mode == "repair"
+        self.out: deque = deque()        # messages and gates waiting behind a closed gate
+        self.wake = asyncio.Event()
+        self.room = asyncio.Event()
+        self.room.set()
+        self.gates: dict[str, _Gate] = {}
+        self.done_events: dict[str, asyncio.Event] = {}
+        self.upstream_gone = False
+
+    async def run(self) -> None:
+        flusher = asyncio.create_task(self._flush())
+        up = asyncio.create_task(self._client_to_upstream())
+        down = asyncio.create_task(self._upstream_to_client())
+        try:
+            done, _ = await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
+            if down in done:
+                # the service ended the connection: let what it already sent reach the app, then mirror
+                self.upstream_gone = True
+                for ev in self.done_events.values():
+                    ev.set()
+                try:
+                    await asyncio.wait_for(self._drained(), self.guard.hold_timeout + 5)
+                except asyncio.TimeoutError:
+                    log.warning("guard: held events not delivered before the close")
+                up.cancel()
+                await self._mirror_close(self.upstream, self.client)
+            else:
+                down.cancel()
+                await self._mirror_close(self.client, self.upstream)
+        finally:
+            for t in (up, down, flusher):
+                t.cancel()
+            for g in self.gates.values():
+                if g.task is not None:
+                    g.task.cancel()
+            self.session.close_code = self.client.close_code
+            await asyncio.gather(up, down, flusher, return_exceptions=True)
+
+    # --- pumps ------------------------------------------------------------------------------------------
+    async def _client_to_upstream(self) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            async for msg in self.client:
+                self.tap.client_message(msg)
+                try:
+                    await self.upstream.send(msg)
+                except ConnectionClosed:
+                    await asyncio.Event().wait()   # the service left: the other pump ends the link
+        except ConnectionClosed:
+            pass
+
+    async def _upstream_to_client(self) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            while True:
+                msg = await self.upstream.recv()
+                ev = self.tap.server_message(msg)
+                if ev is not None:
+                    self._after_event(ev)
+                if self.repair and ev is not None:
+                    rid = self._closing_rid(ev)
+                    if rid is not None and rid not in self.gates:
+                        self._open_gate(rid)
+                    if self.out:
+                        if ev["type"] in LIVE and ev.get("response_id") in self.gates:
+                            await self._send(msg)
+                        else:
+                            self.out.append(msg)
+                            self.wake.set()
+                            if len(self.out) > MAX_QUEUED:   # back-pressure instead of an unbounded queue
+                                self.room.clear()
+                                await self.room.wait()
+                        continue
+                elif self.out:
+                    self.out.append(msg)
+                    self.wake.set()
+                    continue
+                await self._send(msg)
+        except ConnectionClosed:
+            pass
+
+    async def _send(self, msg) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            await self.client.send(msg)
+        except ConnectionClosed:
+            pass     # the client pump notices and ends the link
+
+    async def _flush(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.out:
+                item = self.out[0]
+                if isinstance(item, _Gate):
+                    extra = await item.task
+                    for m in extra:
+                        await self._send(m)
+                else:
+                    await self._send(item)
+                self.out.popleft()
+                if len(self.out) <= MAX_QUEUED // 2:
+                    self.room.set()
+
+    async def _drained(self) -> None:
+        while self.out:
+            await asyncio.sleep(0.01)
+
+    async def _mirror_close(self, closed, other) -> None:
+        """The other side ends the way this side ended: same code and reason, or no close frame."""
+        rcvd = getattr(closed.protocol, "close_rcvd", None)
+        try:
+            if rcvd is None:
+                if closed is self.upstream and other.transport is not None:
+                    other.transport.abort()      # a dropped socket stays a dropped socket
+                else:
+                    await other.close(1001, "client gone")
+            elif rcvd.code == 1005:
+                await other.close(None)   # type: ignore[arg-type]  # an empty close frame, as received
+            else:
+                await other.close(rcvd.code, rcvd.reason)
+        except Exception:
+            if other.transport is not None:
+                other.transport.abort()
+
+    # --- per-response bookkeeping -----------------------------------------------------------------------
+    def _closing_rid(self, ev: dict[str, Any]) -> str | None:
+        kind = ev["type"]
+        if kind not in CLOSING:
+            return None
+        rid = ev["response"].get("id") if kind == "response.done" and isinstance(ev.get("response"), dict) \
+            else ev.get("response_id")
+        resp = self.tap.responses.get(rid) if isinstance(rid, str) else None
+        return rid if resp is not None and resp.has_audio else None
+
+    def _open_gate(self, rid: str) -> None:
+        gate = _Gate(rid)
+        self.gates[rid] = gate
+        done = self.done_events.setdefault(rid, asyncio.Event())
+        if self.tap.responses[rid].done:
+            done.set()
+        gate.task = asyncio.create_task(self._through_gate(rid))
+        self.out.append(gate)
+        self.wake.set()
+
+    def _after_event(self, ev: dict[str, Any]) -> None:
+        if ev["type"] == "response.done":
+            r = ev.get("response") if isinstance(ev.get("response"), dict) else {}
+            rid = r.get("id")
+            resp = self.tap.responses.get(rid) if isinstance(rid, str) else None
+            if resp is None:
+                return
+            if rid in self.done_events:
+                self.done_events[rid].set()
+            elif self.repair and not resp.has_audio:
+                self.tap.forget(rid)
+            if not self.repair:
+                self.tap.forget(rid)
+                if resp.has_audio:
+                    self.guard.spawn(self._observe(resp))
+
+    async def _observe(self, resp: TappedResponse) -> None:
+        gr = self._record(resp)
+        await self._judge(resp, gr)
+        await self.guard.conclude(gr)
+
+    def _record(self, resp: TappedResponse) -> GuardResponse:
+        self.session.responses += 1
+        return GuardResponse(self.session.id, resp.response_id, self.guard.mode, resp.transcript, resp.input_text,
+                             resp.audio_format, resp.voice, resp.pcm(), resp.sample_rate, model=self.tap.model,
+                             status="incomplete" if resp.status not in (None, "completed") else "unverified",
+                             timings={"response_s": (resp.finished or time.monotonic()) - resp.started})
+
+    async def _judge(self, resp: TappedResponse, gr: GuardResponse) -> None:
+        if resp.overflow:
+            gr.error = "too long to verify"
+            return
+        t0 = time.monotonic()
+        try:
+            gr.report = await self.guard.verify(gr.transcript, gr.audio, gr.sample_rate)
+        except _Busy:
+            gr.error = "the verifier was busy"
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("guard: verification failed: %s", exc)
+            gr.error = f"verification failed: {exc}"
+        gr.timings["verify_s"] = time.monotonic() - t0
+        if gr.report is not None and gr.status != "incomplete":
+            gr.status = gr.report.verdict
+
+    async def _through_gate(self, rid: str) -> list[str]:
+        """Runs while the gate is closed; returns the extra audio deltas to send before it."""
+        import json
+
+        resp = self.tap.responses.get(rid)
+        if resp is None:
+            return []
+        t_gate = time.monotonic()
+        extra: list[str] = []
+        gr: GuardResponse | None = None
+        try:
+            async with asyncio.timeout(self.guard.hold_timeout):
+                await self.done_events[rid].wait()
+                self.tap.forget(rid)
+                gr = self._record(resp)
+                if not resp.done or self.upstream_gone:
+                    gr.status = "incomplete"
+                    return []
+                await self._judge(resp, gr)
+                if gr.report is None or gr.report.matches or gr.status == "incomplete":
+                    return []
+                fix = missing_tail(gr.report, gr.transcript)
+                if fix is None:
+                    return []
+                pcm24 = await self.guard.speech.speak(fix.text, gr.report.language, resp.voice)
+                wire = to_wire(pcm24, resp.audio_format)
+                beta = bool(self.tap.beta)
+                extra = [json.dumps(resp.delta_event(b64, f"event_guard_{secrets.token_hex(8)}", beta))
+                         for b64 in wire_deltas(wire, resp.audio_format)]
+                gr.appended_text = fix.text
+                from app.audio.codecs import decode
+
+                gr.delivered_audio = np.concatenate([gr.audio, decode(wire, resp.audio_format)])
+                return extra
+        except TimeoutError:
+            log.warning("guard: response %s released unrepaired after %.1f s", rid, self.guard.hold_timeout)
+            if gr is not None:
+                gr.error = f"released unrepaired after {self.guard.hold_timeout:.0f} s"
+            extra = []
+            return []
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("guard: repair of %s failed", rid)
+            if gr is not None:
+                gr.error = f"repair failed: {exc}"
+            extra = []
+            return []
+        finally:
+            self.tap.forget(rid)
+            if gr is None and resp is not None:
+                gr = self._record(resp)
+                gr.status = "incomplete"
+            if gr is not None:
+                gr.timings["held_s"] = time.monotonic() - t_gate
+                self.guard.spawn(self._after_repair(gr, bool(extra)))
+
+    async def _after_repair(self, gr: GuardResponse, repaired: bool) -> None:
+        if repaired and gr.delivered_audio is not None:
+            try:
+                gr.delivered_report = await self.guard.verify(gr.transcript, gr.delivered_audio, gr.sample_rate)
+            except Exception as exc:   # the app already has the audio; only the record is poorer
+                gr.error = f"the repaired audio could not be verified: {exc}"
+            if gr.delivered_report is not None:
+                gr.status = "repaired" if gr.delivered_report.matches else "mismatch"
+        await self.guard.conclude(gr)
