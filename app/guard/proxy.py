@@ -6,12 +6,11 @@ Frames are forwarded both ways as they arrive, text and binary alike, the same m
 objects, so observe mode is byte-identical. A tap reads every server event on the way.
 
 Repair mode: a response's closing events (audio `.done`, `content_part.done`,
-`output_item.done`, `response.done`) are held at a *gate* once the first of them arrives;
-the transcript and audio deltas of that response keep flowing live. When `response.done`
+`output_item.done`, `response.done`) are held at a *gate* once the first of them arrives,
+with every event after them in order; only that response's audio deltas keep flowing. When `response.done`
 has arrived the audio is verified (off the loop); if its tail sentences were not spoken,
 their audio is synthesized in the session's format and sent as extra audio deltas of the
-same item, then the held events are released in their original order. Events of other
-kinds that arrive while a gate is closed queue behind it, so the app sees them in order.
+same item, then the held events are released in their original order.
 Nothing waits without bound: a gate opens after `hold_timeout` whatever happens, the
 queue behind it stops reading upstream when it is full, taps cap the audio they keep.
 """
@@ -31,7 +30,7 @@ import numpy as np
 
 from .mend import missing_tail, to_wire, wire_deltas
 from .records import GuardListener, GuardResponse, GuardSession, save_to_history
-from .tap import CLOSING, TRANSCRIPT_DELTA, TRANSCRIPT_DONE, AUDIO_DELTA, SessionTap, TappedResponse
+from .tap import AUDIO_DELTA, CLOSING, SessionTap, TappedResponse
 from .upstream import (Access, Upstream, client_key, error_body, http_response, is_loopback, is_realtime_path,
                        offered_subprotocols, upstream_headers, upstream_subprotocols)
 
@@ -40,7 +39,9 @@ log = logging.getLogger(__name__)
 MODES = ("observe", "repair")
 MAX_MESSAGE = 2 ** 24          # the service's own limit for one event is 15 MiB
 MAX_QUEUED = 2000              # events queued behind a closed gate before Guard stops reading upstream
-LIVE = AUDIO_DELTA | TRANSCRIPT_DELTA | TRANSCRIPT_DONE   # never held: they belong before the gate anyway
+# Audio of a held response is never held: it belongs before the gate (late deltas get there in time).
+# Everything else keeps its order behind the gate, so a clean answer arrives exactly as sent.
+LIVE = AUDIO_DELTA
 HEALTH_PATH = "/verbatim/guard/health"
 
 
@@ -279,9 +280,9 @@ class Guard:
 
     async def conclude(self, gr: GuardResponse) -> None:
         """Record a finished response: history (off the loop), then the listener."""
-        self.responses.append(gr)
         if self.history is not None:
             gr.history_id = await asyncio.to_thread(save_to_history, self.history, gr, self.upstream.kind)
+        self.responses.append(gr)
         self._notify(self.listener.on_response, gr)
 
     @staticmethod

@@ -163,12 +163,12 @@ def upstream_subprotocols(offered: list[str], *, replace_key: str | None = None)
     return [KEY_SUBPROTOCOL + replace_key if p.startswith(KEY_SUBPROTOCOL) else p for p in offered]
 
 
-def http_response(status: int, body: dict[str, Any] | bytes, content_type: str = "application/json",
+def http_response(status: int, body: dict[str, Any] | bytes | bytearray, content_type: str = "application/json",
                   reason: str | None = None):
     from websockets.datastructures import Headers
     from websockets.http11 import Response
 
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    data = bytes(body) if isinstance(body, (bytes, bytearray)) else json.dumps(body).encode()
     try:
         phrase = reason or HTTPStatus(status).phrase
     except ValueError:
