@@ -184,9 +184,10 @@ class Guard:
     async def _process_request(self, connection, request):
         parts = urlsplit(request.path)
         headers = request.headers
-        if not self.access.host_ok(headers.get("Host")):
+        hosts, origins = headers.get_all("Host"), headers.get_all("Origin")
+        if len(hosts) != 1 or not self.access.host_ok(hosts[0]):
             return http_response(403, error_body("Host not allowed.", "forbidden_host"))
-        if not self.access.origin_ok(headers.get("Origin")):
+        if len(origins) > 1 or not self.access.origin_ok(origins[0] if origins else None):
             return http_response(403, error_body("Requests from web pages elsewhere are refused.", "forbidden_origin"))
         offered = offered_subprotocols(headers)
         presented = client_key(headers, offered)

@@ -125,11 +125,12 @@ class Access:
 
 def client_key(headers, subprotocols: list[str]) -> str | None:
     """The key a client presents: Authorization Bearer, api-key, or the browser subprotocol."""
-    auth = headers.get("Authorization") or ""
+    auth = next(iter(headers.get_all("Authorization")), "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip() or None
-    if headers.get("api-key"):
-        return headers["api-key"].strip() or None
+    api_key = next(iter(headers.get_all("api-key")), "")
+    if api_key.strip():
+        return api_key.strip()
     for p in subprotocols:
         if p.startswith(KEY_SUBPROTOCOL):
             return p[len(KEY_SUBPROTOCOL):] or None
