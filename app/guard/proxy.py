@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from .mend import missing_tail, to_wire, wire_deltas
+from .stream import Settled, StreamingCheck
 from .records import GuardListener, GuardResponse, GuardSession, save_to_history
 from .tap import AUDIO_DELTA, CLOSING, SessionTap, TappedResponse
 from .upstream import (Access, Upstream, client_key, error_body, http_response, is_loopback, is_realtime_path,
@@ -262,15 +263,15 @@ class Guard:
             self._notify(self.listener.on_session_closed, session)
 
     # --- verdicts -----------------------------------------------------------------------------------
-    async def verify(self, transcript: str, pcm: np.ndarray, rate: int):
-        """The verifier's report, or None when there is nothing to check or it is busy."""
+    async def verify(self, transcript: str, pcm: np.ndarray, rate: int, language: str | None = None):
+        """The verifier's report, or None when there is nothing to check; _Busy past max_pending."""
         if not self.verify_enabled or not transcript.strip():
             return None
         if self._pending >= self.max_pending:
             raise _Busy()
         self._pending += 1
         try:
-            lang = self.language
+            lang = language or self.language
             if lang is None:
                 from app.core.langid import detect_text_language
 
@@ -351,6 +352,7 @@ class _Link:
         self.room.set()
         self.gates: dict[str, _Gate] = {}
         self.done_events: dict[str, asyncio.Event] = {}
+        self.checks: dict[str, StreamingCheck] = {}
         self.upstream_gone = False
 
     async def run(self) -> None:
@@ -379,6 +381,8 @@ class _Link:
             for g in self.gates.values():
                 if g.task is not None:
                     g.task.cancel()
+            for c in self.checks.values():
+                c.cancel()
             self.session.close_code = self.client.close_code
             await asyncio.gather(up, down, flusher, return_exceptions=True)
 
@@ -406,6 +410,8 @@ class _Link:
                 if ev is not None:
                     self._after_event(ev)
                 if self.repair and ev is not None:
+                    if ev["type"] in AUDIO_DELTA:
+                        self._stream_check(ev.get("response_id"))
                     rid = self._closing_rid(ev)
                     if rid is not None and rid not in self.gates:
                         self._open_gate(rid)
@@ -482,6 +488,15 @@ class _Link:
         resp = self.tap.responses.get(rid) if isinstance(rid, str) else None
         return rid if resp is not None and resp.has_audio else None
 
+    def _stream_check(self, rid) -> None:
+        resp = self.tap.responses.get(rid) if isinstance(rid, str) else None
+        if resp is None or rid in self.gates or not self.guard.verify_enabled:
+            return
+        check = self.checks.get(rid)
+        if check is None:
+            check = self.checks[rid] = StreamingCheck(resp, self.guard.verify)
+        check.poke()
+
     def _open_gate(self, rid: str) -> None:
         gate = _Gate(rid)
         self.gates[rid] = gate
@@ -510,7 +525,8 @@ class _Link:
 
     async def _observe(self, resp: TappedResponse) -> None:
         gr = self._record(resp)
-        await self._judge(resp, gr)
+        if gr.status != "incomplete":
+            await self._judge(gr, resp.overflow)
         await self.guard.conclude(gr)
 
     def _record(self, resp: TappedResponse) -> GuardResponse:
@@ -520,8 +536,9 @@ class _Link:
                              status="incomplete" if resp.status not in (None, "completed") else "unverified",
                              timings={"response_s": (resp.finished or time.monotonic()) - resp.started})
 
-    async def _judge(self, resp: TappedResponse, gr: GuardResponse) -> None:
-        if resp.overflow:
+    async def _judge(self, gr: GuardResponse, overflow: bool = False) -> None:
+        """The full verdict on the upstream's audio, for the record."""
+        if overflow:
             gr.error = "too long to verify"
             return
         t0 = time.monotonic()
@@ -538,6 +555,22 @@ class _Link:
         if gr.report is not None and gr.status != "incomplete":
             gr.status = gr.report.verdict
 
+    async def _tail_verdict(self, resp: TappedResponse, gr: GuardResponse):
+        """Verify what streaming verification has not settled yet: (report, its text)."""
+        check = self.checks.pop(resp.response_id, None)
+        settled, language = Settled(), None
+        if check is not None:
+            await check.finish()
+            check.cancel()
+            if not check.stopped:
+                settled = check.settled
+            language = check.language
+            gr.timings["stream_passes"] = check.passes
+            gr.timings["settled_sentences"] = settled.sentences
+        text = gr.transcript[settled.char:]
+        report = await self.guard.verify(text, gr.audio[settled.sample:], gr.sample_rate, language)
+        return report, text
+
     async def _through_gate(self, rid: str) -> list[str]:
         """Runs while the gate is closed; returns the extra audio deltas to send before it."""
         import json
@@ -553,16 +586,18 @@ class _Link:
                 await self.done_events[rid].wait()
                 self.tap.forget(rid)
                 gr = self._record(resp)
-                if not resp.done or self.upstream_gone:
-                    gr.status = "incomplete"
+                if not resp.done or self.upstream_gone or resp.overflow or gr.status == "incomplete":
+                    gr.status = "incomplete" if gr.status == "incomplete" or not resp.done else gr.status
                     return []
-                await self._judge(resp, gr)
-                if gr.report is None or gr.report.matches or gr.status == "incomplete":
+                t0 = time.monotonic()
+                tail, tail_text = await self._tail_verdict(resp, gr)
+                gr.timings["verdict_s"] = time.monotonic() - t0
+                if tail is None or tail.matches:
                     return []
-                fix = missing_tail(gr.report, gr.transcript)
+                fix = missing_tail(tail, tail_text)
                 if fix is None:
                     return []
-                pcm24 = await self.guard.speech.speak(fix.text, gr.report.language, resp.voice)
+                pcm24 = await self.guard.speech.speak(fix.text, tail.language, resp.voice)
                 wire = to_wire(pcm24, resp.audio_format)
                 beta = bool(self.tap.beta)
                 extra = [json.dumps(resp.delta_event(b64, f"event_guard_{secrets.token_hex(8)}", beta))
@@ -578,6 +613,10 @@ class _Link:
                 gr.error = f"released unrepaired after {self.guard.hold_timeout:.0f} s"
             extra = []
             return []
+        except _Busy:
+            if gr is not None:
+                gr.error = "the verifier was busy"
+            return []
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -588,14 +627,20 @@ class _Link:
             return []
         finally:
             self.tap.forget(rid)
+            check = self.checks.pop(rid, None)
+            if check is not None:
+                check.cancel()
             if gr is None and resp is not None:
                 gr = self._record(resp)
                 gr.status = "incomplete"
             if gr is not None:
                 gr.timings["held_s"] = time.monotonic() - t_gate
-                self.guard.spawn(self._after_repair(gr, bool(extra)))
+                self.guard.spawn(self._after_repair(gr, bool(extra), resp.overflow))
 
-    async def _after_repair(self, gr: GuardResponse, repaired: bool) -> None:
+    async def _after_repair(self, gr: GuardResponse, repaired: bool, overflow: bool) -> None:
+        """The full verdicts for the record, once the app has its audio."""
+        if gr.status != "incomplete":
+            await self._judge(gr, overflow)
         if repaired and gr.delivered_audio is not None:
             try:
                 gr.delivered_report = await self.guard.verify(gr.transcript, gr.delivered_audio, gr.sample_rate)

@@ -73,7 +73,11 @@ class TappedResponse:
         return get_format(self.audio_format).sample_rate
 
     def pcm(self) -> np.ndarray:
-        data = bytes(self.audio)
+        return self.pcm_from(0)
+
+    def pcm_from(self, offset: int) -> np.ndarray:
+        """Decoded audio from a byte offset on (a copy: the buffer keeps growing)."""
+        data = bytes(self.audio[offset:])
         return np.array(decode(data, self.audio_format), dtype=np.int16)
 
     def delta_event(self, delta_b64: str, event_id: str, beta: bool) -> dict[str, Any]:
