@@ -44,6 +44,8 @@ MAX_QUEUED = 2000              # events queued behind a closed gate before Guard
 # Everything else keeps its order behind the gate, so a clean answer arrives exactly as sent.
 LIVE = AUDIO_DELTA
 HEALTH_PATH = "/verbatim/guard/health"
+CHARS_PER_S = 14.0     # typical speaking pace, until a response shows its own
+SHORT_RATIO = 0.9      # audio shorter than this share of the expected length: probably cut off
 
 
 class GuardError(RuntimeError):
@@ -562,9 +564,7 @@ class _Link:
         if check is not None:
             await check.finish()
             check.cancel()
-            if not check.stopped:
-                settled = check.settled
-            language = check.language
+            settled, language = check.settled, check.language
             gr.timings["stream_passes"] = check.passes
             gr.timings["settled_sentences"] = settled.sentences
         text = gr.transcript[settled.char:]
@@ -590,14 +590,25 @@ class _Link:
                     gr.status = "incomplete" if gr.status == "incomplete" or not resp.done else gr.status
                     return []
                 t0 = time.monotonic()
-                tail, tail_text = await self._tail_verdict(resp, gr)
-                gr.timings["verdict_s"] = time.monotonic() - t0
-                if tail is None or tail.matches:
-                    return []
-                fix = missing_tail(tail, tail_text)
-                if fix is None:
-                    return []
-                pcm24 = await self.guard.speech.speak(fix.text, tail.language, resp.voice)
+                # the last sentence is what truncation usually loses: when the audio looks too short
+                # for the transcript, voice it while the verdict is made (not otherwise: it costs CPU)
+                guess = _last_sentence(gr.transcript) if self._looks_short(resp, gr) else ""
+                early = asyncio.ensure_future(self._speak(guess, resp, gr)) if guess else None
+                try:
+                    tail, tail_text = await self._tail_verdict(resp, gr)
+                    gr.timings["verdict_s"] = time.monotonic() - t0
+                    if tail is None or tail.matches:
+                        return []
+                    fix = missing_tail(tail, tail_text)
+                    if fix is None:
+                        return []
+                    if early is not None and fix.text == guess:
+                        pcm24 = await early
+                    else:
+                        pcm24 = await self._speak(fix.text, resp, gr, tail.language)
+                finally:
+                    if early is not None and not early.done():
+                        early.cancel()
                 wire = to_wire(pcm24, resp.audio_format)
                 beta = bool(self.tap.beta)
                 extra = [json.dumps(resp.delta_event(b64, f"event_guard_{secrets.token_hex(8)}", beta))
@@ -637,6 +648,22 @@ class _Link:
                 gr.timings["held_s"] = time.monotonic() - t_gate
                 self.guard.spawn(self._after_repair(gr, bool(extra), resp.overflow))
 
+    def _looks_short(self, resp: TappedResponse, gr: GuardResponse) -> bool:
+        """Less audio than this voice needs for the text, judging by its pace so far."""
+        check = self.checks.get(resp.response_id)
+        chars_per_s = CHARS_PER_S
+        if check is not None and check.settled.sample > resp.sample_rate:
+            chars_per_s = check.settled.char / (check.settled.sample / resp.sample_rate)
+        audio_s = len(gr.audio) / resp.sample_rate
+        return audio_s < SHORT_RATIO * len(gr.transcript) / chars_per_s
+
+    async def _speak(self, text: str, resp: TappedResponse, gr: GuardResponse, language: str | None = None):
+        if language is None:
+            from app.core.langid import detect_text_language
+
+            language = self.guard.language or await asyncio.to_thread(detect_text_language, gr.transcript, "en")
+        return await self.guard.speech.speak(text, language, resp.voice)
+
     async def _after_repair(self, gr: GuardResponse, repaired: bool, overflow: bool) -> None:
         """The full verdicts for the record, once the app has its audio."""
         if gr.status != "incomplete":
@@ -649,3 +676,10 @@ class _Link:
             if gr.delivered_report is not None:
                 gr.status = "repaired" if gr.delivered_report.matches else "mismatch"
         await self.guard.conclude(gr)
+
+
+def _last_sentence(transcript: str) -> str:
+    from app.text.segments import split_sentences
+
+    sentences = split_sentences(transcript)
+    return transcript[sentences[-1].start:].strip() if len(sentences) > 1 else ""

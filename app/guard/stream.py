@@ -4,8 +4,8 @@ that when `response.done` comes only the last sentence or two are left to check.
 Each pass verifies the audio after the settled point against the complete sentences after
 the settled text. Sentences that were spoken as written *and* are followed by speech of
 the next sentence are settled: their audio ends in the pause before the next one, and
-neither is looked at again. A flagged sentence stops settling (the final check then covers
-everything from it on). Passes never delay audio: they run beside the stream, on the
+they are not looked at again. A flagged sentence is not settled; a later pass (or the
+final check, which covers everything unsettled) judges it again. Passes never delay audio: they run beside the stream, on the
 verifier's thread, one at a time per response.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Awaitable, Callable
 
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STEP_S = 1.5          # new audio between passes
+STEP_S = 1.0          # new audio between passes
+MIN_PAUSE_S = 0.08    # between two sentences, where the audio is cut
+MAX_SPEEDUP = 8.0     # passes only while audio streams at most this much faster than real time
 
 
 @dataclass
@@ -59,6 +62,10 @@ class StreamingCheck:
         samples = len(self.resp.audio) // self.bytes_per_sample
         if samples - self._checked_at < STEP_S * self.resp.sample_rate:
             return
+        # audio arriving in a burst ends before a pass could help, and the pass would delay the final check
+        streamed_s = time.monotonic() - (self.resp.first_audio or time.monotonic())
+        if streamed_s * MAX_SPEEDUP < samples / self.resp.sample_rate:
+            return
         self._checked_at = samples
         self.task = asyncio.get_running_loop().create_task(self._pass())
 
@@ -77,8 +84,8 @@ class StreamingCheck:
 
     async def _pass(self) -> None:
         text_all = self.resp.transcript
-        # complete sentences only: the last one may still be arriving
-        sentences = [s for s in split_sentences(text_all) if s.start >= self.settled.char][:-1]
+        # the last sentence may still be arriving: it only serves to show where the one before ends
+        sentences = [s for s in split_sentences(text_all) if s.start >= self.settled.char]
         if len(sentences) < 2:
             return
         end = sentences[-1].end
@@ -99,13 +106,15 @@ class StreamingCheck:
         segs = report.segments
         cut_s, next_char, count = None, None, 0
         for i, seg in enumerate(segs[:-1]):
-            nxt = segs[i + 1]
             if seg.status != "ok":
-                self.stopped = True      # a sentence went wrong here: judge the rest as a whole
+                break    # flagged (or misheard because the audio stops mid-word): a later pass decides
+            nxt = segs[i + 1]
+            # the next sentence must really be under way (a word of it recognized), after a pause
+            heard = [w.start_s for w in report.words if nxt.char_start <= w.char_start < nxt.char_end
+                     and w.status == "ok" and w.start_s is not None]
+            if seg.end_s is None or not heard or min(heard) - seg.end_s < MIN_PAUSE_S:
                 break
-            if seg.end_s is None or nxt.start_s is None or nxt.start_s < seg.end_s:
-                break
-            cut_s, next_char, count = (seg.end_s + nxt.start_s) / 2, nxt.char_start, i + 1
+            cut_s, next_char, count = (seg.end_s + min(heard)) / 2, nxt.char_start, i + 1
         if cut_s is not None and next_char is not None:
             self.settled = Settled(self.settled.char + next_char,
                                    self.settled.sample + int(cut_s * self.resp.sample_rate),
