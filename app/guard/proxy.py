@@ -23,10 +23,13 @@ import secrets
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import numpy as np
+
+from app.audio.codecs import decode
 
 from .mend import missing_tail, to_wire, wire_deltas
 from .stream import Settled, StreamingCheck
@@ -58,7 +61,7 @@ class Guard:
                  upstream_ssl=None, verifier=None, speech=None, history=None,
                  listener: GuardListener | None = None, language: str | None = None,
                  hold_timeout: float = 10.0, max_sessions: int = 100, max_pending: int = 32,
-                 verify: bool = True) -> None:
+                 verify: bool = True, hold_audio: bool = False) -> None:
         if mode not in MODES:
             raise GuardError(f"mode must be one of {', '.join(MODES)}")
         keys = frozenset(k for k in (api_keys or ()) if k)
@@ -77,6 +80,7 @@ class Guard:
         self.listener = listener or GuardListener()
         self.language = language
         self.hold_timeout = hold_timeout
+        self.hold_audio = hold_audio      # repair: hold each sentence until verified, replace drifted ones
         self.max_sessions = max_sessions
         self.max_pending = max_pending
         self.sessions: dict[str, GuardSession] = {}
@@ -330,6 +334,20 @@ def _warm_language_id() -> None:
         pass
 
 
+@dataclass
+class _Hold:
+    """A response whose audio Guard holds until each sentence is verified."""
+    released: int = 0                 # bytes of the original audio already released (or replaced)
+    parts: list = field(default_factory=list)     # what the app received, decoded
+    voiced: list[str] = field(default_factory=list)
+
+    def add(self, wire: bytes, audio_format: str, voiced_text: str | None) -> None:
+        if wire:
+            self.parts.append(decode(wire, audio_format))
+        if voiced_text:
+            self.voiced.append(voiced_text)
+
+
 class _Gate:
     """A point in the outgoing queue that opens when its response's audio is right."""
 
@@ -355,6 +373,8 @@ class _Link:
         self.gates: dict[str, _Gate] = {}
         self.done_events: dict[str, asyncio.Event] = {}
         self.checks: dict[str, StreamingCheck] = {}
+        self.hold_audio = self.repair and guard.hold_audio and guard.verify_enabled
+        self.holds: dict[str, _Hold] = {}
         self.upstream_gone = False
 
     async def run(self) -> None:
@@ -368,6 +388,11 @@ class _Link:
                 self.upstream_gone = True
                 for ev in self.done_events.values():
                     ev.set()
+                for rid in [r for r in self.holds if r not in self.gates]:   # held audio the service sent
+                    resp, hold = self.tap.responses.get(rid), self.holds.pop(rid)
+                    if resp is not None:
+                        for m in self._deltas(resp, self._keep(resp, hold, len(resp.audio))):
+                            await self._send(m)
                 try:
                     await asyncio.wait_for(self._drained(), self.guard.hold_timeout + 5)
                 except asyncio.TimeoutError:
@@ -414,6 +439,8 @@ class _Link:
                 if self.repair and ev is not None:
                     if ev["type"] in AUDIO_DELTA:
                         self._stream_check(ev.get("response_id"))
+                        if self.hold_audio and await self._held(ev.get("response_id")):
+                            continue
                     rid = self._closing_rid(ev)
                     if rid is not None and rid not in self.gates:
                         self._open_gate(rid)
@@ -496,8 +523,27 @@ class _Link:
             return
         check = self.checks.get(rid)
         if check is None:
-            check = self.checks[rid] = StreamingCheck(resp, self.guard.verify)
+            check = self.checks[rid] = StreamingCheck(resp, self.guard.verify, hold=self.hold_audio)
+            if self.hold_audio:
+                self.holds[rid] = _Hold()
+                check.on_steps = lambda steps, r=resp: self._release(r, steps)
         check.poke()
+
+    async def _held(self, rid) -> bool:
+        """True when this audio delta is held (its bytes are in the tap, released as sentences settle)."""
+        hold = self.holds.get(rid) if isinstance(rid, str) else None
+        resp = self.tap.responses.get(rid) if isinstance(rid, str) else None
+        if hold is None or resp is None:
+            return False
+        if resp.overflow:     # too long to hold: what is held goes now, the rest passes through
+            self.holds.pop(rid, None)
+            check = self.checks.pop(rid, None)
+            if check is not None:
+                check.cancel()
+            for m in self._deltas(resp, self._keep(resp, hold, len(resp.audio))):
+                await self._send(m)
+            return False
+        return True
 
     def _open_gate(self, rid: str) -> None:
         gate = _Gate(rid)
@@ -558,7 +604,7 @@ class _Link:
             gr.status = gr.report.verdict
 
     async def _tail_verdict(self, resp: TappedResponse, gr: GuardResponse):
-        """Verify what streaming verification has not settled yet: (report, its text)."""
+        """Verify what streaming verification has not settled: (report, its text, settled point)."""
         check = self.checks.pop(resp.response_id, None)
         settled, language = Settled(), None
         if check is not None:
@@ -569,84 +615,149 @@ class _Link:
             gr.timings["settled_sentences"] = settled.sentences
         text = gr.transcript[settled.char:]
         report = await self.guard.verify(text, gr.audio[settled.sample:], gr.sample_rate, language)
-        return report, text
+        return report, text, settled
 
     async def _through_gate(self, rid: str) -> list[str]:
-        """Runs while the gate is closed; returns the extra audio deltas to send before it."""
-        import json
-
+        """Runs while the gate is closed; returns the audio deltas to send before it."""
         resp = self.tap.responses.get(rid)
         if resp is None:
             return []
         t_gate = time.monotonic()
         extra: list[str] = []
         gr: GuardResponse | None = None
+        error: str | None = None
+        voiced = False
         try:
             async with asyncio.timeout(self.guard.hold_timeout):
                 await self.done_events[rid].wait()
                 self.tap.forget(rid)
-                gr = self._record(resp)
-                if not resp.done or self.upstream_gone or resp.overflow or gr.status == "incomplete":
-                    gr.status = "incomplete" if gr.status == "incomplete" or not resp.done else gr.status
-                    return []
-                t0 = time.monotonic()
-                # the last sentence is what truncation usually loses: when the audio looks too short
-                # for the transcript, voice it while the verdict is made (not otherwise: it costs CPU)
-                guess = _last_sentence(gr.transcript) if self._looks_short(resp, gr) else ""
-                early = asyncio.ensure_future(self._speak(guess, resp, gr)) if guess else None
-                try:
-                    tail, tail_text = await self._tail_verdict(resp, gr)
-                    gr.timings["verdict_s"] = time.monotonic() - t0
-                    if tail is None or tail.matches:
-                        return []
-                    fix = missing_tail(tail, tail_text)
-                    if fix is None:
-                        return []
-                    if early is not None and fix.text == guess:
-                        pcm24 = await early
-                    else:
-                        pcm24 = await self._speak(fix.text, resp, gr, tail.language)
-                finally:
-                    if early is not None and not early.done():
-                        early.cancel()
-                wire = to_wire(pcm24, resp.audio_format)
-                beta = bool(self.tap.beta)
-                extra = [json.dumps(resp.delta_event(b64, f"event_guard_{secrets.token_hex(8)}", beta))
-                         for b64 in wire_deltas(wire, resp.audio_format)]
-                gr.appended_text = fix.text
-                from app.audio.codecs import decode
-
-                gr.delivered_audio = np.concatenate([gr.audio, decode(wire, resp.audio_format)])
-                return extra
+                gr = self._record(resp)     # after response.done: the whole transcript and audio
+                if resp.done and not self.upstream_gone and not resp.overflow and gr.status != "incomplete":
+                    voiced = await self._decide(resp, gr, extra)
         except TimeoutError:
             log.warning("guard: response %s released unrepaired after %.1f s", rid, self.guard.hold_timeout)
-            if gr is not None:
-                gr.error = f"released unrepaired after {self.guard.hold_timeout:.0f} s"
-            extra = []
-            return []
+            error = f"released unrepaired after {self.guard.hold_timeout:.0f} s"
         except _Busy:
-            if gr is not None:
-                gr.error = "the verifier was busy"
-            return []
+            error = "the verifier was busy"
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.exception("guard: repair of %s failed", rid)
-            if gr is not None:
-                gr.error = f"repair failed: {exc}"
-            extra = []
-            return []
+            error = f"repair failed: {exc}"
         finally:
             self.tap.forget(rid)
             check = self.checks.pop(rid, None)
             if check is not None:
                 check.cancel()
-            if gr is None and resp is not None:
-                gr = self._record(resp)
-                gr.status = "incomplete"
-            if gr is not None:
-                gr.timings["held_s"] = time.monotonic() - t_gate
-                self.guard.spawn(self._after_repair(gr, bool(extra), resp.overflow))
+        if gr is None:
+            gr = self._record(resp)
+        gr.error = gr.error or error
+        if not resp.done:
+            gr.status = "incomplete"
+        hold = self.holds.pop(rid, None)
+        if hold is not None:     # whatever happened, the app gets all the audio that is still held
+            extra += self._deltas(resp, self._keep(resp, hold, len(resp.audio)))
+            if hold.voiced:
+                gr.delivered_audio = np.concatenate(hold.parts) if hold.parts else None
+                gr.appended_text = " ".join(hold.voiced)
+                voiced = True
+        gr.timings["held_s"] = time.monotonic() - t_gate
+        self.guard.spawn(self._after_repair(gr, voiced, resp.overflow))
+        return extra
+
+    async def _decide(self, resp: TappedResponse, gr: GuardResponse, extra: list[str]) -> bool:
+        """The verdict on what is not settled yet, and the audio that makes it right (into `extra`)."""
+        t0 = time.monotonic()
+        hold = self.holds.get(resp.response_id)
+        # the last sentence is what truncation usually loses: when the audio looks too short
+        # for the transcript, voice it while the verdict is made (not otherwise: it costs CPU)
+        guess = _last_sentence(gr.transcript) if self._looks_short(resp, gr) else ""
+        early = asyncio.ensure_future(self._speak(guess, resp, gr)) if guess else None
+        try:
+            tail, tail_text, settled = await self._tail_verdict(resp, gr)
+            gr.timings["verdict_s"] = time.monotonic() - t0
+            if tail is None or tail.matches:
+                return False
+            fix = missing_tail(tail, tail_text)
+            flagged = tail.flagged_segments
+            if fix is not None and (hold is None or all(s.char_end > fix.char_start for s in flagged)):
+                # the end is missing (and, with audio the app already has, nothing else can change):
+                # the audio stays, the missing words follow it
+                pcm24 = await early if early is not None and fix.text == guess else \
+                    await self._speak(fix.text, resp, gr, tail.language)
+                if hold is not None:
+                    extra += self._deltas(resp, self._keep(resp, hold, len(resp.audio)))
+                wire = to_wire(pcm24, resp.audio_format)
+                extra += self._deltas(resp, wire)
+                if hold is not None:
+                    hold.add(wire, resp.audio_format, fix.text)
+                else:
+                    gr.appended_text = fix.text
+                    gr.delivered_audio = np.concatenate([gr.audio, decode(wire, resp.audio_format)])
+                return True
+            if hold is None or not flagged:
+                return False     # drift in audio the app already has: recorded, not repaired
+            # held audio: keep it up to the first wrong sentence, speak the rest anew
+            first = flagged[0]
+            segs = tail.segments
+            cut_s = 0.0
+            if first.index > 0:
+                prev = segs[first.index - 1]
+                if prev.end_s is not None:
+                    cut_s = (prev.end_s + first.start_s) / 2 if first.start_s is not None and \
+                        first.start_s > prev.end_s else prev.end_s + 0.05
+            cut = settled.sample + int(cut_s * resp.sample_rate)
+            extra += self._deltas(resp, self._keep(resp, hold, cut * self._bps(resp)))
+            text = tail_text[first.char_start:].strip()
+            wire = to_wire(await self._speak(text, resp, gr, tail.language), resp.audio_format)
+            hold.released = len(resp.audio)     # the rest of the original is not used
+            hold.add(wire, resp.audio_format, text)
+            extra += self._deltas(resp, wire)
+            return True
+        finally:
+            if early is not None and not early.done():
+                early.cancel()
+
+    # --- held audio (repair with hold): released sentence by sentence ----------------------------------
+    @staticmethod
+    def _bps(resp: TappedResponse) -> int:
+        return 1 if resp.audio_format != "pcm16" else 2
+
+    def _keep(self, resp: TappedResponse, hold: "_Hold", upto: int) -> bytes:
+        """The original audio from what was released up to byte `upto`, now released."""
+        upto = min(upto - upto % self._bps(resp), len(resp.audio))
+        if upto <= hold.released:
+            return b""
+        data = bytes(resp.audio[hold.released:upto])
+        hold.released = upto
+        hold.add(data, resp.audio_format, None)
+        return data
+
+    def _deltas(self, resp: TappedResponse, wire: bytes) -> list[str]:
+        import json
+
+        beta = bool(self.tap.beta)
+        return [json.dumps(resp.delta_event(b64, f"event_guard_{secrets.token_hex(8)}", beta))
+                for b64 in wire_deltas(wire, resp.audio_format)] if wire else []
+
+    async def _release(self, resp: TappedResponse, steps: list) -> None:
+        """Streaming verification settled these sentences: send their audio (or its replacement)."""
+        hold = self.holds.get(resp.response_id)
+        if hold is None:
+            return
+        bps = self._bps(resp)
+        for step in steps:
+            if step.kind == "keep":
+                wire = self._keep(resp, hold, step.sample_end * bps)
+            else:
+                check = self.checks.get(resp.response_id)
+                gr_language = check.language if check is not None else None
+                wire = to_wire(await self.guard.speech.speak(step.text, gr_language or "en", resp.voice),
+                               resp.audio_format)
+                hold.released = max(hold.released, step.sample_end * bps)
+                hold.add(wire, resp.audio_format, step.text)
+            for m in self._deltas(resp, wire):
+                await self._send(m)
 
     def _looks_short(self, resp: TappedResponse, gr: GuardResponse) -> bool:
         """Less audio than this voice needs for the text, judging by its pace so far."""

@@ -1,12 +1,16 @@
 """Streaming verification: judge a response's sentences while its audio still arrives, so
 that when `response.done` comes only the last sentence or two are left to check.
 
-Each pass verifies the audio after the settled point against the complete sentences after
-the settled text. Sentences that were spoken as written *and* are followed by speech of
+Each pass verifies the audio after the settled point against the sentences after the
+settled text. Sentences that were spoken as written *and* are followed by speech of
 the next sentence are settled: their audio ends in the pause before the next one, and
 they are not looked at again. A flagged sentence is not settled; a later pass (or the
 final check, which covers everything unsettled) judges it again. Passes never delay audio: they run beside the stream, on the
 verifier's thread, one at a time per response.
+
+When Guard holds a response's audio (repair with `hold`), settling is what releases it:
+sentences spoken as written go to the app as they were, a drifted or misspoken sentence
+is replaced by its text spoken anew (`on_steps`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ log = logging.getLogger(__name__)
 STEP_S = 1.0          # new audio between passes
 MIN_PAUSE_S = 0.08    # between two sentences, where the audio is cut
 MAX_SPEEDUP = 8.0     # passes only while audio streams at most this much faster than real time
+LEAD_S = 0.08         # a replaced sentence's audio ends this long before the next one's first word
 
 
 @dataclass
@@ -46,6 +51,8 @@ class StreamingCheck:
     verify: Callable[[str, np.ndarray, int, str | None], Awaitable[Report | None]]
     language: str | None = None
     settled: Settled = field(default_factory=Settled)
+    hold: bool = False            # the link holds this response's audio until it settles
+    on_steps: Callable[[list["Step"]], Awaitable[None]] | None = None
     task: asyncio.Task | None = None
     stopped: bool = False
     passes: int = 0
@@ -62,9 +69,10 @@ class StreamingCheck:
         samples = len(self.resp.audio) // self.bytes_per_sample
         if samples - self._checked_at < STEP_S * self.resp.sample_rate:
             return
-        # audio arriving in a burst ends before a pass could help, and the pass would delay the final check
+        # audio arriving in a burst ends before a pass could help, and the pass would delay the final
+        # check (audio that is held waits for passes, whatever the pace)
         streamed_s = time.monotonic() - (self.resp.first_audio or time.monotonic())
-        if streamed_s * MAX_SPEEDUP < samples / self.resp.sample_rate:
+        if not self.hold and streamed_s * MAX_SPEEDUP < samples / self.resp.sample_rate:
             return
         self._checked_at = samples
         self.task = asyncio.get_running_loop().create_task(self._pass())
@@ -103,19 +111,49 @@ class StreamingCheck:
         if report is None:
             return
         self.language = self.language or report.language
-        segs = report.segments
-        cut_s, next_char, count = None, None, 0
-        for i, seg in enumerate(segs[:-1]):
-            if seg.status != "ok":
-                break    # flagged (or misheard because the audio stops mid-word): a later pass decides
-            nxt = segs[i + 1]
-            # the next sentence must really be under way (a word of it recognized), after a pause
-            heard = [w.start_s for w in report.words if nxt.char_start <= w.char_start < nxt.char_end
-                     and w.status == "ok" and w.start_s is not None]
-            if seg.end_s is None or not heard or min(heard) - seg.end_s < MIN_PAUSE_S:
+        steps, next_char = plan_steps(report, text, self.settled.sample, self.resp.sample_rate, self.hold)
+        if not steps:
+            return
+        if self.on_steps is not None:
+            await self.on_steps(steps)
+        self.settled = Settled(self.settled.char + next_char, steps[-1].sample_end,
+                               self.settled.sentences + len(steps))
+
+
+@dataclass
+class Step:
+    """A settled piece of a response's audio: its original audio up to `sample_end` is
+    released as it is (`keep`), or replaced by `text` spoken anew (`revoice`)."""
+    kind: str
+    text: str
+    sample_end: int
+
+
+def plan_steps(report: Report, text: str, base_sample: int, rate: int, revoice: bool) -> tuple[list[Step], int]:
+    """Sentences of `report` that can be settled, and the char (in `text`) where the rest begins.
+
+    A sentence settles when the next one is under way (a word of it recognized): spoken as
+    written, its audio ends in the pause before the next; with `revoice`, a flagged one is
+    replaced by its text spoken anew (its audio ends just before the next one's first word)."""
+    segs = report.segments
+    steps: list[Step] = []
+    next_char = 0
+    for i, seg in enumerate(segs[:-1]):
+        nxt = segs[i + 1]
+        heard = [w.start_s for w in report.words if nxt.char_start <= w.char_start < nxt.char_end
+                 and w.status == "ok" and w.start_s is not None]
+        if not heard:
+            break
+        if seg.status == "ok":
+            if seg.end_s is None or min(heard) - seg.end_s < MIN_PAUSE_S:
                 break
-            cut_s, next_char, count = (seg.end_s + min(heard)) / 2, nxt.char_start, i + 1
-        if cut_s is not None and next_char is not None:
-            self.settled = Settled(self.settled.char + next_char,
-                                   self.settled.sample + int(cut_s * self.resp.sample_rate),
-                                   self.settled.sentences + count)
+            steps.append(Step("keep", "", base_sample + int((seg.end_s + min(heard)) / 2 * rate)))
+        elif revoice:
+            cut = max(0.0, min(heard) - LEAD_S)
+            if steps and base_sample + int(cut * rate) <= steps[-1].sample_end:
+                break
+            steps.append(Step("revoice", text[seg.char_start:seg.char_end], base_sample + int(cut * rate)))
+        else:
+            break    # flagged (or misheard because the audio stops mid-word): a later pass decides
+        next_char = nxt.char_start
+    return steps, next_char

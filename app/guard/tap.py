@@ -171,8 +171,7 @@ class SessionTap:
                     data = b""
                 fmt = get_format(resp.audio_format)
                 if len(resp.audio) + len(data) > self.max_audio_s * fmt.sample_rate * fmt.bytes_per_sample:
-                    resp.overflow = True
-                    resp.audio = bytearray()
+                    resp.overflow = True      # what is kept stays (held audio lives here); no more
                 else:
                     resp.audio += data
             resp.audio_deltas += 1
