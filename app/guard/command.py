@@ -17,6 +17,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "or ws://127.0.0.1:PORT/v1 for the local engine")
     p.add_argument("--mode", choices=["observe", "repair"], default="observe",
                    help="observe: change nothing, record verdicts; repair: make the audio say the transcript")
+    p.add_argument("--hold", action="store_true",
+                   help="with --mode repair: hold each sentence's audio until it is verified, so sentences "
+                        "spoken in the wrong language are replaced too (the app hears each sentence later)")
     p.add_argument("--api-key", action="append", dest="api_keys",
                    help="Guard's own key (repeatable): clients must send it, and Guard uses the key stored in "
                         "Verbatim's settings for the service")
@@ -40,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.port < 0 or args.port > 65535:
         return _fail("--port must be between 0 and 65535")
+    if args.hold and args.mode != "repair":
+        return _fail("--hold needs --mode repair")
     if not args.api_keys and not is_loopback(args.host):
         return _fail(f"--host {args.host} is not a loopback address: give --api-key so others need a key")
     try:
@@ -95,13 +100,14 @@ def run(args: argparse.Namespace) -> int:
         try:
             guard = Guard(args.upstream, host=args.host, port=args.port, mode=args.mode,
                           api_keys=set(args.api_keys or ()), upstream_key=upstream_key, ssl_context=ssl_context,
-                          history=history, listener=Printer(), language=args.language)
+                          history=history, listener=Printer(), language=args.language, hold_audio=args.hold)
             await guard.start()
         except GuardError as exc:
             return _fail(str(exc))
         except OSError as exc:
             return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
-        info = {"url": guard.url, "http": guard.http_url, "upstream": str(guard.upstream), "mode": guard.mode}
+        info = {"url": guard.url, "http": guard.http_url, "upstream": str(guard.upstream), "mode": guard.mode,
+                "hold": guard.hold_audio}
         if args.json:
             print(json.dumps(info), flush=True)
         else:

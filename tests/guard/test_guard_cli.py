@@ -27,6 +27,7 @@ def guard_cli(*args, timeout=60):
     (["--upstream", "ws://127.0.0.1:1/v1", "--port", "70000"], "--port"),
     (["--upstream", "ws://127.0.0.1:1/v1", "--tls-cert", "x.pem"], "--tls-key"),
     (["--upstream", "ws://127.0.0.1:1/v1", "--language", "klingon"], "klingon"),
+    (["--upstream", "ws://127.0.0.1:1/v1", "--hold"], "--mode repair"),
 ])
 def test_bad_arguments_exit_2_with_a_clear_message(args, needle):
     r = guard_cli(*args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 
 import numpy as np
@@ -196,3 +197,37 @@ async def test_repair_is_saved_with_the_original_and_the_repaired_audio(engine, 
     assert len(u.audio) > len(u.original_audio)
     assert u.repairs[0].strategy == "tts" and u.repairs[0].verdict == "match"
     store.close()
+
+
+# --- repair with held audio: drift is replaced too -------------------------------------------------------
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("case", sorted(seed_cases()))
+async def test_hold_mode_makes_every_seed_case_say_its_transcript(engine, make_guard, worker, case, fmt):
+    transcript = seed_cases()[case]["transcript"]
+    # told the answers' language: text identification calls "…soporte @ miempresa.com. That’s the
+    # best one." Spanish, and the replacement would then be read with a Spanish voice
+    guard = await make_guard("repair", hold_audio=True, language="en")
+    run = await run_app(guard.url, fault={"case": case}, fmt=fmt, voice=VOICE)
+    assert run.transcript == transcript and run.types[-1] == "response.done"
+    sent = engine_messages(engine)
+    # every event but the audio deltas arrives unchanged and in order; audio comes in Guard's deltas
+    assert [m for m in run.raw if m in sent] == [m for m in sent if '"response.output_audio.delta"' not in m]
+    audio_done = run.types.index("response.output_audio.done")
+    deltas = [i for i, t in enumerate(run.types) if t == "response.output_audio.delta"]
+    assert deltas and max(deltas) < audio_done
+    pcm, rate = audio_of(run, fmt)
+    report = worker.submit(transcript, pcm, rate, "en").result(120)
+    assert report.matches, [s.to_dict() for s in report.flagged_segments]
+    [got] = await verdicts(guard)
+    assert got.status == "repaired" and got.report.verdict == "mismatch"
+
+
+async def test_hold_mode_passes_a_clean_answer_unchanged(engine, make_guard):
+    guard = await make_guard("repair", hold_audio=True)
+    text = "Good evening. The weather is fine today. We can walk to the station."
+    run = await run_app(guard.url, text=text, fmt="pcm16", voice=VOICE, fault={"delay_ms": 40})
+    sent_audio = b"".join(base64.b64decode(e["delta"]) for e in engine.events
+                          if e["type"] == "response.output_audio.delta")
+    assert bytes(run.audio) == sent_audio
+    [got] = await verdicts(guard)
+    assert got.status == "match" and got.appended_text is None
