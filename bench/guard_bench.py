@@ -6,7 +6,9 @@
   direct to the engine vs through Guard (observe, repair); the difference is Guard's;
 - before `response.done`: time from the engine sending `response.done` to the app
   receiving it, for a truncated ~7 s answer (repair appends the missing sentence) and a
-  clean one, in repair mode (observe forwards at once);
+  clean one, in repair mode, with and without --hold (observe forwards at once);
+- the engine paces its audio (`--pace-ms`, default 4x real time like the services) so
+  streaming verification can work as it would against them;
 - throughput: 20 sessions each sending requests back to back for a while, direct, through
   Guard forwarding only, and through Guard observing (every answer verified, sharing the
   2 cores with the engine): responses/s and audio seconds/s delivered;
@@ -92,9 +94,12 @@ async def main(args) -> dict:
     await asyncio.wrap_future(worker.warm())
     observe = await Guard(engine.url, mode="observe", verifier=worker).start()
     repair = await Guard(engine.url, mode="repair", verifier=worker).start()
+    hold = await Guard(engine.url, mode="repair", verifier=worker, hold_audio=True, language="en").start()
     plain = await Guard(engine.url, mode="observe", verify=False).start()   # forwarding alone
-    routes = {"direct": engine.url, "observe": observe.url, "repair": repair.url}
-    result: dict = {"n": args.n}
+    routes = {"direct": engine.url, "observe": observe.url, "repair": repair.url, "repair_hold": hold.url}
+    guards = {"observe": observe, "repair": repair, "repair_hold": hold}
+    pace = {"delay_ms": args.pace_ms} if args.pace_ms else {}
+    result: dict = {"n": args.n, "pace_ms_per_0.2s_delta": args.pace_ms}
 
     # warm every path (TTS caches, piper load, lingua, Whisper)
     for url in routes.values():
@@ -110,32 +115,35 @@ async def main(args) -> dict:
     first: dict[str, list[float]] = {k: [] for k in routes}
     for _ in range(args.n):
         for name, url in routes.items():
-            guard = {"observe": observe, "repair": repair}.get(name)
+            guard = guards.get(name)
             count = len(guard.responses) + 1 if guard else 0
-            r = await one_request(url, engine, text=CLEAN, fault=None)
+            r = await one_request(url, engine, text=CLEAN, fault=pace or None)
             first[name].append(r["first_audio_s"])
             if guard:
                 await settled(guard, count)
     result["first_audio_ms"] = {k: round(med(v) * 1000, 1) for k, v in first.items()}
     result["extra_first_audio_ms"] = {k: round((med(first[k]) - med(first["direct"])) * 1000, 1)
-                                      for k in ("observe", "repair")}
+                                      for k in guards}
 
-    delays: dict[str, list[float]] = {"truncated": [], "clean": [], "observe": []}
+    delays: dict[str, list[float]] = {}
     audio_s = {}
+    changed: dict[str, int] = {}       # clean answers Guard voiced something for (false alarms)
+    runs = [("repair_truncated", repair, "x", {"case": "truncated-1"}), ("repair_clean", repair, CLEAN, None),
+            ("repair_hold_truncated", hold, "x", {"case": "truncated-1"}), ("repair_hold_clean", hold, CLEAN, None),
+            ("repair_hold_drifted", hold, "x", {"case": "drifted-1"}), ("observe_clean", observe, CLEAN, None)]
     for _ in range(args.n):
-        r = await one_request(repair.url, engine, text="x", fault={"case": "truncated-1"})
-        delays["truncated"].append(r["done_delay_s"])
-        audio_s["truncated_delivered"] = r["audio_bytes"] / 8000
-        r = await one_request(repair.url, engine, text=CLEAN, fault=None)
-        delays["clean"].append(r["done_delay_s"])
-        audio_s["clean"] = r["audio_bytes"] / 8000
-        count = len(observe.responses) + 1
-        r = await one_request(observe.url, engine, text=CLEAN, fault=None)
-        delays["observe"].append(r["done_delay_s"])
-        await settled(observe, count)
-        await asyncio.sleep(0.5)
+        for name, guard, text, fault in runs:
+            count = len(guard.responses) + 1
+            r = await one_request(guard.url, engine, text=text, fault={**(fault or {}), **pace} or None)
+            delays.setdefault(name, []).append(r["done_delay_s"])
+            audio_s[name] = r["audio_bytes"] / 8000
+            await settled(guard, count)     # the record's own verification done: next one starts fresh
+            if fault is None and guard.responses[-1].appended_text:
+                changed[name] = changed.get(name, 0) + 1
+            await asyncio.sleep(0.2)
     result["extra_before_done_s"] = {k: {"median": med(v), "max": round(max(v), 4)} for k, v in delays.items()}
     result["answer_audio_s"] = {k: round(v, 2) for k, v in audio_s.items()}
+    result["clean_answers_changed"] = changed
 
     # throughput: sessions x back-to-back requests
     for name, url in (("direct", engine.url), ("observe_unverified", plain.url), ("observe", observe.url)):
@@ -176,6 +184,7 @@ async def main(args) -> dict:
     result["observe_verdicts_skipped_busy"] = sum(1 for r in observe.responses if r.error == "the verifier was busy")
     await observe.stop()
     await repair.stop()
+    await hold.stop()
     await plain.stop()
     await engine.stop()
     worker.close()
@@ -188,6 +197,8 @@ if __name__ == "__main__":
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=20, help="how long the throughput run lasts")
     ap.add_argument("--idle", type=int, default=100, help="idle sessions for the memory figure")
+    ap.add_argument("--pace-ms", type=int, default=50,
+                    help="engine pause between 0.2 s audio deltas (50: 4x real time, as the services stream; 0: burst)")
     a = ap.parse_args()
     import logging
 
