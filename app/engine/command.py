@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sys
 
 
@@ -21,6 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.core.loopthread import wait_for_stop_signal
+
     from .server import LocalEngine
 
     if args.port < 0 or args.port > 65535:
@@ -58,14 +59,7 @@ def run(args: argparse.Namespace) -> int:
             if not engine.translation_available:
                 print("No offline translator installed: text is read back in its own language.", flush=True)
             print("Ctrl+C to stop.", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, stop.set)
-            except (NotImplementedError, RuntimeError):
-                pass
-        await stop.wait()
+        await wait_for_stop_signal()
         await engine.stop()
         return 0
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sys
 
 
@@ -37,6 +36,8 @@ def _fail(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.core.loopthread import wait_for_stop_signal
+
     from .proxy import Guard, GuardError
     from .records import GuardListener
     from .upstream import UpstreamError, Upstream, is_loopback
@@ -113,14 +114,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"Verbatim Guard ({guard.mode}) on {guard.url}, forwarding to {guard.upstream}", flush=True)
             print("Point your app's Realtime base URL at it. Ctrl+C to stop.", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, stop.set)
-            except (NotImplementedError, RuntimeError):
-                pass
-        await stop.wait()
+        await wait_for_stop_signal()
         await guard.stop()
         return 0
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -30,9 +29,10 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from app.audio.codecs import decode
+from app.core.loopthread import LoopThread
 
 from .mend import missing_tail, to_wire, wire_deltas
-from .stream import Settled, StreamingCheck
+from .stream import Settled, StreamingCheck, plan_steps
 from .records import GuardListener, GuardResponse, GuardSession, save_to_history
 from .tap import AUDIO_DELTA, CLOSING, SessionTap, TappedResponse
 from .upstream import (Access, Upstream, client_key, error_body, http_response, is_loopback, is_realtime_path,
@@ -89,8 +89,7 @@ class Guard:
         self._pending = 0
         self._opening = 0
         self._server = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._runner = LoopThread("verbatim-guard")
         self._tasks: set[asyncio.Task] = set()
 
     # --- facts ----------------------------------------------------------------------------------
@@ -149,37 +148,11 @@ class Guard:
 
     def start_in_thread(self) -> "Guard":
         """Run on a private loop (the window's loop never waits on Guard)."""
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        def main() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as exc:
-                errors.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop())
-            loop.close()
-
-        self._thread = threading.Thread(target=main, name="verbatim-guard", daemon=True)
-        self._thread.start()
-        ready.wait(60)
-        if errors:
-            raise errors[0]
+        self._runner.start(self.start, self.stop, timeout=60)
         return self
 
     def stop_thread(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(15)
-            self._thread = None
-            self._loop = None
+        self._runner.stop(15)
 
     def spawn(self, coro) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)
@@ -697,16 +670,24 @@ class _Link:
                 return True
             if hold is None or not flagged:
                 return False     # drift in audio the app already has: recorded, not repaired
-            # held audio: keep it up to the first wrong sentence, speak the rest anew
-            first = flagged[0]
+            # held audio, complete now: sentences followed by speech are kept or spoken anew one by one
+            steps, next_char = plan_steps(tail, tail_text, settled.sample, resp.sample_rate, set(), confirm=False)
+            for step in steps:
+                extra += self._deltas(resp, await self._step_wire(resp, hold, step, tail.language))
             segs = tail.segments
-            cut_s = 0.0
-            if first.index > 0:
+            rest = [s for s in segs if s.char_start >= next_char]
+            wrong = [s for s in rest if s.flagged]
+            if not wrong:
+                return bool(hold.voiced)
+            # from the first wrong one of the rest on, everything is spoken anew
+            first = wrong[0]
+            cut = steps[-1].sample_end if steps else settled.sample
+            if first.index > rest[0].index:
                 prev = segs[first.index - 1]
                 if prev.end_s is not None:
                     cut_s = (prev.end_s + first.start_s) / 2 if first.start_s is not None and \
                         first.start_s > prev.end_s else prev.end_s + 0.05
-            cut = settled.sample + int(cut_s * resp.sample_rate)
+                    cut = settled.sample + int(cut_s * resp.sample_rate)
             extra += self._deltas(resp, self._keep(resp, hold, cut * self._bps(resp)))
             text = tail_text[first.char_start:].strip()
             wire = to_wire(await self._speak(text, resp, gr, tail.language), resp.audio_format)
@@ -745,19 +726,20 @@ class _Link:
         hold = self.holds.get(resp.response_id)
         if hold is None:
             return
-        bps = self._bps(resp)
+        check = self.checks.get(resp.response_id)
         for step in steps:
-            if step.kind == "keep":
-                wire = self._keep(resp, hold, step.sample_end * bps)
-            else:
-                check = self.checks.get(resp.response_id)
-                gr_language = check.language if check is not None else None
-                wire = to_wire(await self.guard.speech.speak(step.text, gr_language or "en", resp.voice),
-                               resp.audio_format)
-                hold.released = max(hold.released, step.sample_end * bps)
-                hold.add(wire, resp.audio_format, step.text)
+            wire = await self._step_wire(resp, hold, step, check.language if check is not None else None)
             for m in self._deltas(resp, wire):
                 await self._send(m)
+
+    async def _step_wire(self, resp: TappedResponse, hold: "_Hold", step, language: str | None) -> bytes:
+        if step.kind == "keep":
+            return self._keep(resp, hold, step.sample_end * self._bps(resp))
+        wire = to_wire(await self.guard.speech.speak(step.text, language or self.guard.language or "en", resp.voice),
+                       resp.audio_format)
+        hold.released = max(hold.released, step.sample_end * self._bps(resp))
+        hold.add(wire, resp.audio_format, step.text)
+        return wire
 
     def _looks_short(self, resp: TappedResponse, gr: GuardResponse) -> bool:
         """Less audio than this voice needs for the text, judging by its pace so far."""

@@ -57,6 +57,7 @@ class StreamingCheck:
     stopped: bool = False
     passes: int = 0
     _checked_at: int = 0
+    _suspects: set[int] = field(default_factory=set)   # sentences (by char) one pass found wrong
 
     @property
     def bytes_per_sample(self) -> int:
@@ -111,7 +112,9 @@ class StreamingCheck:
         if report is None:
             return
         self.language = self.language or report.language
-        steps, next_char = plan_steps(report, text, self.settled.sample, self.resp.sample_rate, self.hold)
+        suspects = self._suspects if self.hold else None
+        steps, next_char = plan_steps(report, text, self.settled.sample, self.resp.sample_rate, suspects,
+                                      self.settled.char)
         if not steps:
             return
         if self.on_steps is not None:
@@ -129,12 +132,16 @@ class Step:
     sample_end: int
 
 
-def plan_steps(report: Report, text: str, base_sample: int, rate: int, revoice: bool) -> tuple[list[Step], int]:
+def plan_steps(report: Report, text: str, base_sample: int, rate: int, suspects: set[int] | None = None,
+               base_char: int = 0, confirm: bool = True) -> tuple[list[Step], int]:
     """Sentences of `report` that can be settled, and the char (in `text`) where the rest begins.
 
     A sentence settles when the next one is under way (a word of it recognized): spoken as
-    written, its audio ends in the pause before the next; with `revoice`, a flagged one is
-    replaced by its text spoken anew (its audio ends just before the next one's first word)."""
+    written, its audio ends in the pause before the next. With `suspects` (held audio), a
+    flagged one is replaced by its text spoken anew (its audio ends just before the next
+    one's first word), but only when an earlier pass found it wrong too: one misheard pass
+    must not replace good audio (`confirm=False`: the audio is complete, one verdict is
+    enough). New suspects are added to the set."""
     segs = report.segments
     steps: list[Step] = []
     next_char = 0
@@ -148,7 +155,10 @@ def plan_steps(report: Report, text: str, base_sample: int, rate: int, revoice: 
             if seg.end_s is None or min(heard) - seg.end_s < MIN_PAUSE_S:
                 break
             steps.append(Step("keep", "", base_sample + int((seg.end_s + min(heard)) / 2 * rate)))
-        elif revoice:
+        elif suspects is not None:
+            if confirm and base_char + seg.char_start not in suspects:
+                suspects.add(base_char + seg.char_start)
+                break        # a second pass decides
             cut = max(0.0, min(heard) - LEAD_S)
             if steps and base_sample + int(cut * rate) <= steps[-1].sample_end:
                 break

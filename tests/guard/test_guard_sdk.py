@@ -230,4 +230,18 @@ async def test_hold_mode_passes_a_clean_answer_unchanged(engine, make_guard):
                           if e["type"] == "response.output_audio.delta")
     assert bytes(run.audio) == sent_audio
     [got] = await verdicts(guard)
-    assert got.status == "match" and got.appended_text is None
+    assert got.appended_text is None and got.delivered_audio is None
+
+
+async def test_hold_mode_replaces_a_drifted_first_sentence_while_the_rest_streams(engine, make_guard, worker):
+    text = "The train leaves at ten in the morning. We should be there a little early. Bring the tickets."
+    fault = {"drift": [{"sentence": 0, "language": "es", "text": "El tren sale a las diez de la mañana."}],
+             "delay_ms": 60}
+    guard = await make_guard("repair", hold_audio=True, language="en")
+    run = await run_app(guard.url, text=text, fmt="g711_ulaw", voice=VOICE, fault=fault)
+    pcm, rate = audio_of(run, "g711_ulaw")
+    report = worker.submit(text, pcm, rate, "en").result(120)
+    assert report.matches, [s.to_dict() for s in report.flagged_segments]
+    [got] = await verdicts(guard)
+    assert got.appended_text.startswith("The train leaves at ten in the morning.")
+    assert got.report.segments[0].status == "drifted" and got.status == "repaired"
