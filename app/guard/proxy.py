@@ -61,7 +61,7 @@ class Guard:
                  upstream_ssl=None, verifier=None, speech=None, history=None,
                  listener: GuardListener | None = None, language: str | None = None,
                  hold_timeout: float = 10.0, max_sessions: int = 100, max_pending: int = 32,
-                 verify: bool = True, hold_audio: bool = False) -> None:
+                 verify: bool = True, hold_audio: bool = False, keep_responses: int = 50) -> None:
         if mode not in MODES:
             raise GuardError(f"mode must be one of {', '.join(MODES)}")
         keys = frozenset(k for k in (api_keys or ()) if k)
@@ -84,7 +84,8 @@ class Guard:
         self.max_sessions = max_sessions
         self.max_pending = max_pending
         self.sessions: dict[str, GuardSession] = {}
-        self.responses: deque[GuardResponse] = deque(maxlen=200)   # the latest, for a window or a test
+        # the latest, for a window or a test; each holds its audio (~0.3 MB for 7 s of pcm16)
+        self.responses: deque[GuardResponse] = deque(maxlen=keep_responses)
         self.links: set[_Link] = set()
         self._pending = 0
         self._opening = 0
