@@ -1,6 +1,6 @@
 """`python -m app` entry point.
 
-No subcommand opens the window. Subcommands (`check`, `serve`, `history`) never import
+No subcommand opens the window. Subcommands (`check`, `serve`, `guard`, `history`) never import
 Qt, so they run on servers and in CI; each lives in its own part's `command` module and
 is imported only when used, which keeps `check` and `--version` fast.
 """
@@ -18,6 +18,7 @@ COMMANDS = {
     "check": ("app.verify.command", "check whether audio says exactly what a transcript says"),
     "serve": ("app.engine.command", "run the local Realtime engine (WebSocket on 127.0.0.1)"),
     "history": ("app.history.command", "list, show and export saved utterances"),
+    "guard": ("app.guard.command", "verify (and repair) the audio of any Realtime app, as a proxy on 127.0.0.1"),
 }
 
 

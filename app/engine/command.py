@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sys
 
 
@@ -23,6 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.core.loopthread import wait_for_stop_signal
     from app.core.net import is_loopback
 
     from .server import LocalEngine, new_api_key
@@ -77,14 +77,7 @@ def run(args: argparse.Namespace) -> int:
             if not engine.translation_available:
                 print("No offline translator installed: text is read back in its own language.", flush=True)
             print("Ctrl+C to stop.", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, stop.set)
-            except (NotImplementedError, RuntimeError):
-                pass
-        await stop.wait()
+        await wait_for_stop_signal()
         await engine.stop()
         return 0
 

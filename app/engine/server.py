@@ -23,12 +23,12 @@ import json
 import logging
 import secrets
 import socket
-import threading
 from http import HTTPStatus
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
 
 from app.core.net import is_loopback
+from app.core.loopthread import LoopThread
 
 from .session import EngineSession
 from .translator import Translator
@@ -78,8 +78,7 @@ class LocalEngine:
         self.truth: dict[str, dict[str, Any]] = {}
         self.sessions: set[EngineSession] = set()
         self._server = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._runner = LoopThread("verbatim-engine")
 
     # --- facts ---------------------------------------------------------------------------
     @property
@@ -160,37 +159,11 @@ class LocalEngine:
 
     def start_in_thread(self) -> "LocalEngine":
         """Run on a private event loop so the UI's loop never waits on synthesis."""
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        def main() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as exc:
-                errors.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop())
-            loop.close()
-
-        self._thread = threading.Thread(target=main, name="verbatim-engine", daemon=True)
-        self._thread.start()
-        ready.wait(30)
-        if errors:
-            raise errors[0]
+        self._runner.start(self.start, self.stop, timeout=30)
         return self
 
     def stop_thread(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            self._thread = None
-            self._loop = None
+        self._runner.stop(10)
 
     # --- HTTP side: routing, auth, JSON endpoints ---------------------------------------------
     def _host_ok(self, values: list[str]) -> bool:

@@ -1,0 +1,183 @@
+"""Where a client's connection goes upstream, with which headers, and who may connect at all.
+
+Clients talk to Guard exactly as they would to the service: the same path
+(`/v1/realtime?model=…`, Azure `/openai/realtime?api-version&deployment=…` or
+`/openai/v1/realtime`), query, auth headers and subprotocols. Guard keeps the upstream's
+scheme, host and base path and passes the rest on.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import secrets
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+# Headers the service reads; everything else (Host, Origin, Cookie, Sec-*) stays with Guard.
+FORWARD_HEADERS = ("authorization", "api-key", "openai-beta", "openai-organization", "openai-project")
+KEY_SUBPROTOCOL = "openai-insecure-api-key."
+MAX_PATH = 2048
+
+
+class UpstreamError(ValueError):
+    """A bad --upstream; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class Upstream:
+    scheme: str        # ws | wss
+    netloc: str
+    base_path: str     # "" or "/v1", "/openai", "/openai/v1" …
+
+    @classmethod
+    def parse(cls, url: str) -> "Upstream":
+        parts = urlsplit((url or "").strip())
+        scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme.lower())
+        if scheme is None or not parts.hostname:
+            raise UpstreamError(f"--upstream must be an http(s):// or ws(s):// URL, not {url!r}")
+        if parts.query or parts.fragment:
+            raise UpstreamError("--upstream is a base URL: leave out the query (the app sends its own)")
+        base = parts.path.rstrip("/")
+        if base.endswith("/realtime"):   # people paste the full endpoint; the base is what is meant
+            base = base[: -len("/realtime")]
+        return cls(scheme, parts.netloc, base)
+
+    @property
+    def kind(self) -> str:
+        host = (urlsplit(f"x://{self.netloc}").hostname or "").lower()
+        if host.endswith((".openai.azure.com", ".cognitiveservices.azure.com", ".azure.com")):
+            return "azure"
+        if host == "api.openai.com":
+            return "openai"
+        return "local" if is_loopback(host) else "other"
+
+    def url_for(self, client_path: str, query: str) -> str:
+        """The upstream URL for the path and query the client asked Guard for."""
+        path = client_path.rstrip("/") or "/"
+        base = self.base_path
+        if path.startswith("/openai/") or not base or path == base + "/realtime" or path.startswith(base + "/"):
+            target = path     # Azure paths, or the same base on both sides
+        else:
+            target = base + "/realtime"   # the client used another base (e.g. no /v1): keep the upstream's
+        return urlunsplit((self.scheme, self.netloc, target, query, ""))
+
+    def __str__(self) -> str:
+        return urlunsplit((self.scheme, self.netloc, self.base_path, "", ""))
+
+
+def is_realtime_path(path: str) -> bool:
+    return path.rstrip("/").endswith("/realtime") and len(path) <= MAX_PATH
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# --- who may connect ---------------------------------------------------------------------------
+@dataclass
+class Access:
+    """Guard's own rules: loopback clients, or anyone holding one of Guard's keys."""
+    host: str
+    port: int = 0
+    keys: frozenset[str] = field(default_factory=frozenset)
+
+    def host_ok(self, host_header: str | None) -> bool:
+        """DNS rebinding: a page on evil.example resolving to 127.0.0.1 still says Host: evil.example."""
+        if not host_header:
+            return False
+        parts = urlsplit(f"//{host_header}")
+        try:
+            port = parts.port
+        except ValueError:
+            return False
+        if port not in (None, self.port):
+            return False
+        name = (parts.hostname or "").lower()
+        if is_loopback(name) or name == self.host.strip("[]").lower():
+            return True
+        # bound to every interface with keys: any name that reaches us is fine, the key decides
+        return bool(self.keys) and self.host in ("0.0.0.0", "::", "")
+
+    @staticmethod
+    def origin_ok(origin: str | None) -> bool:
+        """Browsers send Origin; only pages served from this machine may use Guard."""
+        if not origin:
+            return True     # SDK clients (Node ws, Python websockets) send none
+        parts = urlsplit(origin)
+        return parts.scheme in ("http", "https") and is_loopback(parts.hostname)
+
+    def key_ok(self, presented: str | None) -> bool:
+        if not self.keys:
+            return True
+        return bool(presented) and any(secrets.compare_digest(presented, k) for k in self.keys)
+
+
+def client_key(headers, subprotocols: list[str]) -> str | None:
+    """The key a client presents: Authorization Bearer, api-key, or the browser subprotocol."""
+    auth = next(iter(headers.get_all("Authorization")), "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    api_key = next(iter(headers.get_all("api-key")), "")
+    if api_key.strip():
+        return api_key.strip()
+    for p in subprotocols:
+        if p.startswith(KEY_SUBPROTOCOL):
+            return p[len(KEY_SUBPROTOCOL):] or None
+    return None
+
+
+def offered_subprotocols(headers) -> list[str]:
+    out: list[str] = []
+    for value in headers.get_all("Sec-WebSocket-Protocol"):
+        out += [p.strip() for p in value.split(",") if p.strip()]
+    return out
+
+
+def upstream_headers(headers, *, replace_key: str | None = None) -> list[tuple[str, str]]:
+    """The client's headers the service needs; with `replace_key`, Guard's own key
+    (which the service does not know) is swapped for the stored one, in the same header."""
+    out = []
+    for name in FORWARD_HEADERS:
+        for value in headers.get_all(name):
+            if replace_key is not None and name == "authorization":
+                value = f"Bearer {replace_key}"
+            elif replace_key is not None and name == "api-key":
+                value = replace_key
+            out.append((name, value))
+    return out
+
+
+def upstream_subprotocols(offered: list[str], *, replace_key: str | None = None) -> list[str]:
+    if replace_key is None:
+        return list(offered)
+    return [KEY_SUBPROTOCOL + replace_key if p.startswith(KEY_SUBPROTOCOL) else p for p in offered]
+
+
+def http_response(status: int, body: dict[str, Any] | bytes | bytearray, content_type: str = "application/json",
+                  reason: str | None = None):
+    from websockets.datastructures import Headers
+    from websockets.http11 import Response
+
+    data = bytes(body) if isinstance(body, (bytes, bytearray)) else json.dumps(body).encode()
+    try:
+        phrase = reason or HTTPStatus(status).phrase
+    except ValueError:
+        phrase = reason or "Error"
+    return Response(status, phrase, Headers([("Content-Type", content_type), ("Content-Length", str(len(data)))]),
+                    data)
+
+
+def error_body(message: str, code: str, kind: str = "invalid_request_error") -> dict[str, Any]:
+    """Shaped like the service's own HTTP errors, so SDKs show the message."""
+    return {"error": {"message": message, "type": kind, "code": code, "param": None}}
