@@ -71,20 +71,15 @@ def _aligned_model_path(model: str) -> Path:
     return cache_dir() / f"piper-aligned-{key}.onnx"
 
 
-def _aligned_session(model: str):
-    """A session whose outputs include phoneme alignments.
+def prebuilt_aligned_path(model: str) -> Path:
+    """Where a bundle ships the voice already patched with its alignment output: beside
+    the original, which it replaces (packaging/verbatim.spec makes it at build time)."""
+    path = Path(model)
+    return path.with_name(path.name.removesuffix(".onnx") + ".aligned.onnx")
 
-    Patching the model needs the `onnx` package and two in-memory copies of it (~250 MB
-    peak, ~90 MB kept by the allocator), so it is done once and kept in the model cache;
-    later starts load the patched file directly. Raises ImportError without `onnx`.
-    """
-    cached = _aligned_model_path(model)
-    if cached.is_file():
-        try:
-            return _session(str(cached))
-        except Exception as exc:   # damaged or half-written by another version: make it again
-            log.warning("cached aligned Piper voice %s unusable (%s); rebuilding it", cached, exc)
-            _unlink(cached)
+
+def aligned_model_bytes(model: str) -> bytes:
+    """The voice with phoneme alignments as an extra output (needs the `onnx` package)."""
     import onnx
     from piper.patch_voice_with_alignment import add_alignment_output
 
@@ -93,8 +88,28 @@ def _aligned_session(model: str):
         add_alignment_output(proto)
     except ValueError:     # already has the output
         pass
-    data = proto.SerializeToString()
-    del proto
+    return proto.SerializeToString()
+
+
+def _aligned_session(model: str):
+    """A session whose outputs include phoneme alignments.
+
+    Patching the model needs the `onnx` package and two in-memory copies of it (~250 MB
+    peak, ~90 MB kept by the allocator), so it is never done at run time when the bundle
+    ships a patched voice, and otherwise done once and kept in the model cache.
+    Raises ImportError without `onnx` and without a patched file.
+    """
+    prebuilt = prebuilt_aligned_path(model)
+    if prebuilt.is_file():
+        return _session(str(prebuilt))
+    cached = _aligned_model_path(model)
+    if cached.is_file():
+        try:
+            return _session(str(cached))
+        except Exception as exc:   # damaged or half-written by another version: make it again
+            log.warning("cached aligned Piper voice %s unusable (%s); rebuilding it", cached, exc)
+            _unlink(cached)
+    data = aligned_model_bytes(model)
     try:
         cached.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=cached.name + ".", suffix=".tmp", dir=cached.parent)

@@ -45,3 +45,17 @@ def test_a_damaged_cached_model_is_rebuilt(fresh_voice, monkeypatch):
     assert piper_voice._aligned
     assert cached.stat().st_size > 1_000_000
     assert piper_voice.synthesize("All good.").words is not None
+
+
+def test_a_prebuilt_aligned_voice_is_used_as_is(fresh_voice, monkeypatch, tmp_path):
+    """What the bundle does: the patched voice ships beside the (absent) original."""
+    model, config = piper_voice._paths()
+    shipped = tmp_path / "voice" / "en_US-joe-medium.onnx"
+    shipped.parent.mkdir()
+    piper_voice.prebuilt_aligned_path(str(shipped)).write_bytes(piper_voice.aligned_model_bytes(model))
+    assert not shipped.exists()
+    monkeypatch.setattr(piper_voice, "_paths", lambda: (str(shipped), config))
+    monkeypatch.setattr(piper_voice, "aligned_model_bytes", lambda m: pytest.fail("patched at run time"))
+    piper_voice._load()
+    assert piper_voice._aligned and not fresh_voice.exists()    # nothing made, nothing cached
+    assert piper_voice.synthesize("Good morning to you.").words is not None
