@@ -7,18 +7,17 @@ only reported when the phoneme words line up one-to-one with the text's words.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import json
 import logging
 import os
-import sys
 import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from app.core.memory import release_freed_memory
 from app.text.segments import split_words
 from app.tts.base import Synthesis, TTSError, WordMark, trim_word_ends
 
@@ -151,16 +150,6 @@ def _load():
         _voice = PiperVoice(config=piper_config, session=session)
         release_freed_memory()
     return _voice
-
-
-def release_freed_memory() -> None:
-    """Hand memory freed after a load or a long synthesis back to the OS (glibc keeps it
-    in per-thread heaps otherwise; ~90 MB after a long sentence)."""
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):   # not glibc (musl)
-            pass
 
 
 def synthesize(text: str, *, speed: float = 1.0, language: str = "en") -> Synthesis:
