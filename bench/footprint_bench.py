@@ -95,26 +95,34 @@ def dir_mb(path: Path) -> float:
 # --- parent: run the session in a child and watch its memory ---------------------------------
 def run_parent(args) -> dict:
     data = Path(tempfile.mkdtemp(prefix="verbatim-footprint-"))
-    phase_file, result_file = data / "phase", data / "result.json"
-    phase_file.write_text("start")
+    result_file = data / "result.json"
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
                VERBATIM_AUDIO_OUTPUT="silent", VERBATIM_DATA_DIR=str(data / "data"),
                PYTHONPATH=str(ROOT))
     cmd = [sys.executable, __file__, "--session", str(data), "--long-seconds", str(args.long_seconds)]
     t0 = time.monotonic()
-    child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err_file = open(data / "stderr.txt", "w+")
+    child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err_file, text=True)
+    current = ["start"]
+
+    def read_phases() -> None:   # the child announces phases on stdout (no disk work on its UI thread)
+        for line in child.stdout:
+            if line.startswith("PHASE "):
+                current[0] = line.split(None, 1)[1].strip()
+
+    reader = threading.Thread(target=read_phases, daemon=True)
+    reader.start()
     peaks: dict[str, float] = {}
     timeline: list[tuple[float, str, float]] = []
     while child.poll() is None:
         rss = tree_rss_mb(child.pid)
-        try:
-            phase = phase_file.read_text().strip() or "start"
-        except OSError:
-            phase = "?"
+        phase = current[0]
         peaks[phase] = max(peaks.get(phase, 0.0), rss)
         timeline.append((time.monotonic() - t0, phase, rss))
         time.sleep(0.02)
-    out, err = child.communicate()
+    reader.join(5)
+    err_file.seek(0)
+    err = err_file.read()
     if child.returncode != 0 or not result_file.exists():
         sys.stderr.write(err[-4000:])
         raise SystemExit(f"session failed (exit {child.returncode})")
@@ -205,7 +213,7 @@ def summarize_stalls(stacks: list[dict], top: int = 10) -> list[dict]:
 
 
 def long_text(seconds: float) -> str:
-    words_needed = int(seconds * 2.6)      # Piper reads about 2.6 words a second
+    words_needed = int(seconds * 3.5)      # Piper reads about 3.5 words a second
     out, n, i = [], 0, 0
     while n < words_needed:
         s = LONG_SENTENCES[i % len(LONG_SENTENCES)]
@@ -222,7 +230,7 @@ async def session(window, watch: StallWatch, data: Path, long_seconds: float) ->
 
     def phase(name: str) -> None:
         watch.set_phase(name)
-        (data / "phase").write_text(name)
+        print("PHASE", name, flush=True)
 
     async def translate(text, source="en", target="en", metadata=None):
         window.phrase.setPlainText(text)
@@ -330,6 +338,12 @@ def run_session(data: Path, long_seconds: float) -> None:
     from PySide6.QtCore import QSettings
 
     t0 = time.monotonic()
+    try:
+        from app.core.memory import tune_allocator
+    except ImportError:   # a checkout from before the allocator setting (for before/after runs)
+        tune_allocator = None
+    if tune_allocator is not None:
+        tune_allocator()   # as app/__main__.py does
     from app.ui.launch import make_app
 
     app = make_app()
