@@ -11,7 +11,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 from pathlib import Path
 
@@ -109,16 +108,11 @@ def _aligned_session(model: str):
             log.warning("cached aligned Piper voice %s unusable (%s); rebuilding it", cached, exc)
             _unlink(cached)
     data = aligned_model_bytes(model)
+    from app.verify.models import _atomic_write_bytes   # the model cache's own writer (0600, atomic)
+
     try:
         cached.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=cached.name + ".", suffix=".tmp", dir=cached.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, cached)
-        except BaseException:
-            _unlink(tmp)
-            raise
+        _atomic_write_bytes(cached, data)
     except OSError as exc:   # read-only cache: still works, only slower to start next time
         log.info("could not keep the aligned Piper voice in %s: %s", cached.parent, exc)
     return _session(data)
