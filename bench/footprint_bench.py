@@ -81,6 +81,27 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def smaps_by_library(pid: int, top: int = 12) -> list[tuple[str, float]]:
+    """Resident MB per mapped file (shared libraries, models) and for anonymous memory
+    (Python objects, model weights and activations, malloc heaps)."""
+    groups: dict[str, int] = {}
+    name = "?"
+    try:
+        with open(f"/proc/{pid}/smaps") as f:
+            for line in f:
+                first = line.split(None, 1)[0]
+                if "-" in first and not first.endswith(":"):      # a mapping header
+                    parts = line.split()
+                    path = parts[5] if len(parts) > 5 else ""
+                    name = os.path.basename(path) if path.startswith("/") else (path or "[anon]")
+                elif first == "Rss:":
+                    groups[name] = groups.get(name, 0) + int(line.split()[1])
+    except OSError:
+        return []
+    out = sorted(((k, v / 1024) for k, v in groups.items()), key=lambda kv: -kv[1])
+    return [(k, round(v, 1)) for k, v in out[:top]]
+
+
 def dir_mb(path: Path) -> float:
     """Size in MiB (what `du -sm` and the build script print)."""
     total = 0
@@ -114,10 +135,15 @@ def run_parent(args) -> dict:
     reader.start()
     peaks: dict[str, float] = {}
     timeline: list[tuple[float, str, float]] = []
+    at_peak: list = []
+    top = 0.0
     while child.poll() is None:
         rss = tree_rss_mb(child.pid)
         phase = current[0]
         peaks[phase] = max(peaks.get(phase, 0.0), rss)
+        if rss > top + 10:      # where the memory is, near the session's peak
+            top = rss
+            at_peak = smaps_by_library(child.pid)
         timeline.append((time.monotonic() - t0, phase, rss))
         time.sleep(0.02)
     reader.join(5)
@@ -140,6 +166,7 @@ def run_parent(args) -> dict:
     report = {
         "peak_rss_tree_mb": round(max(peaks.values()), 1),
         "peak_rss_tree_mb_by_phase": {k: round(v, 1) for k, v in peaks.items()},
+        "rss_at_peak_by_mapping_mb": at_peak,
         **session,
         "bundle_mb": round(dir_mb(bundle), 1) if bundle.is_dir() else None,
     }
@@ -363,6 +390,12 @@ def run_session(data: Path, long_seconds: float) -> None:
         window.show()
         start_s = time.monotonic() - t0
         try:
+            from app.core.warmup import warm_in_background
+        except ImportError:   # a checkout from before the warm-up (for before/after runs)
+            warm_in_background = None
+        if warm_in_background is not None:
+            warm_in_background()   # as app/cli.py gui_main does
+        try:
             result = await session(window, watch, data, long_seconds)
         finally:
             watch.stop()
@@ -394,6 +427,7 @@ def main() -> None:
     stalls = report["stall_ms_by_phase"]
     print(f"peak RSS, process tree      {report['peak_rss_tree_mb']:.0f} MB   (goal < 600)")
     print("  by phase                  " + ", ".join(f"{k} {v:.0f}" for k, v in report["peak_rss_tree_mb_by_phase"].items()))
+    print("  near the peak, by mapping " + ", ".join(f"{k} {v:.0f}" for k, v in report["rss_at_peak_by_mapping_mb"]))
     print(f"start to window             {report['start_to_window_s']:.2f} s")
     print(f"loop stall, first request   {stalls.get('first-request', 0):.0f} ms   (goal <= 50)")
     print(f"loop stall, later requests  {stalls.get('later-requests', 0):.0f} ms")
