@@ -45,16 +45,17 @@ def test_check_verifies_speech_without_pyav(tmp_path):
     from app.audio.wavfile import write_wav
     from app.tts.voices import synthesize
 
-    s = synthesize("The train leaves at ten.", "en", "espeak")
+    text = "The train station is on the left, next to the bank."
+    s = synthesize(text, "en", "piper:joe")
     wav = tmp_path / "speech.wav"
     write_wav(wav, s.samples, s.sample_rate)
     r = run("""
 import sys, av
 assert type(av).__name__ == "_AbsentAV"
 from app.cli import main
-sys.argv = ["verbatim", "check", sys.argv[1], "--transcript", "The train leaves at ten.", "--json"]
+sys.argv = ["verbatim", "check", sys.argv[1], "--transcript", sys.argv[2], "--json"]
 raise SystemExit(main())
-""", str(wav))
+""", str(wav), text)
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout)
     assert out["verdict"] == "match" and "whisper" in json.dumps(out["engine"]).lower()
