@@ -63,3 +63,12 @@ def test_first_request_imports_nothing_on_the_ui_thread_after_warm_up():
     cold = ui_thread_imports("cold")
     assert cold, "the first request no longer imports anything: the warm-up list may be obsolete"
     assert ui_thread_imports("warm") == []
+
+
+def test_language_id_warm_up_leaves_a_working_detector():
+    from app.core import langid
+    from app.core.warmup import warm_language_id
+
+    assert warm_language_id(pause_s=0)
+    assert langid.detect_text_language("Où est la gare ? Je dois y être à dix heures.") == "fr"
+    assert langid.detect_text_language("Wo ist der Bahnhof? Ich muss um zehn dort sein.") == "de"
