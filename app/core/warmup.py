@@ -27,6 +27,7 @@ FIRST_REQUEST_MODULES = (
     "anyio.streams.memory",
     "anyio.streams.stapled",
     "app.repair.repairer",
+    "soundfile",              # history keeps audio as FLAC through it (first save)
 )
 
 
