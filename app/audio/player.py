@@ -27,6 +27,7 @@ from app.audio.resample import StreamResampler
 log = logging.getLogger(__name__)
 
 PlayerState = Literal["idle", "playing", "paused", "buffering", "ended"]
+_SCALE = np.float32(1.0 / 32768.0)   # int16 -> float in [-1, 1), exact (a power of two)
 
 
 class _Track:
@@ -51,9 +52,13 @@ class _Track:
         self.convert_lock = threading.Lock()
 
     def convert(self, pcm: np.ndarray, last: bool = False) -> np.ndarray:
-        """Device-rate float32 copy of `pcm` (call with `convert_lock` held, in arrival order)."""
+        """Device-rate int16 copy of `pcm` (call with `convert_lock` held, in arrival order).
+        Kept as int16, half the size of float32: the callback scales the few frames it hands over."""
         x = np.asarray(pcm).reshape(-1)
-        x = x.astype(np.float32) / 32768.0 if x.dtype == np.int16 else np.array(x, np.float32)
+        if x.dtype == np.int16:
+            x = x.copy()
+        else:
+            x = np.clip(np.round(np.asarray(x, np.float32) * 32768.0), -32768, 32767).astype(np.int16)
         self.source_frames += len(x)
         if self._stream is not None:
             x = self._stream(x, last=last)
@@ -78,15 +83,11 @@ class _Track:
             chunk = self._chunks[i]
             off = start + done - self._starts[i]
             take = min(n - done, len(chunk) - off)
-            out[done:done + take] = chunk[off:off + take]
+            np.multiply(chunk[off:off + take], _SCALE, out=out[done:done + take], casting="unsafe")
             done += take
             if off + take >= len(chunk):
                 i += 1
         self._hint = min(i, max(0, len(self._chunks) - 1))
-
-    def samples(self) -> np.ndarray:
-        """The whole track as one array (a copy; for tests and tools, not the audio thread)."""
-        return np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
 
 
 @dataclass(slots=True)

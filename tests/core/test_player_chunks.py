@@ -168,3 +168,19 @@ def test_threaded_appends_during_playback_arrive_whole():
     real = heard[heard != 0]
     want = as_float(ramp(0, total))
     assert np.array_equal(real, want[want != 0])
+
+
+def test_track_keeps_two_bytes_a_frame_and_plays_float_input_too():
+    sink = RecordingSink(48000)
+    p = Player(sink)
+    p.load(ramp(0, 24000), 24000)                    # 1 s, resampled to 48 kHz
+    track = p._track
+    assert track.frames == 48000
+    assert sum(c.nbytes for c in track._chunks) == 2 * track.frames   # int16, not float32
+    x = np.sin(np.arange(4800) * 0.01).astype(np.float32) * 0.5
+    sink2 = RecordingSink(24000)
+    q = Player(sink2)
+    q.load(x, 24000)
+    q.play()
+    sink2.advance(0.25)
+    assert np.max(np.abs(sink2.heard()[:4800] - x)) <= 1 / 32768
