@@ -462,7 +462,7 @@ def main() -> None:
         print(f"  longest stall             {lg['longest_stall_ms']} ms   (goal <= 50)")
         print(f"  underruns while streaming {lg['underruns_while_streaming']}")
         print(f"  verification              {lg['verify_s']} s, RTF {lg['verify_rtf']}   (goal <= 0.15)")
-        print(f"  RSS tree before/peak/after {rss.get('before')} / {rss.get('peak_during')} / {rss.get('after')} MB")
+        print(f"  memory before/peak/after   {rss.get('before')} / {rss.get('peak_during')} / {rss.get('after')} MB")
 
 
 if __name__ == "__main__":
