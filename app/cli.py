@@ -61,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def gui_main(args: argparse.Namespace | None = None) -> int:
+    from app.core.warmup import warm_in_background
     from app.ui.launch import run_gui
+
+    warm_in_background()   # the first request must not import on the Qt thread
 
     return run_gui(args)
 

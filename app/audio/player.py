@@ -12,6 +12,7 @@ card (CI, remote desktops). `ManualSink` lets tests step the clock by hand.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 import threading
@@ -26,33 +27,67 @@ from app.audio.resample import StreamResampler
 log = logging.getLogger(__name__)
 
 PlayerState = Literal["idle", "playing", "paused", "buffering", "ended"]
+_SCALE = np.float32(1.0 / 32768.0)   # int16 -> float in [-1, 1), exact (a power of two)
 
 
 class _Track:
-    """Audio at the device rate, growing while a response streams in."""
+    """Audio at the device rate, growing while a response streams in.
+
+    Kept as a list of chunks so an append never copies what is already there (a long
+    answer stays linear), and adding a chunk is O(1) work under the player's lock.
+    Conversion (int16 -> float, resampling) happens under `convert_lock`, which the
+    audio callback never takes.
+    """
 
     def __init__(self, source_rate: int, device_rate: int) -> None:
         self.source_rate = source_rate
         self.device_rate = device_rate
         self._chunks: list[np.ndarray] = []
-        self.data = np.zeros(0, np.float32)
+        self._starts: list[int] = []    # device frame at which each chunk begins
+        self._hint = 0                  # chunk the last read ended in (reads are mostly sequential)
+        self.frames = 0
         self.finished = False
         self._stream = StreamResampler(source_rate, device_rate) if source_rate != device_rate else None
         self.source_frames = 0
+        self.convert_lock = threading.Lock()
 
-    def append(self, pcm: np.ndarray, last: bool = False) -> None:
-        x = np.asarray(pcm, dtype=np.float32) / 32768.0 if pcm.dtype == np.int16 else np.asarray(pcm, np.float32)
+    def convert(self, pcm: np.ndarray, last: bool = False) -> np.ndarray:
+        """Device-rate int16 copy of `pcm` (call with `convert_lock` held, in arrival order).
+        Kept as int16, half the size of float32: the callback scales the few frames it hands over."""
+        x = np.asarray(pcm).reshape(-1)
+        if x.dtype == np.int16:
+            x = x.copy()
+        else:
+            x = np.clip(np.round(np.asarray(x, np.float32) * 32768.0), -32768, 32767).astype(np.int16)
         self.source_frames += len(x)
         if self._stream is not None:
             x = self._stream(x, last=last)
+        return x
+
+    def push(self, x: np.ndarray, last: bool = False) -> None:
+        """O(1): add converted frames (call with the player's lock held)."""
         if len(x):
-            self.data = np.concatenate([self.data, x])
+            self._starts.append(self.frames)
+            self._chunks.append(x)
+            self.frames += len(x)
         if last:
             self.finished = True
 
-    def finish(self) -> None:
-        if not self.finished:
-            self.append(np.zeros(0, np.float32), last=True)
+    def read_into(self, out: np.ndarray, start: int, n: int) -> None:
+        """Copy frames [start, start + n) into out[:n]; the range must lie inside the track."""
+        i = self._hint
+        if not (i < len(self._starts) and self._starts[i] <= start < self._starts[i] + len(self._chunks[i])):
+            i = bisect.bisect_right(self._starts, start) - 1
+        done = 0
+        while done < n:
+            chunk = self._chunks[i]
+            off = start + done - self._starts[i]
+            take = min(n - done, len(chunk) - off)
+            np.multiply(chunk[off:off + take], _SCALE, out=out[done:done + take], casting="unsafe")
+            done += take
+            if off + take >= len(chunk):
+                i += 1
+        self._hint = min(i, max(0, len(self._chunks) - 1))
 
 
 @dataclass(slots=True)
@@ -89,39 +124,60 @@ class Player:
     # --- control (any thread) -------------------------------------------------------
     def load(self, pcm: np.ndarray | None, sample_rate: int, *, streaming: bool = False) -> None:
         """Replace the track. `streaming=True`: more audio will come through `append`."""
-        with self._lock:
-            self._track = _Track(sample_rate, self.rate)
-            self._read = 0
-            self._last_block = 0
-            self.stats = PlaybackStats()
-            if pcm is not None and len(pcm):
-                self._track.append(pcm, last=not streaming)
-                self.stats.first_append_t = time.monotonic()
-            elif not streaming:
-                self._track.finish()
-            self._set_state("paused")
+        track = _Track(sample_rate, self.rate)
+        # convert before taking the lock: a long track must not hold up the audio callback
+        has_audio = pcm is not None and len(pcm) > 0
+        with track.convert_lock:
+            x = track.convert(pcm, last=not streaming) if has_audio else None
+            with self._lock:
+                self._track = track
+                self._read = 0
+                self._last_block = 0
+                self.stats = PlaybackStats()
+                if x is not None:
+                    track.push(x, last=not streaming)
+                    self.stats.first_append_t = time.monotonic()
+                self._set_state("paused")
+        if not has_audio and not streaming:
+            self._finish(track)
 
     def append(self, pcm: np.ndarray) -> None:
         with self._lock:
-            if self._track is None or self._track.finished:
+            track = self._track
+            if track is None or track.finished or not len(pcm):
                 return
-            if self.stats.first_append_t is None and len(pcm):
-                self.stats.first_append_t = time.monotonic()
-            self._track.append(pcm)
-            if self._state == "buffering":
-                self._set_state("playing")
+        with track.convert_lock:
+            if track.finished:
+                return
+            x = track.convert(pcm)
+            with self._lock:   # O(1) work only: the audio callback waits on this lock
+                track.push(x)
+                if track is self._track:
+                    if self.stats.first_append_t is None:
+                        self.stats.first_append_t = time.monotonic()
+                    if self._state == "buffering":
+                        self._set_state("playing")
 
     def finish(self) -> None:
         """No more audio for this track: the end of the data is the end of the track."""
         with self._lock:
-            if self._track is not None:
-                self._track.finish()
+            track = self._track
+        if track is not None:
+            self._finish(track)
+
+    def _finish(self, track: _Track) -> None:
+        with track.convert_lock:
+            if track.finished:
+                return
+            tail = track.convert(np.zeros(0, np.float32), last=True)
+            with self._lock:
+                track.push(tail, last=True)
 
     def play(self) -> None:
         with self._lock:
             if self._track is None:
                 return
-            if self._state == "ended" or (self._track.finished and self._read >= len(self._track.data)):
+            if self._state == "ended" or (self._track.finished and self._read >= self._track.frames):
                 self._read = 0
             self._last_cb_t = time.monotonic()
             self._last_block = 0
@@ -146,7 +202,7 @@ class Player:
             if self._track is None:
                 return
             self._read = int(max(0.0, seconds) * self.rate)
-            self._read = min(self._read, len(self._track.data))
+            self._read = min(self._read, self._track.frames)
             self._last_block = 0
             self._last_cb_t = time.monotonic()
             if self._state == "ended":
@@ -171,7 +227,7 @@ class Player:
     def duration_s(self) -> float:
         """Known length so far (grows while streaming)."""
         with self._lock:
-            return len(self._track.data) / self.rate if self._track else 0.0
+            return self._track.frames / self.rate if self._track else 0.0
 
     @property
     def finished_loading(self) -> bool:
@@ -202,18 +258,18 @@ class Player:
             out[:] = 0.0
             if self._state != "playing" and self._state != "buffering" or self._track is None:
                 return
-            data = self._track.data
-            n = max(0, min(frames, len(data) - self._read))
+            track = self._track
+            n = max(0, min(frames, track.frames - self._read))
             if n:
-                out[:n] = data[self._read:self._read + n]
+                track.read_into(out, self._read, n)
                 self._read += n
                 if self.stats.first_handed_t is None:
                     self.stats.first_handed_t = time.monotonic()
             self._last_cb_t = self.output.now()
             self._last_block = n
             if n < frames:
-                if self._track.finished:
-                    if self._read >= len(data):
+                if track.finished:
+                    if self._read >= track.frames:
                         self._set_state("ended")
                 else:
                     self.stats.underruns += 1

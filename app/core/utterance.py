@@ -72,6 +72,8 @@ class Utterance:
     timings: dict[str, float] = field(default_factory=dict)
     # Free-form facts worth keeping: response id, usage, engine ground truth ...
     meta: dict[str, Any] = field(default_factory=dict)
+    # The view of spare room `append_audio` last set as `audio` (its base has room to grow).
+    _audio_head: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def duration_s(self) -> float:
@@ -95,4 +97,17 @@ class Utterance:
         return "mismatch"
 
     def append_audio(self, pcm: np.ndarray) -> None:
-        self.audio = np.concatenate([self.audio, np.asarray(pcm, dtype=np.int16)])
+        """Add streamed samples in amortized O(len(pcm)): writes go past the end of `audio`
+        into spare room, so views handed out earlier keep their contents."""
+        x = np.asarray(pcm, dtype=np.int16).reshape(-1)
+        if not len(x):
+            return
+        n, head = len(self.audio), self._audio_head
+        # grow in place only while `audio` is still what we set (nobody assigned or sliced it)
+        if head is not None and self.audio is head and n + len(x) <= len(head.base):
+            buf = head.base
+        else:
+            buf = np.empty(max(n + len(x), n + n // 2, 2 * self.sample_rate), np.int16)
+            buf[:n] = self.audio
+        buf[n:n + len(x)] = x
+        self.audio = self._audio_head = buf[:n + len(x)]

@@ -7,11 +7,16 @@ only reported when the phoneme words line up one-to-one with the text's words.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import threading
+from pathlib import Path
 
 import numpy as np
 
+from app.core.memory import release_freed_memory
 from app.text.segments import split_words
 from app.tts.base import Synthesis, TTSError, WordMark, trim_word_ends
 
@@ -39,21 +44,105 @@ def available() -> bool:
         return False
 
 
+def _session(model):
+    """An onnxruntime session for `model` (a path or serialized bytes)."""
+    import onnxruntime
+
+    opts = onnxruntime.SessionOptions()
+    # Without the arena, the activations of a long sentence (~100 MB) go back to the
+    # allocator after each run instead of staying reserved for the life of the process.
+    opts.enable_cpu_mem_arena = False
+    return onnxruntime.InferenceSession(model, sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def _aligned_model_path(model: str) -> Path:
+    """Where the voice with its alignment output is kept once made (per voice file and piper version)."""
+    from app.verify.models import cache_dir
+
+    try:
+        from importlib.metadata import version
+        piper_version = version("piper-tts")
+    except Exception:
+        piper_version = "?"
+    st = os.stat(model)
+    key = hashlib.sha256(f"{os.path.basename(model)}|{st.st_size}|{piper_version}".encode()).hexdigest()[:16]
+    return cache_dir() / f"piper-aligned-{key}.onnx"
+
+
+def prebuilt_aligned_path(model: str) -> Path:
+    """Where a bundle ships the voice already patched with its alignment output: beside
+    the original, which it replaces (packaging/verbatim.spec makes it at build time)."""
+    path = Path(model)
+    return path.with_name(path.name.removesuffix(".onnx") + ".aligned.onnx")
+
+
+def aligned_model_bytes(model: str) -> bytes:
+    """The voice with phoneme alignments as an extra output (needs the `onnx` package)."""
+    import onnx
+    from piper.patch_voice_with_alignment import add_alignment_output
+
+    proto = onnx.load(model)
+    try:
+        add_alignment_output(proto)
+    except ValueError:     # already has the output
+        pass
+    return proto.SerializeToString()
+
+
+def _aligned_session(model: str):
+    """A session whose outputs include phoneme alignments.
+
+    Patching the model needs the `onnx` package and two in-memory copies of it (~250 MB
+    peak, ~90 MB kept by the allocator), so it is never done at run time when the bundle
+    ships a patched voice, and otherwise done once and kept in the model cache.
+    Raises ImportError without `onnx` and without a patched file.
+    """
+    prebuilt = prebuilt_aligned_path(model)
+    if prebuilt.is_file():
+        return _session(str(prebuilt))
+    cached = _aligned_model_path(model)
+    if cached.is_file():
+        try:
+            return _session(str(cached))
+        except Exception as exc:   # damaged or half-written by another version: make it again
+            log.warning("cached aligned Piper voice %s unusable (%s); rebuilding it", cached, exc)
+            _unlink(cached)
+    data = aligned_model_bytes(model)
+    from app.verify.models import _atomic_write_bytes   # the model cache's own writer (0600, atomic)
+
+    try:
+        cached.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _atomic_write_bytes(cached, data)
+    except OSError as exc:   # read-only cache: still works, only slower to start next time
+        log.info("could not keep the aligned Piper voice in %s: %s", cached.parent, exc)
+    return _session(data)
+
+
+def _unlink(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
 def _load():
     global _voice, _aligned
     if _voice is None:
         try:
             from piper import PiperVoice
+            from piper.config import PiperConfig
         except ImportError as exc:
             raise TTSError("piper-tts is not installed") from exc
         model, config = _paths()
+        with open(config, encoding="utf-8") as f:
+            piper_config = PiperConfig.from_dict(json.load(f))
         try:
-            _voice = PiperVoice.load(model, config, include_alignments=True)
-            _aligned = True
+            session, _aligned = _aligned_session(model), True
         except Exception as exc:  # onnx missing: voice still works, without word times
             log.info("Piper alignments unavailable (%s); loading without", exc)
-            _voice = PiperVoice.load(model, config)
-            _aligned = False
+            session, _aligned = _session(model), False
+        _voice = PiperVoice(config=piper_config, session=session)
+        release_freed_memory()
     return _voice
 
 
@@ -80,6 +169,7 @@ def synthesize(text: str, *, speed: float = 1.0, language: str = "en") -> Synthe
                 word_starts.append(None)
             chunks.append(audio)
             offset += len(audio)
+        release_freed_memory()
     if not chunks:
         raise TTSError("Piper produced no audio (empty text?)")
     pcm = np.concatenate(chunks).astype(np.int16)
