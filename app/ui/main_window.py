@@ -68,9 +68,10 @@ class _WindowListener(Listener):
         self.w.show_utterance(u, live=True)
 
     def on_transcript(self, u):
+        # Deltas arrive far faster than anyone reads: re-splitting and re-timing the whole
+        # transcript per delta is quadratic over a long answer. Render once per tick instead.
         if u is self.w.utterance:
-            self.w.transcript.set_text(u.transcript)
-            self.w.transcript.set_word_times(estimate_word_times(u.transcript))
+            self.w.transcript_dirty = True
 
     def on_audio(self, u, pcm):
         if u is self.w.utterance:
@@ -132,6 +133,7 @@ class MainWindow(QMainWindow):
         self.client = None
         self.pipeline: Pipeline | None = None
         self.utterance: Utterance | None = None
+        self.transcript_dirty = False   # streamed text waiting for the next refresh tick
         self.task: asyncio.Task | None = None
         self.request = RequestState(on_change=self._phase_changed)
         self.stopped_stage: str | None = None
@@ -777,6 +779,12 @@ class MainWindow(QMainWindow):
 
     def _tick(self) -> None:
         self._drain_model_events()
+        if self.transcript_dirty:
+            self.transcript_dirty = False
+            u = self.utterance
+            if u is not None and u.transcript != self.transcript.text:
+                self.transcript.set_text(u.transcript)
+                self.transcript.set_word_times(estimate_word_times(u.transcript))
         pos = self.player.position_s
         self.transcript.set_position(pos)
         self.player_bar.set_progress(pos, self.player.duration_s)
