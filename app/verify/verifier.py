@@ -41,9 +41,18 @@ _CONTROL_RE = re.compile(r"<\|[^|<>]{0,64}\|>")
 FOREIGN_SPREAD = 1.5       # how much longer unmatched speech may run than the transcript's words
 LATER_SEGMENT_SHARE = 0.8  # voice needed for a sentence after the last match to count as spoken
 DRIFT_EVIDENCE = -0.15     # only flagged words get here: lean to "drifted" unless the target language explains them clearly better
+TARGET_SURE_EVIDENCE = 0.3
 _USUAL = ("en", "es", "fr", "de", "it", "pt")
 SOURCE_SLACK = 0.35    # how much worse the source language may decode and still be preferred
 SOURCE_BONUS = 0.1   # always tried as the language of a drift
+# Forced likelihood of the transcript (decision="forced"): Whisper scores each written word
+# given the audio. Said words score 0.9+ with isolated dips; unsaid ones come in runs near 0.
+RESCUE_P = 0.3        # a word free decoding heard differently, but the audio supports as written
+ANCHOR_P = 0.6        # ... and counts as proof that the audio got this far
+MISSPOKEN_P = 0.05    # a lone word this unlikely, heard as another word, was said differently
+HEARD_SURE = 0.4      # ... when free decoding was at least this sure of the other word
+SUSPECT_P = 0.45      # a sentence heard "right" whose words average below this is checked for drift
+                      # (Whisper translates foreign speech into the target language when forced to it)
 
 
 def _supported() -> set[str]:
@@ -69,6 +78,10 @@ class _Word:
     end: float | None = None
     heard: list[int] = field(default_factory=list)   # indices into heard words
     sim: float = 0.0
+    heard_p: float = 0.0            # free decoding's confidence in what it heard here
+    forced: float | None = None     # probability of the written word given the audio (None: not scored)
+    forced_start: float | None = None
+    forced_end: float | None = None
 
 
 # --- voice activity ------------------------------------------------------------------------------
@@ -138,8 +151,11 @@ class Verifier:
     """Loads the speech model once (lazily) and verifies utterances; thread-safe."""
 
     def __init__(self, model_spec: str = DEFAULT_MODEL, threads: int = 2,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+                 progress: Callable[[int, int], None] | None = None, decision: str = "forced") -> None:
+        """`decision`: "forced" weighs free decoding against the forced likelihood of the
+        transcript; "free" is the older logic on free decoding alone (for comparison)."""
         self.model_spec = model_spec or DEFAULT_MODEL
+        self.decision = decision
         self.threads = threads
         self._progress = progress
         self._asr = None
@@ -191,13 +207,22 @@ class Verifier:
             return report
 
         heard_words = []
+        windows: list = []
         if voiced.sum() >= 10:   # at least 0.1 s of voice
             asr = self.load()
             with self._verify_lock:
-                heard_words = self._recognize(asr, x, voiced, lang)
+                heard_words, windows = self._recognize(asr, x, voiced, lang)
         self._align(words, heard_words, lang)
         self._place_times(words, heard_words, voiced)
+        if self.decision == "forced" and windows:
+            with self._verify_lock:
+                self._force(self.load(), words, windows, lang)
+            _rescue(words, voiced)
         self._assign_tail(words, voiced)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("words: %s", " ".join(
+                f"{w.span.text}[{w.status} {w.sim:.2f} f={-1 if w.forced is None else w.forced:.2f}]" for w in words))
+            log.debug("heard: %s", " ".join(f"{h.text}({h.probability:.2f})" for h in heard_words))
         source = source_language if source_language and source_language != lang else None
         seg_results = self._judge(transcript, segments, words, heard_words, x, voiced, lang, source)
 
@@ -228,11 +253,15 @@ class Verifier:
         return words, segments
 
     def _recognize(self, asr, x: np.ndarray, voiced: np.ndarray, lang: str):
+        """Free decoding -> (heard words, [(start s, end s, encoder output, mel frames)])."""
         heard = []
+        windows = []
         for a, b in _split_windows(voiced, len(x)):
             if _voiced_between(voiced, a / SR, b / SR) < 0.1:
                 continue
-            res = asr.transcribe(x[a:b], lang, offset=a / SR)
+            enc, n = asr.encode(x[a:b])
+            res = asr.decode(enc, n, lang, offset=a / SR)
+            windows.append((a / SR, b / SR, enc, n))
             heard.extend(res.words)
         kept = []
         for w in heard:
@@ -241,7 +270,25 @@ class Verifier:
                 continue
             _snap(w, voiced)
             kept.append(w)
-        return kept
+        return kept, windows
+
+    @staticmethod
+    def _force(asr, words: list[_Word], windows, lang: str) -> None:
+        """Score every transcript word against the audio window it falls in."""
+        owner: dict[int, list[int]] = {}
+        k = 0
+        for i, w in enumerate(words):
+            t = w.start
+            if t is not None:
+                while k + 1 < len(windows) and t >= windows[k + 1][0]:
+                    k += 1
+            owner.setdefault(k, []).append(i)
+        for k, idx in owner.items():
+            a, _b, enc, n = windows[k]
+            scored = asr.force(enc, n, lang, [words[i].span.text for i in idx], offset=a)
+            for i, fw in zip(idx, scored):
+                words[i].forced = fw.prob
+                words[i].forced_start, words[i].forced_end = fw.start, fw.end
 
     @staticmethod
     def _align(words: list[_Word], heard_words, lang: str) -> None:
@@ -264,13 +311,18 @@ class Verifier:
             for h in link.heard:
                 if owner_h[h] not in words[wi].heard:
                     words[wi].heard.append(owner_h[h])
+        _pair_leftovers(words, heard_words, heard, owner_h, lang)
         for i, w in enumerate(words):
             if not w.heard:
                 w.status = "gap"
-            else:
-                s = sims.get(i, [0.0])
+            elif i in sims:
+                s = sims[i]
                 w.sim = sum(s) / len(s)
+                w.heard_p = float(np.mean([heard_words[j].probability for j in w.heard]))
                 w.status = "ok" if min(s) >= OK_SIM or (sum(s) / len(s) >= 0.7) else "sub"
+            else:   # paired with a leftover heard word
+                w.heard_p = float(np.mean([heard_words[j].probability for j in w.heard]))
+                w.status = "sub"
     @staticmethod
     def _place_times(words: list[_Word], heard_words, voiced: np.ndarray) -> None:
         for w in words:
@@ -317,10 +369,22 @@ class Verifier:
         utterance's own speaking rate; later sentences count as spoken only when at least
         half of their expected time is there. What the voice cannot pay for is missing.
         """
+        seg_forced: dict[int, float] = {}
+        for seg in {w.seg for w in words}:
+            fs = [w.forced for w in words if w.seg == seg and w.forced is not None]
+            if fs:
+                seg_forced[seg] = float(np.mean(fs))
+
         def reliable(i: int) -> bool:
+            # a sentence whose words the audio all but rules out is no anchor for where it
+            # ended, even if a word or two matched (a translation's "morning" for "morning")
+            if seg_forced.get(words[i].seg, 1.0) < SUSPECT_P / 2:
+                return False
             # a lone short word ("the", "a") matched out of context is no proof the audio
             # got this far: Whisper produces such words from foreign or garbled speech too
             if len("".join(words[i].tokens)) >= 4:
+                return True
+            if words[i].forced is not None and words[i].forced >= ANCHOR_P:
                 return True
             return any(0 <= j < len(words) and words[j].status == "ok" for j in (i - 1, i + 1))
 
@@ -391,17 +455,39 @@ class Verifier:
                 res.end_s = max(w.end for w in spoken if w.end is not None)
             if not spoken:
                 res.status = "truncated"
+            if flagged and self.decision == "forced" and not _ruled_out(flagged):
+                # heard differently, but the audio still supports the written words: misheard
+                for w in flagged:
+                    w.status = "ok"
+                flagged = []
             if flagged and not spoken_len_ok(sw, flagged):
                 # one short misheard word in a sentence otherwise heard right: ASR noise
                 for w in flagged:
                     w.status = "ok"
                 flagged = []
+            suspect = False
+            if spoken and not flagged and self.decision == "forced":
+                flagged = _suspect_words(spoken)
+                suspect = bool(flagged)
             if not spoken:
                 pass
+            elif flagged and not suspect and self.decision == "forced" and self._plainly_misspoken(flagged, heard_words, source):
+                for w in flagged:
+                    w.status = "misspoken"
+                res.status = "misspoken"
+                res.heard = " ".join(_dedupe([heard_words[j].text for w in sw for j in w.heard]))
             elif flagged:
                 heard_lang, heard_text = self._identify(sw, flagged, words, heard_words, x, voiced,
                                                         lang, res.start_s or 0.0, res.end_s or duration, source)
                 drifted = heard_lang is not None and heard_lang != lang
+                if suspect and not drifted:
+                    # heard as written, and in the right language: nothing to flag
+                    for w in flagged:
+                        w.status = "ok"
+                    if len(spoken) < len(sw):
+                        res.status = "truncated"
+                    results.append(res)
+                    continue
                 for w in flagged:
                     w.status = "drifted" if drifted else "misspoken"
                 res.status = "drifted" if drifted else (
@@ -412,6 +498,18 @@ class Verifier:
                 res.status = "truncated"
             results.append(res)
         return results
+
+    @staticmethod
+    def _plainly_misspoken(flagged: list[_Word], heard_words, source: str | None) -> bool:
+        """One or two words heard confidently as other words, the written ones all but ruled
+        out by the forced likelihood, and nothing sounding like the source language there:
+        the same language with other words (no language ID needed)."""
+        if len(flagged) > 2 or any(w.status != "sub" or w.heard_p < HEARD_SURE or w.forced is None
+                                   or w.forced >= RESCUE_P for w in flagged):
+            return False
+        heard = " ".join(_dedupe([heard_words[j].text for w in flagged for j in w.heard]))
+        tl = text_language(heard)
+        return not (source and tl and tl[0][0] == source and tl[0][1] >= 0.5)
 
     def _identify(self, seg_words, flagged, words, heard_words, x, voiced, lang,
                   seg_start: float, seg_end: float, source: str | None = None) -> tuple[str | None, str]:
@@ -458,7 +556,9 @@ class Verifier:
             # voiced audio the target-language decoder could not put a single word to, while the
             # source language reads words there: the model slipped into the source language
             best, evidence = source, max(evidence, DRIFT_EVIDENCE + 1.0)
-        if evidence > DRIFT_EVIDENCE:
+        # Whisper's language ID sure of the target language: only clear evidence makes it a drift
+        bar = TARGET_SURE_EVIDENCE if probs.get(lang, 0.0) >= 0.8 and self.decision == "forced" else DRIFT_EVIDENCE
+        if evidence > bar:
             # what the segment sounds like: heard words before and after the region,
             # the region itself as decoded in the other language
             before = [heard_words[j].text for w in seg_words if w.end is not None and w.end <= a + 0.05
@@ -469,6 +569,73 @@ class Verifier:
             return best, " ".join(p for p in parts if p).strip()
         seg_heard = _dedupe([heard_words[j].text for w in seg_words for j in w.heard])
         return lang, " ".join(seg_heard)
+
+
+def _ruled_out(flagged: list[_Word]) -> bool:
+    """Do the forced likelihoods rule out at least half of these words (or score none)?
+    Unsaid words score near zero; misheard ones (narrow-band, synthetic voices) 0.05–0.3."""
+    scored = [w for w in flagged if w.forced is not None]
+    if not scored:
+        return True
+    # a voiced stretch free decoding put no word to (it skips foreign words) is suspect at a
+    # higher likelihood: "Exacto" scores 0.2 as "Exactly"
+    return sum(w.forced < MISSPOKEN_P or (w.status == "gap" and w.forced < RESCUE_P)
+               for w in scored) * 2 >= len(scored)
+
+
+def _pair_leftovers(words: list[_Word], heard_words, heard: list[str], owner_h: list[int], lang: str) -> None:
+    """A written word left unaligned with exactly one unclaimed heard word between the same
+    neighbours was said as that word ("fifty" written, "15" heard: no letters in common, so
+    the alignment prefers two gaps): pair them, so the word counts as heard differently."""
+    claimed = {j for w in words for j in w.heard}
+    last_h = -1
+    i = 0
+    while i < len(words):
+        if words[i].heard:
+            last_h = max(words[i].heard)
+            i += 1
+            continue
+        k = i
+        while k + 1 < len(words) and not words[k + 1].heard:
+            k += 1
+        nxt = min(words[k + 1].heard) if k + 1 < len(words) else len(heard_words)
+        free = [j for j in range(last_h + 1, nxt) if j not in claimed and word_tokens(heard_words[j].text, lang)]
+        if k == i and len(free) == 1:
+            words[i].heard = free
+            words[i].sim = 0.0
+        i = k + 1
+
+
+def _suspect_words(spoken: list[_Word]) -> list[_Word]:
+    """Words of a sentence free decoding heard as written whose forced likelihood says the
+    audio is something else (a translation of foreign speech): to be checked for drift."""
+    scored = [w for w in spoken if w.forced is not None]
+    if len(scored) < 3 or float(np.mean([w.forced for w in scored])) >= SUSPECT_P:
+        return []
+    low = [w for w in scored if w.forced < RESCUE_P and w.start is not None]
+    if len(low) < 2:
+        return []
+    for w in low:
+        w.status = "sub"
+    return low
+
+
+def _rescue(words: list[_Word], voiced: np.ndarray) -> None:
+    """Words free decoding heard differently but the audio supports as written are spoken.
+
+    Whisper base mishears synthetic and narrow-band speech ("dix minutes à pied" -> "di
+    minuto mappie"); the forced likelihood of the written word tells a mishearing (0.3+)
+    from a word that was not said (near 0). Rescued words without a heard time take the
+    forced alignment's.
+    """
+    for w in words:
+        if w.status in ("sub", "gap") and w.forced is not None and w.forced >= RESCUE_P:
+            if w.status == "gap" and w.forced_start is not None:
+                if _voiced_between(voiced, w.forced_start, max(w.forced_end or 0.0, w.forced_start + 0.05)) <= 0:
+                    continue   # the alignment put it over silence: no support
+                w.start, w.end = w.forced_start, max(w.forced_end or w.forced_start, w.forced_start + 0.05)
+            w.status = "ok"
+            w.sim = max(w.sim, OK_SIM)
 
 
 def _dedupe(items: list[str]) -> list[str]:
@@ -492,6 +659,9 @@ def spoken_len_ok(seg_words: list[_Word], flagged: list[_Word]) -> bool:
             letters = len("".join(w.tokens))
             if letters >= 5 and (w.status == "gap" or w.sim < 0.35):
                 return True
+            if w.forced is not None and w.forced < MISSPOKEN_P and w.status == "sub" and w.sim < 0.5 \
+                    and w.heard_p >= HEARD_SURE:
+                return True     # heard as another word, and the written one is all but ruled out
         else:
             run = 0
     return False
