@@ -36,7 +36,7 @@ class AsrWord:
 @dataclass(slots=True)
 class ForcedWord:
     """How likely Whisper finds one expected word, given the audio and the words before it."""
-    prob: float         # mean probability of the word's letter tokens
+    prob: float         # joint probability of the word's letter tokens
     first: float        # probability of its first token (the least predictable one)
     start: float
     end: float
@@ -76,14 +76,14 @@ class WhisperAsr:
             self._tokenizers[language] = tok
         return tok
 
-    def encode(self, audio: np.ndarray):
+    def encode(self, audio: np.ndarray, min_frames: int | None = None):
         """16 kHz float audio (≤ 30 s) -> (encoder output, number of mel frames of audio)."""
         import ctranslate2
 
         audio = np.asarray(audio, dtype=np.float32)
         feats = self.fe(audio, padding=160)
         n = min(int(feats.shape[1]), MAX_FRAMES)
-        width = min(MAX_FRAMES, max(MIN_FRAMES, n + PAD_FRAMES))
+        width = min(MAX_FRAMES, max(MIN_FRAMES if min_frames is None else min_frames, n + PAD_FRAMES))
         width += width % 2
         x = np.zeros((1, feats.shape[0], width), dtype=np.float32)
         x[0, :, :n] = feats[:, :n]
@@ -160,7 +160,7 @@ class WhisperAsr:
         out = {}
         for lang, r in zip(languages, results):
             tokens = [t for t in r.sequences_ids[0] if t < tok0.eot]
-            text = tok0.decode(tokens).strip()
+            text = _collapse_repeats(tok0.decode(tokens).strip())
             out[lang] = (float(r.scores[0]) if r.scores and text else -9.0, text)
         return out
 
@@ -207,7 +207,8 @@ class WhisperAsr:
             a = duration if np.isnan(a) else min(float(a), duration)
             b = a if np.isnan(b) else min(max(float(b), a), duration)
             first = next((probs[k] for k in idx if lettered[k]), probs[idx[0]])
-            out.append(ForcedWord(float(np.mean(lp)), float(first), offset + a, offset + b))
+            # the word's joint probability: its later pieces are all but certain given the first
+            out.append(ForcedWord(float(np.prod(lp)), float(first), offset + a, offset + b))
         return out
 
     # --- conveniences ------------------------------------------------------------------------
@@ -244,6 +245,20 @@ def _repaired_tokenizer(hf):
         return hf
     merges.insert(0, "Ġ t" if isinstance(first, str) else ["Ġ", "t"])
     return tokenizers.Tokenizer.from_str(json.dumps(spec))
+
+
+def _collapse_repeats(text: str) -> str:
+    """"Of course. Of course! Of course..." -> "Of course." (short windows make Whisper loop)."""
+    import re
+
+    parts = [p for p in re.split(r"(?<=[.!?…])\s+", text) if p.strip()]
+    out: list[str] = []
+    for p in parts:
+        key = re.sub(r"\W+", " ", p).strip().lower()
+        if out and key == re.sub(r"\W+", " ", out[-1]).strip().lower():
+            continue
+        out.append(p)
+    return " ".join(out)
 
 
 def _compression_ratio(text: str) -> float:

@@ -42,6 +42,8 @@ FOREIGN_SPREAD = 1.5       # how much longer unmatched speech may run than the t
 LATER_SEGMENT_SHARE = 0.8  # voice needed for a sentence after the last match to count as spoken
 DRIFT_EVIDENCE = -0.15     # only flagged words get here: lean to "drifted" unless the target language explains them clearly better
 TARGET_SURE_EVIDENCE = 0.3
+REGION_FRAMES = 300   # a region is encoded padded to 3 s, not 10 s (a third of the encoder work)
+LEAD_P = 0.6          # a lead-in word ("Danke," for "Thank you,") this unlikely gets its language checked
 _USUAL = ("en", "es", "fr", "de", "it", "pt")
 SOURCE_SLACK = 0.35    # how much worse the source language may decode and still be preferred
 SOURCE_BONUS = 0.1   # always tried as the language of a drift
@@ -467,7 +469,7 @@ class Verifier:
                 flagged = []
             suspect = False
             if spoken and not flagged and self.decision == "forced":
-                flagged = _suspect_words(spoken)
+                flagged = _suspect_words(spoken) or _suspect_opener(text, sw)
                 suspect = bool(flagged)
             if not spoken:
                 pass
@@ -478,7 +480,8 @@ class Verifier:
                 res.heard = " ".join(_dedupe([heard_words[j].text for w in sw for j in w.heard]))
             elif flagged:
                 heard_lang, heard_text = self._identify(sw, flagged, words, heard_words, x, voiced,
-                                                        lang, res.start_s or 0.0, res.end_s or duration, source)
+                                                        lang, res.start_s or 0.0, res.end_s or duration, source,
+                                                        strict=suspect)
                 drifted = heard_lang is not None and heard_lang != lang
                 if suspect and not drifted:
                     # heard as written, and in the right language: nothing to flag
@@ -512,7 +515,8 @@ class Verifier:
         return not (source and tl and tl[0][0] == source and tl[0][1] >= 0.5)
 
     def _identify(self, seg_words, flagged, words, heard_words, x, voiced, lang,
-                  seg_start: float, seg_end: float, source: str | None = None) -> tuple[str | None, str]:
+                  seg_start: float, seg_end: float, source: str | None = None,
+                  strict: bool = False) -> tuple[str | None, str]:
         """Which language were the flagged words spoken in? -> (code or None, heard text)."""
         asr = self.load()
         duration = len(x) / SR
@@ -532,12 +536,16 @@ class Verifier:
         region = x[int(a * SR): int(b * SR)]
         heard_target = " ".join(heard_words[j].text for w in flagged for j in w.heard)
         with self._verify_lock:
-            enc, n = asr.encode(region)
+            enc, n = asr.encode(region, min_frames=REGION_FRAMES if self.decision == "forced" else None)
             lid = [(l, p) for l, p in asr.detect_language(enc) if l in _SUPPORTED]
         probs = dict(lid)
         candidates = [lang] + ([source] if source in _SUPPORTED else [])
-        candidates += [l for l, p in lid[:2] if l not in candidates and p >= 0.5]
-        candidates += [l for l in _USUAL if l not in candidates]
+        if source in _SUPPORTED and self.decision == "forced":
+            # the source language is the known suspect: besides it, only what Whisper hears
+            candidates += [l for l, p in lid[:2] if l not in candidates and p >= 0.2]
+        else:
+            candidates += [l for l, p in lid[:2] if l not in candidates and p >= 0.5]
+            candidates += [l for l in _USUAL if l not in candidates]
         candidates = candidates[:7]
         with self._verify_lock:
             scores = asr.decode_many(enc, n, candidates)
@@ -558,6 +566,11 @@ class Verifier:
             best, evidence = source, max(evidence, DRIFT_EVIDENCE + 1.0)
         # Whisper's language ID sure of the target language: only clear evidence makes it a drift
         bar = TARGET_SURE_EVIDENCE if probs.get(lang, 0.0) >= 0.8 and self.decision == "forced" else DRIFT_EVIDENCE
+        if strict:
+            # a probe of words free decoding heard as written: Whisper's language ID must not
+            # hear the target language there ("Okay" decodes as Spanish "ok" just as well)
+            if probs.get(lang, 0.0) >= 0.2 and not (lid and lid[0][0] == best):
+                bar = float("inf")
         if evidence > bar:
             # what the segment sounds like: heard words before and after the region,
             # the region itself as decoded in the other language
@@ -618,6 +631,26 @@ def _suspect_words(spoken: list[_Word]) -> list[_Word]:
     for w in low:
         w.status = "sub"
     return low
+
+
+def _suspect_opener(text: str, sw: list[_Word]) -> list[_Word]:
+    """A short lead-in before a comma ("Exacto, it used to work…") the audio does not support:
+    the realtime model's favourite drift, which Whisper, forced to the target language,
+    happily translates back ("Of course" heard as "Por supuesto")."""
+    lead: list[_Word] = []
+    for w in sw[:3]:
+        lead.append(w)
+        if text[w.span.end: w.span.end + 1] == ",":
+            break
+    else:
+        return []
+    if len(lead) >= len(sw) or any(w.start is None for w in lead):
+        return []
+    if not any(w.forced is not None and w.forced < LEAD_P for w in lead):
+        return []
+    for w in lead:
+        w.status = "sub"
+    return lead
 
 
 def _rescue(words: list[_Word], voiced: np.ndarray) -> None:
