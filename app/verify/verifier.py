@@ -575,6 +575,8 @@ class Verifier:
             # hear the target language there ("Okay" decodes as Spanish "ok" just as well)
             if probs.get(lang, 0.0) >= 0.2 and not (lid and lid[0][0] == best):
                 bar = float("inf")
+            elif best != source:
+                bar = max(bar, TARGET_SURE_EVIDENCE)   # a language nobody typed in: clear evidence only
         if evidence > bar:
             # what the segment sounds like: heard words before and after the region,
             # the region itself as decoded in the other language
