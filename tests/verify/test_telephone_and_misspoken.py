@@ -95,3 +95,28 @@ def test_non_english_clean_answer_matches(verifier, lang, sentences):
     for pcm, rate in [(resample(audio, 22050, 24000), 24000), telephone(audio, 22050, "g711_ulaw")]:
         report = verifier.verify(transcript, pcm, rate, lang, "en")
         assert report.verdict == "match", (rate, [(s.status, s.heard) for s in report.segments])
+
+
+def test_packaged_tokenizer_encodes_words_as_whisper_writes_them(verifier):
+    # the packaged model lost GPT-2's first merge ("Ġ t"): " the" became [" ", "the"]
+    tok = verifier.load().tokenizer("en")
+    assert len(tok.encode(" the")) == 1 and len(tok.encode(" to")) == 1
+    assert tok.decode(tok.encode(" the report")) == " the report"
+
+
+def test_forced_likelihood_separates_said_from_unsaid_words(verifier):
+    from app.verify.verifier import SR
+
+    said = "Please send me the report before lunch."
+    audio, _ = build([("en", said, 0)], said, style=("piper:joe", 1.0))
+    asr = verifier.load()
+    x = resample(audio.astype(np.float32) / 32768.0, 22050, SR)
+    enc, n = asr.encode(x)
+    words = (said + " We need to buy more coffee.").split()
+    scored = asr.force(enc, n, "en", words)
+    probs = [f.prob for f in scored]
+    assert min(probs[1:7]) >= 0.5, probs          # said (the first word of an utterance dips)
+    # never said (the audio ended): a run near zero; a word the text predicts ("to" after
+    # "need") may still score on the language model alone
+    assert np.mean(probs[7:]) <= 0.15 and sum(p < 0.05 for p in probs[7:]) >= 4, probs
+    assert all(f.start <= g.start for f, g in zip(scored[:7], scored[1:7]))
