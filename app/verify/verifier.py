@@ -41,9 +41,11 @@ WINDOW_S = 28.0           # longest piece given to Whisper at once
 _CONTROL_RE = re.compile(r"<\|[^|<>]{0,64}\|>")
 FOREIGN_SPREAD = 1.5       # how much longer unmatched speech may run than the transcript's words
 LATER_SEGMENT_SHARE = 0.8  # voice needed for a sentence after the last match to count as spoken
+FORCED_SEGMENT_SHARE = 0.6  # ... when anchors need forced support (fewer false anchors to offset)
 DRIFT_EVIDENCE = -0.15     # only flagged words get here: lean to "drifted" unless the target language explains them clearly better
 TARGET_SURE_EVIDENCE = 0.3
 REGION_FRAMES = 300   # a region is encoded padded to 3 s, not 10 s (a third of the encoder work)
+FOREIGN_LID = 0.5     # below this language-ID share for the target, every sentence is checked
 LEAD_P = 0.6          # a lead-in word ("Danke," for "Thank you,") this unlikely gets its language checked
 _USUAL = ("en", "es", "fr", "de", "it", "pt")
 SOURCE_SLACK = 0.35    # how much worse the source language may decode and still be preferred
@@ -217,17 +219,24 @@ class Verifier:
                 heard_words, windows = self._recognize(asr, x, voiced, lang)
         self._align(words, heard_words, lang)
         self._place_times(words, heard_words, voiced)
+        foreign = False
         if self.decision == "forced" and windows:
             with self._verify_lock:
                 self._force(self.load(), words, windows, lang)
+                # Whisper's language ID over the whole (first) window: clean answers score their
+                # language 0.85+; below half, some sentence is likely in another language even
+                # where free decoding, forced to the target, heard a fluent translation of it
+                lid = dict(self.load().detect_language(windows[0][2]))
+            foreign = lid.get(lang, 0.0) < FOREIGN_LID
             _rescue(words, voiced)
-        self._assign_tail(words, voiced)
+        # a drifted sentence said in a shorter language (English for Spanish) still pays for it
+        self._assign_tail(words, voiced, FORCED_SEGMENT_SHARE if self.decision == "forced" else LATER_SEGMENT_SHARE)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("words: %s", " ".join(
                 f"{w.span.text}[{w.status} {w.sim:.2f} f={-1 if w.forced is None else w.forced:.2f}]" for w in words))
             log.debug("heard: %s", " ".join(f"{h.text}({h.probability:.2f})" for h in heard_words))
         source = source_language if source_language and source_language != lang else None
-        seg_results = self._judge(transcript, segments, words, heard_words, x, voiced, lang, source)
+        seg_results = self._judge(transcript, segments, words, heard_words, x, voiced, lang, source, foreign)
 
         report.segments = seg_results
         report.words = [WordResult(w.span.text, w.span.start, w.span.end, w.status,  # type: ignore[arg-type]
@@ -368,7 +377,7 @@ class Verifier:
                 i += 1
 
     @staticmethod
-    def _assign_tail(words: list[_Word], voiced: np.ndarray) -> None:
+    def _assign_tail(words: list[_Word], voiced: np.ndarray, share: float = LATER_SEGMENT_SHARE) -> None:
         """Transcript words after the last well-heard word: spoken (differently) or missing?
 
         The voice left after the last matching word pays for them in order, at the
@@ -426,7 +435,7 @@ class Verifier:
             # speech nobody could match before this sentence is most often the previous one said
             # at length in another language (translations run longer), not this one
             spread = FOREIGN_SPREAD if spoken_until > last_ok else 1.0
-            if remaining < LATER_SEGMENT_SHARE * spread * need:
+            if remaining < share * spread * need:
                 break
             remaining -= need
             spoken_until = seg_words[-1]
@@ -448,7 +457,8 @@ class Verifier:
             _spread(todo, max(t_after, 0.0), max(end, t_after))
 
     def _judge(self, text: str, segments: list[Span], words: list[_Word], heard_words,
-               x: np.ndarray, voiced: np.ndarray, lang: str, source: str | None = None) -> list[SegmentResult]:
+               x: np.ndarray, voiced: np.ndarray, lang: str, source: str | None = None,
+               foreign: bool = False) -> list[SegmentResult]:
         results = []
         duration = len(x) / SR
         for si, seg in enumerate(segments):
@@ -474,10 +484,17 @@ class Verifier:
             suspect = False
             if spoken and not flagged and self.decision == "forced":
                 flagged = _suspect_words(spoken) or _suspect_opener(text, sw)
+                whole = False
+                if not flagged and foreign:
+                    flagged = [w for w in spoken if w.start is not None]
+                    for w in flagged:
+                        w.status = "sub"
+                    whole = True
                 suspect = bool(flagged)
             if not spoken:
                 pass
-            elif flagged and not suspect and self.decision == "forced" and self._plainly_misspoken(flagged, heard_words, source):
+            elif flagged and not suspect and self.decision == "forced" and not {id(w) for w in flagged} & {id(w) for w in _lead(text, sw)} \
+                    and self._plainly_misspoken(flagged, heard_words, lang, source):
                 for w in flagged:
                     w.status = "misspoken"
                 res.status = "misspoken"
@@ -485,7 +502,7 @@ class Verifier:
             elif flagged:
                 heard_lang, heard_text = self._identify(sw, flagged, words, heard_words, x, voiced,
                                                         lang, res.start_s or 0.0, res.end_s or duration, source,
-                                                        strict=suspect)
+                                                        strict=suspect, whole=suspect and whole)
                 drifted = heard_lang is not None and heard_lang != lang
                 if suspect and not drifted:
                     # heard as written, and in the right language: nothing to flag
@@ -507,7 +524,7 @@ class Verifier:
         return results
 
     @staticmethod
-    def _plainly_misspoken(flagged: list[_Word], heard_words, source: str | None) -> bool:
+    def _plainly_misspoken(flagged: list[_Word], heard_words, lang: str, source: str | None) -> bool:
         """One or two words heard confidently as other words, the written ones all but ruled
         out by the forced likelihood, and nothing sounding like the source language there:
         the same language with other words (no language ID needed)."""
@@ -515,12 +532,12 @@ class Verifier:
                                    or w.forced >= RESCUE_P for w in flagged):
             return False
         heard = " ".join(_dedupe([heard_words[j].text for w in flagged for j in w.heard]))
-        tl = text_language(heard)
-        return not (source and tl and tl[0][0] == source and tl[0][1] >= 0.5)
+        tl = dict(text_language(heard))
+        return not (source and tl.get(source, 0.0) >= 0.3 and tl.get(source, 0.0) > tl.get(lang, 0.0))
 
     def _identify(self, seg_words, flagged, words, heard_words, x, voiced, lang,
                   seg_start: float, seg_end: float, source: str | None = None,
-                  strict: bool = False) -> tuple[str | None, str]:
+                  strict: bool = False, whole: bool = False) -> tuple[str | None, str]:
         """Which language were the flagged words spoken in? -> (code or None, heard text)."""
         asr = self.load()
         duration = len(x) / SR
@@ -577,6 +594,8 @@ class Verifier:
                 bar = float("inf")
             elif best != source:
                 bar = max(bar, TARGET_SURE_EVIDENCE)   # a language nobody typed in: clear evidence only
+            if whole and not (lid and lid[0][0] == best and lid[0][1] >= 0.5 and probs.get(lang, 0.0) < 0.2):
+                bar = float("inf")   # a whole sentence heard fluently: only Whisper's own ear decides
         if evidence > bar:
             # what the segment sounds like: heard words before and after the region,
             # the region itself as decoded in the other language
@@ -639,18 +658,22 @@ def _suspect_words(spoken: list[_Word]) -> list[_Word]:
     return low
 
 
-def _suspect_opener(text: str, sw: list[_Word]) -> list[_Word]:
-    """A short lead-in before a comma ("Exacto, it used to work…") the audio does not support:
-    the realtime model's favourite drift, which Whisper, forced to the target language,
-    happily translates back ("Of course" heard as "Por supuesto")."""
+def _lead(text: str, sw: list[_Word]) -> list[_Word]:
+    """The sentence's lead-in: up to three words before a comma ("Por supuesto,")."""
     lead: list[_Word] = []
     for w in sw[:3]:
         lead.append(w)
         if text[w.span.end: w.span.end + 1] == ",":
-            break
-    else:
-        return []
-    if len(lead) >= len(sw) or any(w.start is None for w in lead):
+            return lead if len(lead) < len(sw) else []
+    return []
+
+
+def _suspect_opener(text: str, sw: list[_Word]) -> list[_Word]:
+    """A short lead-in before a comma ("Exacto, it used to work…") the audio does not support:
+    the realtime model's favourite drift, which Whisper, forced to the target language,
+    happily translates back ("Of course" heard as "Por supuesto")."""
+    lead = _lead(text, sw)
+    if not lead or any(w.start is None for w in lead):
         return []
     if not any(w.forced is not None and w.forced < LEAD_P for w in lead):
         return []
