@@ -481,9 +481,13 @@ class Verifier:
                 for w in flagged:
                     w.status = "ok"
                 flagged = []
-            suspect = False
+            suspect = lead_probe = whole = False
             if spoken and not flagged and self.decision == "forced":
-                flagged = _suspect_words(spoken) or _suspect_opener(text, sw)
+                flagged = _suspect_words(spoken)
+                lead_probe = False
+                if not flagged:
+                    flagged = _suspect_opener(text, sw)
+                    lead_probe = bool(flagged)
                 whole = False
                 if not flagged and foreign:
                     flagged = [w for w in spoken if w.start is not None]
@@ -502,7 +506,7 @@ class Verifier:
             elif flagged:
                 heard_lang, heard_text = self._identify(sw, flagged, words, heard_words, x, voiced,
                                                         lang, res.start_s or 0.0, res.end_s or duration, source,
-                                                        strict=suspect, whole=suspect and whole)
+                                                        strict=suspect, whole=None if lead_probe else whole)
                 drifted = heard_lang is not None and heard_lang != lang
                 if suspect and not drifted:
                     # heard as written, and in the right language: nothing to flag
@@ -537,7 +541,7 @@ class Verifier:
 
     def _identify(self, seg_words, flagged, words, heard_words, x, voiced, lang,
                   seg_start: float, seg_end: float, source: str | None = None,
-                  strict: bool = False, whole: bool = False) -> tuple[str | None, str]:
+                  strict: bool = False, whole: bool | None = None) -> tuple[str | None, str]:
         """Which language were the flagged words spoken in? -> (code or None, heard text)."""
         asr = self.load()
         duration = len(x) / SR
@@ -581,12 +585,14 @@ class Verifier:
         log.debug("identify %.2f-%.2f lid=%s heard=%r target=%.2f best=%s %.2f %r tl=%s ev=%.2f",
                   a, b, lid[:3], heard_target, target_score, best, scores[best][0], scores[best][1],
                   tl[:2], evidence)
-        if source in scores and not heard_target.strip() and scores[source][1].strip():
+        if source in scores and not heard_target.strip() and scores[source][1].strip() and not strict:
             # voiced audio the target-language decoder could not put a single word to, while the
             # source language reads words there: the model slipped into the source language
             best, evidence = source, max(evidence, DRIFT_EVIDENCE + 1.0)
         # Whisper's language ID sure of the target language: only clear evidence makes it a drift
         bar = TARGET_SURE_EVIDENCE if probs.get(lang, 0.0) >= 0.8 and self.decision == "forced" else DRIFT_EVIDENCE
+        if self.decision == "forced" and source and best != source and not (lid and lid[0][0] == best and lid[0][1] >= 0.5):
+            bar = max(bar, TARGET_SURE_EVIDENCE)   # the source language is the suspect; others need clear evidence
         if strict:
             # a probe of words free decoding heard as written: Whisper's language ID must not
             # hear the target language there ("Okay" decodes as Spanish "ok" just as well)
@@ -594,7 +600,7 @@ class Verifier:
                 bar = float("inf")
             elif best != source:
                 bar = max(bar, TARGET_SURE_EVIDENCE)   # a language nobody typed in: clear evidence only
-            if whole and not (lid and lid[0][0] == best and lid[0][1] >= 0.5 and probs.get(lang, 0.0) < 0.2):
+            if whole is not None and not (lid and lid[0][0] == best and lid[0][1] >= 0.5 and probs.get(lang, 0.0) < 0.2):
                 bar = float("inf")   # a whole sentence heard fluently: only Whisper's own ear decides
         if evidence > bar:
             # what the segment sounds like: heard words before and after the region,
