@@ -603,7 +603,7 @@ class Verifier:
                 bar = float("inf")
             elif best != source:
                 bar = max(bar, TARGET_SURE_EVIDENCE)   # a language nobody typed in: clear evidence only
-            if whole is not None and not (lid and lid[0][0] == best and lid[0][1] >= 0.5 and probs.get(lang, 0.0) < 0.2):
+            if whole is not None and not (lid and lid[0][0] == best and lid[0][1] >= 0.6 and probs.get(lang, 0.0) < 0.2):
                 bar = float("inf")   # a whole sentence heard fluently: only Whisper's own ear decides
         if evidence > bar:
             # what the segment sounds like: heard words before and after the region,
