@@ -1,21 +1,26 @@
-"""A labeled corpus of spoken utterances made with espeak-ng (no network, deterministic).
+"""A labeled corpus of spoken utterances (no network, deterministic).
 
 Each utterance has a transcript (target language), audio that says it — or says it
-with faults (truncated, drifted to another language, both) — the expected status of
-every transcript sentence, and espeak's own word marks (ground-truth word starts).
+with faults (truncated, drifted to another language, both, one word replaced by another
+word of the same language) — the expected status of every transcript sentence, and the
+voice's own word marks where it reports them (Piper, espeak-ng; Kokoro reports none).
+Voices: Piper (English), Kokoro (natural-ish, all six languages) and eSpeak NG.
 Used by `bench/verify_bench.py` and by `tests/verify`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from app.core.languages import get_language
 from app.tts import espeak
-from app.tts.base import Synthesis, TTSError
+from app.tts.base import Synthesis, TTSError, WordMark
 
 RATE = 22050
 PAUSE_S = 0.25
@@ -59,7 +64,32 @@ PARALLEL: list[dict[str, str]] = [
     {"en": "We will travel to the mountains next summer.", "es": "Viajaremos a las montañas el próximo verano.",
      "fr": "Nous irons à la montagne l'été prochain.", "de": "Nächsten Sommer reisen wir in die Berge.",
      "it": "La prossima estate andremo in montagna.", "pt": "No próximo verão vamos viajar para as montanhas."},
+    {"en": "The ticket costs fifty euros.", "es": "El billete cuesta cincuenta euros.",
+     "fr": "Le billet coûte cinquante euros.", "de": "Die Fahrkarte kostet fünfzig Euro.",
+     "it": "Il biglietto costa cinquanta euro.", "pt": "O bilhete custa cinquenta euros."},
 ]
+# One word spoken as another word of the same language (what the transcript says -> what the
+# audio says): the `misspoken` case ("fifteen" spoken for "fifty").
+MISSPEAK: dict[str, dict[str, str]] = {
+    "en": {"nine": "five", "lunch": "dinner", "coffee": "paper", "brother": "sister", "late": "early",
+           "keys": "shoes", "children": "students", "fish": "chicken", "mountains": "beaches",
+           "music": "radio", "fifty": "fifteen", "settings": "messages"},
+    "es": {"nueve": "cinco", "almuerzo": "desayuno", "café": "papel", "hermano": "primo", "tarde": "temprano",
+           "llaves": "gafas", "niños": "perros", "pescado": "pollo", "montañas": "playas", "música": "radio",
+           "cincuenta": "quince", "configuración": "contraseña"},
+    "fr": {"neuf": "cinq", "déjeuner": "dîner", "café": "papier", "frère": "cousin", "retard": "avance",
+           "clés": "lunettes", "enfants": "chiens", "poisson": "poulet", "montagne": "plage",
+           "musique": "radio", "cinquante": "quinze", "paramètres": "messages"},
+    "de": {"neun": "fünf", "Mittagessen": "Abendessen", "Kaffee": "Papier", "Bruder": "Onkel",
+           "Schlüssel": "Brille", "Kinder": "Hunde", "Fisch": "Salat", "Berge": "Stadt", "Musik": "Heizung",
+           "fünfzig": "fünfzehn", "Einstellungen": "Nachrichten"},
+    "it": {"nove": "cinque", "pranzo": "cena", "caffè": "carta", "fratello": "cugino", "ritardo": "anticipo",
+           "chiavi": "occhiali", "bambini": "cani", "pesce": "pollo", "montagna": "spiaggia",
+           "musica": "radio", "cinquanta": "quindici", "impostazioni": "notizie"},
+    "pt": {"nove": "cinco", "almoço": "jantar", "café": "papel", "irmão": "primo", "chaves": "óculos",
+           "crianças": "pessoas", "peixe": "frango", "montanhas": "praias", "música": "rádio",
+           "cinquenta": "quinze", "configurações": "mensagens"},
+}
 # Openers: a first word that drifts (the seed's "Exacto, it used to work…")
 OPENERS: list[dict[str, str]] = [
     {"en": "Exactly,", "es": "Exacto,", "fr": "Exactement,", "de": "Genau,", "it": "Esatto,", "pt": "Exatamente,"},
@@ -71,9 +101,36 @@ OPENERS: list[dict[str, str]] = [
 ESPEAK_VOICE = {"fr": "fr"}   # the library has no "fr-fr" voice name on some systems
 
 
-# Voice/speed styles for the benchmark: the natural Piper voice where it exists (English),
-# eSpeak NG variants otherwise, at three speaking rates.
+# Voice/speed styles for the benchmark: natural voices (Piper for English, Kokoro for every
+# language) and eSpeak NG variants, at three speaking rates.
 STYLES = [("piper:joe", 1.0), ("espeak", 1.0), ("espeak:f3", 1.15), ("piper:joe", 0.9), ("espeak:m3", 0.9)]
+STYLES_BY_LANG = {
+    "en": [("piper:joe", 1.0), ("kokoro:jf_gongitsune", 1.0), ("espeak", 1.0), ("piper:joe", 0.9),
+           ("espeak:f3", 1.15)],
+    "*": [("kokoro:jm_kumo", 1.0), ("kokoro:jf_gongitsune", 1.0), ("espeak", 1.0), ("kokoro:jm_kumo", 0.9),
+          ("espeak:m3", 0.9)],
+}
+NATURAL = ("piper", "kokoro")
+_CACHE = Path(os.environ.get("VERBATIM_CORPUS_CACHE", "/tmp/verbatim-corpus-cache"))
+
+
+def _cached(key: str, make):
+    """Synthesis cached on disk (natural voices cost ~0.7 s per second of speech here)."""
+    path = _CACHE / (hashlib.sha1(key.encode()).hexdigest() + ".npz")
+    try:
+        with np.load(path) as z:
+            marks = [WordMark(int(a), int(b), float(c), float(d)) for a, b, c, d in z["marks"]]
+            return Synthesis(z["samples"], int(z["rate"]), marks or None, voice=str(z["voice"]))
+    except (OSError, KeyError, ValueError):
+        pass
+    out = make()
+    _CACHE.mkdir(parents=True, exist_ok=True)
+    marks = np.array([[w.char_start, w.char_end, w.start_s, w.end_s] for w in out.words or []],
+                     dtype=np.float64).reshape(-1, 4)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, samples=out.samples, rate=out.sample_rate, marks=marks, voice=out.voice)
+    os.replace(tmp, path)
+    return out
 
 
 def speak(text: str, lang: str, style: tuple[str, float] | None = None) -> Synthesis:
@@ -83,7 +140,8 @@ def speak(text: str, lang: str, style: tuple[str, float] | None = None) -> Synth
         from app.tts import synthesize
 
         voice, speed = style
-        out = synthesize(text, lang, voice, speed=speed)   # non-English falls back to espeak
+        out = _cached(f"{lang}|{voice}|{speed}|{text}",
+                      lambda: synthesize(text, lang, voice, speed=speed))   # Piper: English only
         if out.sample_rate != RATE:
             out = Synthesis(resample(out.samples, out.sample_rate, RATE), RATE, out.words, voice=out.voice,
                             language=lang)
@@ -98,7 +156,7 @@ def speak(text: str, lang: str, style: tuple[str, float] | None = None) -> Synth
 @dataclass
 class Utterance:
     id: str
-    kind: str                      # clean | truncated | drifted | both
+    kind: str                      # clean | truncated | drifted | both | misspoken
     language: str
     transcript: str
     audio: np.ndarray
@@ -106,6 +164,7 @@ class Utterance:
     expected: list[str]            # status per transcript sentence
     marks: list[tuple[int, float]] = field(default_factory=list)  # (transcript char_start, start_s)
     drift_language: str | None = None
+    voice: str = "espeak"
 
 
 def build(pieces: list[tuple[str, str, int | None]], transcript: str,
@@ -146,6 +205,23 @@ def make_utterance(rng: random.Random, kind: str, target: str, drift: str | None
     idx = rng.sample(range(len(PARALLEL)), n)
     sents = [PARALLEL[i][target] for i in idx]
     expected = ["ok"] * n
+    said = list(sents)     # what the audio says for each sentence (misspoken: one word differs)
+    if kind == "misspoken":
+        subs = MISSPEAK[target]
+        able = [k for k in range(n) if any(w.strip(".,?!¿¡") in subs for w in sents[k].split())]
+        if not able:
+            k = rng.randrange(n)
+            idx[k] = len(PARALLEL) - 1 if len(PARALLEL) - 1 not in idx else idx[k]
+            sents[k] = said[k] = PARALLEL[idx[k]][target]
+            able = [k]
+        k = rng.choice(able)
+        words = sents[k].split()
+        choices = [i for i, w in enumerate(words) if w.strip(".,?!¿¡") in subs]
+        wi = rng.choice(choices)
+        bare = words[wi].strip(".,?!¿¡")
+        words[wi] = words[wi].replace(bare, subs[bare])
+        said[k] = " ".join(words)
+        expected[k] = "misspoken"
     drift_style = rng.choice(["sentence", "opener"]) if kind in ("drifted", "both") else None
     opener = rng.choice(OPENERS) if drift_style == "opener" else None
     drift_at = None
@@ -178,38 +254,41 @@ def make_utterance(rng: random.Random, kind: str, target: str, drift: str | None
             else:
                 pieces.append((drift, PARALLEL[idx[k]][drift], None))
         else:
-            pieces.append((target, sents[k], offs[k]))
+            pieces.append((target, said[k], offs[k] if said[k] == sents[k] else None))
     if partial_words and cut_from < n:
         # speak the first half of the first missing sentence: its tail is missing -> truncated
         words = sents[cut_from].split()
         half = " ".join(words[: max(1, len(words) // 2)])
         pieces.append((target, half, offs[cut_from]))
     audio, marks = build(pieces, transcript, style=style)
-    return Utterance(uid, kind, target, transcript, audio, RATE, expected, marks, drift)
+    return Utterance(uid, kind, target, transcript, audio, RATE, expected, marks, drift,
+                     style[0] if style else "espeak")
 
 
-def make_corpus(n: int = 40, seed: int = 7, voices: str = "espeak") -> list[Utterance]:
-    """~n utterances: a quarter each clean / truncated / drifted / both, over several targets."""
+TARGETS = ("en", "es", "fr", "de", "it", "pt")
+KINDS = ("clean", "truncated", "drifted", "both", "misspoken")
+# what a target drifts into: the source language the user typed in
+DRIFTS = {"en": ["es", "fr", "de", "it", "pt"], "es": ["en", "en", "it"], "fr": ["en", "en", "es"],
+          "de": ["en", "en", "fr"], "it": ["en", "en", "es"], "pt": ["en", "en", "es"]}
+
+
+def make_corpus(n: int = 40, seed: int = 7, voices: str = "mixed") -> list[Utterance]:
+    """n utterances: every block of 30 has each kind (clean, truncated, drifted, both,
+    misspoken) once for each target (en, es, fr, de, it, pt). `voices`: "mixed" cycles
+    natural voices and eSpeak NG (STYLES_BY_LANG); "espeak" uses eSpeak NG only."""
     rng = random.Random(seed)
-    plans: list[tuple[str, str | None]] = []
-    en_drifts = ["es", "fr", "de", "it", "pt"]
-    others = {"es": "en", "fr": "en", "de": "en"}
-    k = 0
-    kinds = ["clean", "truncated", "drifted", "both"]
     out = []
+    k = 0
     while len(out) < n:
-        kind = kinds[k % 4]
-        # two thirds English targets, the rest es/fr/de
-        if (k // 4) % 3 < 2:
-            target = "en"
-            drift = en_drifts[(k // 4 + k) % len(en_drifts)]
-        else:
-            target = ["es", "fr", "de"][(k // 12) % 3]
-            drift = others[target] if (k // 4) % 2 else "es" if target != "es" else "it"
-        style = STYLES[k % len(STYLES)] if voices == "mixed" else None
-        out.append(make_utterance(rng, kind, target, drift if kind in ("drifted", "both") else None,
-                                  f"{k:03d}-{kind}-{target}" + (f"-{drift}" if kind in ("drifted", "both") else ""),
-                                  style=style))
+        kind = KINDS[k % len(KINDS)]
+        target = TARGETS[(k // len(KINDS)) % len(TARGETS)]
+        block = k // (len(KINDS) * len(TARGETS))
+        drifts = DRIFTS[target]
+        drift = drifts[(block + k) % len(drifts)] if kind in ("drifted", "both") else None
+        styles = STYLES_BY_LANG.get(target, STYLES_BY_LANG["*"])
+        style = styles[(block + k // len(KINDS)) % len(styles)] if voices == "mixed" else None
+        uid = f"{k:03d}-{kind}-{target}" + (f"-{drift}" if drift else "")
+        out.append(make_utterance(rng, kind, target, drift, uid, style=style))
         k += 1
     return out
 

@@ -52,12 +52,13 @@ def align_tokens(written: list[str], heard: list[str]) -> list[TokenLink]:
                 v = row[j - 1] + GAP
                 if v > best:
                     best, arg = v, (0, 1, 0.0)
-            if i > 0 and j > 1:   # one written token heard as two
+            # a number never merges with a word ("costs" is not "cost" + "15")
+            if i > 0 and j > 1 and heard[j - 2].isdigit() == heard[j - 1].isdigit():   # one written token heard as two
                 s = similarity(written[i - 1], heard[j - 2] + heard[j - 1])
                 v = score[i - 1][j - 2] + _score(s) + 0.05
                 if v > best and s >= 0.6:
                     best, arg = v, (1, 2, s)
-            if i > 1 and j > 0:   # two written tokens heard as one
+            if i > 1 and j > 0 and written[i - 2].isdigit() == written[i - 1].isdigit():   # two written as one
                 s = similarity(written[i - 2] + written[i - 1], heard[j - 1])
                 v = score[i - 2][j - 1] + _score(s) + 0.05
                 if v > best and s >= 0.6:

@@ -20,6 +20,7 @@ SAMPLE_RATE = 16000
 FRAMES_PER_S = 100          # mel frames
 MAX_FRAMES = 3000           # Whisper's 30 s window
 PAD_FRAMES = 60             # silent mel tail after the audio (helps the last word end)
+MAX_FORCED_TOKENS = 440      # decoder context (448) less the prompt
 MIN_FRAMES = 1000           # shorter windows make Whisper repeat itself; 10 s is cheap and safe
 _PUNCT = "\"'“¿([{-.。,，!！?？:：”)]}、"
 
@@ -30,6 +31,15 @@ class AsrWord:
     start: float
     end: float
     probability: float
+
+
+@dataclass(slots=True)
+class ForcedWord:
+    """How likely Whisper finds one expected word, given the audio and the words before it."""
+    prob: float         # joint probability of the word's letter tokens
+    first: float        # probability of its first token (the least predictable one)
+    start: float
+    end: float
 
 
 @dataclass(slots=True)
@@ -50,6 +60,7 @@ class WhisperAsr:
                                   cpu_threads=max(1, int(threads)), num_workers=1,
                                   local_files_only=True)
         self.fe = self.model.feature_extractor
+        self.model.hf_tokenizer = _repaired_tokenizer(self.model.hf_tokenizer)
         self.lock = threading.RLock()
         self._tokenizers: dict[str | None, object] = {}
         self.languages = set(self.model.supported_languages)
@@ -65,14 +76,14 @@ class WhisperAsr:
             self._tokenizers[language] = tok
         return tok
 
-    def encode(self, audio: np.ndarray):
+    def encode(self, audio: np.ndarray, min_frames: int | None = None):
         """16 kHz float audio (≤ 30 s) -> (encoder output, number of mel frames of audio)."""
         import ctranslate2
 
         audio = np.asarray(audio, dtype=np.float32)
         feats = self.fe(audio, padding=160)
         n = min(int(feats.shape[1]), MAX_FRAMES)
-        width = min(MAX_FRAMES, max(MIN_FRAMES, n + PAD_FRAMES))
+        width = min(MAX_FRAMES, max(MIN_FRAMES if min_frames is None else min_frames, n + PAD_FRAMES))
         width += width % 2
         x = np.zeros((1, feats.shape[0], width), dtype=np.float32)
         x[0, :, :n] = feats[:, :n]
@@ -149,8 +160,55 @@ class WhisperAsr:
         out = {}
         for lang, r in zip(languages, results):
             tokens = [t for t in r.sequences_ids[0] if t < tok0.eot]
-            text = tok0.decode(tokens).strip()
+            text = _collapse_repeats(tok0.decode(tokens).strip())
             out[lang] = (float(r.scores[0]) if r.scores and text else -9.0, text)
+        return out
+
+    def force(self, enc, n_frames: int, language: str, words: list[str], *,
+              offset: float = 0.0) -> list[ForcedWord]:
+        """Score the expected words against the audio (teacher-forced, one decoder pass).
+
+        The probability of each transcript token given the audio and the transcript so far:
+        where the audio says the words, they come in runs of 0.9+; where it does not (cut
+        short, another language), in runs near zero.
+        """
+        if not words:
+            return []
+        tok = self.tokenizer(language)
+        tokens: list[int] = []
+        owner: list[int] = []
+        lettered: list[bool] = []
+        for i, w in enumerate(words):
+            for t in tok.encode(" " + w.strip()):
+                piece = tok.decode([t])
+                tokens.append(t)
+                owner.append(i)
+                lettered.append(any(c.isalnum() for c in piece))
+        tokens = tokens[:MAX_FORCED_TOKENS]
+        with self.lock:
+            res = self.model.model.align(enc, list(tok.sot_sequence) + [tok.no_timestamps], [tokens],
+                                         n_frames, median_filter_width=7)[0]
+        probs = np.asarray(res.text_token_probs[: len(tokens)], dtype=np.float64)
+        # first frame each text token is aligned to (dynamic time warping path)
+        first_t = np.full(len(tokens) + 1, np.nan)
+        for ti, fi in res.alignments:
+            if 0 <= ti <= len(tokens) and np.isnan(first_t[ti]):
+                first_t[ti] = fi / 50.0
+        duration = n_frames / FRAMES_PER_S
+        out: list[ForcedWord] = []
+        for i in range(len(words)):
+            idx = [k for k in range(len(tokens)) if owner[k] == i]
+            if not idx:
+                out.append(ForcedWord(0.0, 0.0, offset + duration, offset + duration))
+                continue
+            lp = [probs[k] for k in idx if lettered[k]] or [probs[k] for k in idx]
+            a = first_t[idx[0]]
+            b = first_t[idx[-1] + 1] if idx[-1] + 1 < len(first_t) else np.nan
+            a = duration if np.isnan(a) else min(float(a), duration)
+            b = a if np.isnan(b) else min(max(float(b), a), duration)
+            first = next((probs[k] for k in idx if lettered[k]), probs[idx[0]])
+            # the word's joint probability: its later pieces are all but certain given the first
+            out.append(ForcedWord(float(np.prod(lp)), float(first), offset + a, offset + b))
         return out
 
     # --- conveniences ------------------------------------------------------------------------
@@ -161,6 +219,46 @@ class WhisperAsr:
         if language is None:
             language = self.detect_language(enc)[0][0]
         return self.decode(enc, n, language, offset=offset, word_times=word_times)
+
+
+def _repaired_tokenizer(hf):
+    """Put back GPT-2's first BPE merge ("Ġ t") when a converted model lost it.
+
+    Whisper base as packaged has 49 999 merges starting at "Ġ a": a header-skipping
+    converter dropped rank 0, so every word starting with "t" after a space is encoded
+    as "Ġ" + "t…" (" the" -> [220, 3322], never what Whisper writes) and scoring the
+    transcript against the audio puts near-zero probability on every "the" and "to".
+    """
+    import json
+
+    import tokenizers
+
+    try:
+        spec = json.loads(hf.to_str())
+        merges = spec["model"]["merges"]
+    except (KeyError, TypeError, ValueError):
+        return hf
+    first = merges[0] if merges else None
+    if first is None or first in ("Ġ t", ["Ġ", "t"]) or "Ġt" not in spec["model"].get("vocab", {}):
+        return hf
+    if any(m in ("Ġ t", ["Ġ", "t"]) for m in merges[:1000]):
+        return hf
+    merges.insert(0, "Ġ t" if isinstance(first, str) else ["Ġ", "t"])
+    return tokenizers.Tokenizer.from_str(json.dumps(spec))
+
+
+def _collapse_repeats(text: str) -> str:
+    """"Of course. Of course! Of course..." -> "Of course." (short windows make Whisper loop)."""
+    import re
+
+    parts = [p for p in re.split(r"(?<=[.!?…])\s+", text) if p.strip()]
+    out: list[str] = []
+    for p in parts:
+        key = re.sub(r"\W+", " ", p).strip().lower()
+        if out and key == re.sub(r"\W+", " ", out[-1]).strip().lower():
+            continue
+        out.append(p)
+    return " ".join(out)
 
 
 def _compression_ratio(text: str) -> float:

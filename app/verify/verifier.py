@@ -36,14 +36,28 @@ log = logging.getLogger(__name__)
 SR = 16000
 HOP = 160                 # 10 ms energy frames
 OK_SIM = 0.55             # a transcript word is "spoken" when heard at least this similar
+START_LAG = 0.06          # see _recognize
 WINDOW_S = 28.0           # longest piece given to Whisper at once
 _CONTROL_RE = re.compile(r"<\|[^|<>]{0,64}\|>")
 FOREIGN_SPREAD = 1.5       # how much longer unmatched speech may run than the transcript's words
 LATER_SEGMENT_SHARE = 0.8  # voice needed for a sentence after the last match to count as spoken
+FORCED_SEGMENT_SHARE = 0.6  # ... when anchors need forced support (fewer false anchors to offset)
 DRIFT_EVIDENCE = -0.15     # only flagged words get here: lean to "drifted" unless the target language explains them clearly better
+TARGET_SURE_EVIDENCE = 0.3
+REGION_FRAMES = 300   # a region is encoded padded to 3 s, not 10 s (a third of the encoder work)
+FOREIGN_LID = 0.5     # below this language-ID share for the target, every sentence is checked
+LEAD_P = 0.75         # a lead-in word ("Danke," for "Thank you,") this unlikely gets its language checked
 _USUAL = ("en", "es", "fr", "de", "it", "pt")
 SOURCE_SLACK = 0.35    # how much worse the source language may decode and still be preferred
 SOURCE_BONUS = 0.1   # always tried as the language of a drift
+# Forced likelihood of the transcript (decision="forced"): Whisper scores each written word
+# given the audio. Said words score 0.9+ with isolated dips; unsaid ones come in runs near 0.
+RESCUE_P = 0.3        # a word free decoding heard differently, but the audio supports as written
+ANCHOR_P = 0.6        # ... and counts as proof that the audio got this far
+MISSPOKEN_P = 0.05    # a lone word this unlikely, heard as another word, was said differently
+HEARD_SURE = 0.4      # ... when free decoding was at least this sure of the other word
+SUSPECT_P = 0.45      # a sentence heard "right" whose words average below this is checked for drift
+                      # (Whisper translates foreign speech into the target language when forced to it)
 
 
 def _supported() -> set[str]:
@@ -69,6 +83,10 @@ class _Word:
     end: float | None = None
     heard: list[int] = field(default_factory=list)   # indices into heard words
     sim: float = 0.0
+    heard_p: float = 0.0            # free decoding's confidence in what it heard here
+    forced: float | None = None     # probability of the written word given the audio (None: not scored)
+    forced_start: float | None = None
+    forced_end: float | None = None
 
 
 # --- voice activity ------------------------------------------------------------------------------
@@ -138,8 +156,11 @@ class Verifier:
     """Loads the speech model once (lazily) and verifies utterances; thread-safe."""
 
     def __init__(self, model_spec: str = DEFAULT_MODEL, threads: int = 2,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+                 progress: Callable[[int, int], None] | None = None, decision: str = "forced") -> None:
+        """`decision`: "forced" weighs free decoding against the forced likelihood of the
+        transcript; "free" is the older logic on free decoding alone (for comparison)."""
         self.model_spec = model_spec or DEFAULT_MODEL
+        self.decision = decision
         self.threads = threads
         self._progress = progress
         self._asr = None
@@ -191,15 +212,31 @@ class Verifier:
             return report
 
         heard_words = []
+        windows: list = []
         if voiced.sum() >= 10:   # at least 0.1 s of voice
             asr = self.load()
             with self._verify_lock:
-                heard_words = self._recognize(asr, x, voiced, lang)
+                heard_words, windows = self._recognize(asr, x, voiced, lang)
         self._align(words, heard_words, lang)
         self._place_times(words, heard_words, voiced)
-        self._assign_tail(words, voiced)
+        foreign = False
+        if self.decision == "forced" and windows:
+            with self._verify_lock:
+                self._force(self.load(), words, windows, lang)
+                # Whisper's language ID over the whole (first) window: clean answers score their
+                # language 0.85+; below half, some sentence is likely in another language even
+                # where free decoding, forced to the target, heard a fluent translation of it
+                lid = dict(self.load().detect_language(windows[0][2]))
+            foreign = lid.get(lang, 0.0) < FOREIGN_LID
+            _rescue(words, voiced)
+        # a drifted sentence said in a shorter language (English for Spanish) still pays for it
+        self._assign_tail(words, voiced, FORCED_SEGMENT_SHARE if self.decision == "forced" else LATER_SEGMENT_SHARE)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("words: %s", " ".join(
+                f"{w.span.text}[{w.status} {w.sim:.2f} f={-1 if w.forced is None else w.forced:.2f}]" for w in words))
+            log.debug("heard: %s", " ".join(f"{h.text}({h.probability:.2f})" for h in heard_words))
         source = source_language if source_language and source_language != lang else None
-        seg_results = self._judge(transcript, segments, words, heard_words, x, voiced, lang, source)
+        seg_results = self._judge(transcript, segments, words, heard_words, x, voiced, lang, source, foreign)
 
         report.segments = seg_results
         report.words = [WordResult(w.span.text, w.span.start, w.span.end, w.status,  # type: ignore[arg-type]
@@ -228,20 +265,45 @@ class Verifier:
         return words, segments
 
     def _recognize(self, asr, x: np.ndarray, voiced: np.ndarray, lang: str):
+        """Free decoding -> (heard words, [(start s, end s, encoder output, mel frames)])."""
         heard = []
+        windows = []
         for a, b in _split_windows(voiced, len(x)):
             if _voiced_between(voiced, a / SR, b / SR) < 0.1:
                 continue
-            res = asr.transcribe(x[a:b], lang, offset=a / SR)
+            enc, n = asr.encode(x[a:b])
+            res = asr.decode(enc, n, lang, offset=a / SR)
+            windows.append((a / SR, b / SR, enc, n))
             heard.extend(res.words)
         kept = []
         for w in heard:
             # a word over pure silence is Whisper imagining things
             if _voiced_between(voiced, w.start - 0.06, w.end + 0.06) < 0.02:
                 continue
+            # Whisper's attention alignment starts words early (median -100 ms on Piper's
+            # phoneme marks, -30 ms on espeak's): move the start on, within the word
+            w.start = min(w.start + START_LAG, max(w.start, w.end - 0.03))
             _snap(w, voiced)
             kept.append(w)
-        return kept
+        return kept, windows
+
+    @staticmethod
+    def _force(asr, words: list[_Word], windows, lang: str) -> None:
+        """Score every transcript word against the audio window it falls in."""
+        owner: dict[int, list[int]] = {}
+        k = 0
+        for i, w in enumerate(words):
+            t = w.start
+            if t is not None:
+                while k + 1 < len(windows) and t >= windows[k + 1][0]:
+                    k += 1
+            owner.setdefault(k, []).append(i)
+        for k, idx in owner.items():
+            a, _b, enc, n = windows[k]
+            scored = asr.force(enc, n, lang, [words[i].span.text for i in idx], offset=a)
+            for i, fw in zip(idx, scored):
+                words[i].forced = fw.prob
+                words[i].forced_start, words[i].forced_end = fw.start, fw.end
 
     @staticmethod
     def _align(words: list[_Word], heard_words, lang: str) -> None:
@@ -264,13 +326,18 @@ class Verifier:
             for h in link.heard:
                 if owner_h[h] not in words[wi].heard:
                     words[wi].heard.append(owner_h[h])
+        _pair_leftovers(words, heard_words, heard, owner_h, lang)
         for i, w in enumerate(words):
             if not w.heard:
                 w.status = "gap"
-            else:
-                s = sims.get(i, [0.0])
+            elif i in sims:
+                s = sims[i]
                 w.sim = sum(s) / len(s)
+                w.heard_p = float(np.mean([heard_words[j].probability for j in w.heard]))
                 w.status = "ok" if min(s) >= OK_SIM or (sum(s) / len(s) >= 0.7) else "sub"
+            else:   # paired with a leftover heard word
+                w.heard_p = float(np.mean([heard_words[j].probability for j in w.heard]))
+                w.status = "sub"
     @staticmethod
     def _place_times(words: list[_Word], heard_words, voiced: np.ndarray) -> None:
         for w in words:
@@ -310,17 +377,29 @@ class Verifier:
                 i += 1
 
     @staticmethod
-    def _assign_tail(words: list[_Word], voiced: np.ndarray) -> None:
+    def _assign_tail(words: list[_Word], voiced: np.ndarray, share: float = LATER_SEGMENT_SHARE) -> None:
         """Transcript words after the last well-heard word: spoken (differently) or missing?
 
         The voice left after the last matching word pays for them in order, at the
         utterance's own speaking rate; later sentences count as spoken only when at least
         half of their expected time is there. What the voice cannot pay for is missing.
         """
+        seg_forced: dict[int, float] = {}
+        for seg in {w.seg for w in words}:
+            fs = [w.forced for w in words if w.seg == seg and w.forced is not None]
+            if fs:
+                seg_forced[seg] = float(np.mean(fs))
+
         def reliable(i: int) -> bool:
+            # a sentence whose words the audio all but rules out is no anchor for where it
+            # ended, even if a word or two matched (a translation's "morning" for "morning")
+            if seg_forced.get(words[i].seg, 1.0) < SUSPECT_P / 2:
+                return False
             # a lone short word ("the", "a") matched out of context is no proof the audio
             # got this far: Whisper produces such words from foreign or garbled speech too
             if len("".join(words[i].tokens)) >= 4:
+                return True
+            if words[i].forced is not None and words[i].forced >= ANCHOR_P:
                 return True
             return any(0 <= j < len(words) and words[j].status == "ok" for j in (i - 1, i + 1))
 
@@ -356,7 +435,7 @@ class Verifier:
             # speech nobody could match before this sentence is most often the previous one said
             # at length in another language (translations run longer), not this one
             spread = FOREIGN_SPREAD if spoken_until > last_ok else 1.0
-            if remaining < LATER_SEGMENT_SHARE * spread * need:
+            if remaining < share * spread * need:
                 break
             remaining -= need
             spoken_until = seg_words[-1]
@@ -378,7 +457,8 @@ class Verifier:
             _spread(todo, max(t_after, 0.0), max(end, t_after))
 
     def _judge(self, text: str, segments: list[Span], words: list[_Word], heard_words,
-               x: np.ndarray, voiced: np.ndarray, lang: str, source: str | None = None) -> list[SegmentResult]:
+               x: np.ndarray, voiced: np.ndarray, lang: str, source: str | None = None,
+               foreign: bool = False) -> list[SegmentResult]:
         results = []
         duration = len(x) / SR
         for si, seg in enumerate(segments):
@@ -391,17 +471,54 @@ class Verifier:
                 res.end_s = max(w.end for w in spoken if w.end is not None)
             if not spoken:
                 res.status = "truncated"
+            if flagged and self.decision == "forced" and not _ruled_out(flagged):
+                # heard differently, but the audio still supports the written words: misheard
+                for w in flagged:
+                    w.status = "ok"
+                flagged = []
             if flagged and not spoken_len_ok(sw, flagged):
                 # one short misheard word in a sentence otherwise heard right: ASR noise
                 for w in flagged:
                     w.status = "ok"
                 flagged = []
+            suspect = lead_probe = whole = False
+            if spoken and not flagged and self.decision == "forced":
+                flagged = _suspect_words(spoken)
+                lead_probe = False
+                if not flagged:
+                    flagged = _suspect_opener(text, sw)
+                    lead_probe = bool(flagged)
+                whole = False
+                if not flagged and foreign:
+                    flagged = [w for w in spoken if w.start is not None]
+                    for w in flagged:
+                        w.status = "sub"
+                    whole = True
+                suspect = bool(flagged)
             if not spoken:
                 pass
+            elif flagged and not suspect and self.decision == "forced" and not {id(w) for w in flagged} & {id(w) for w in _lead(text, sw)} \
+                    and self._plainly_misspoken(flagged, heard_words, lang, source):
+                for w in flagged:
+                    w.status = "misspoken"
+                res.status = "misspoken"
+                res.heard = " ".join(_dedupe([heard_words[j].text for w in sw for j in w.heard]))
             elif flagged:
                 heard_lang, heard_text = self._identify(sw, flagged, words, heard_words, x, voiced,
-                                                        lang, res.start_s or 0.0, res.end_s or duration, source)
+                                                        lang, res.start_s or 0.0, res.end_s or duration, source,
+                                                        strict=suspect, whole=None if lead_probe else whole)
                 drifted = heard_lang is not None and heard_lang != lang
+                scored = [w.forced for w in flagged if w.forced is not None]
+                misheard = self.decision == "forced" and bool(scored) and float(np.median(scored)) >= MISSPOKEN_P
+                if not drifted and (suspect or misheard):
+                    # heard as written, or in the right language with words the audio does not
+                    # rule out (narrow-band espeak "Please send" heard "Clean and"): nothing to flag
+                    for w in flagged:
+                        w.status = "ok"
+                    if len(spoken) < len(sw):
+                        res.status = "truncated"
+                    results.append(res)
+                    continue
                 for w in flagged:
                     w.status = "drifted" if drifted else "misspoken"
                 res.status = "drifted" if drifted else (
@@ -413,8 +530,21 @@ class Verifier:
             results.append(res)
         return results
 
+    @staticmethod
+    def _plainly_misspoken(flagged: list[_Word], heard_words, lang: str, source: str | None) -> bool:
+        """One or two words heard confidently as other words, the written ones all but ruled
+        out by the forced likelihood, and nothing sounding like the source language there:
+        the same language with other words (no language ID needed)."""
+        if len(flagged) > 2 or any(w.status != "sub" or w.heard_p < HEARD_SURE or w.forced is None
+                                   or w.forced >= RESCUE_P for w in flagged):
+            return False
+        heard = " ".join(_dedupe([heard_words[j].text for w in flagged for j in w.heard]))
+        tl = dict(text_language(heard))
+        return not (source and tl.get(source, 0.0) >= 0.3 and tl.get(source, 0.0) > tl.get(lang, 0.0))
+
     def _identify(self, seg_words, flagged, words, heard_words, x, voiced, lang,
-                  seg_start: float, seg_end: float, source: str | None = None) -> tuple[str | None, str]:
+                  seg_start: float, seg_end: float, source: str | None = None,
+                  strict: bool = False, whole: bool | None = None) -> tuple[str | None, str]:
         """Which language were the flagged words spoken in? -> (code or None, heard text)."""
         asr = self.load()
         duration = len(x) / SR
@@ -434,12 +564,16 @@ class Verifier:
         region = x[int(a * SR): int(b * SR)]
         heard_target = " ".join(heard_words[j].text for w in flagged for j in w.heard)
         with self._verify_lock:
-            enc, n = asr.encode(region)
+            enc, n = asr.encode(region, min_frames=REGION_FRAMES if self.decision == "forced" else None)
             lid = [(l, p) for l, p in asr.detect_language(enc) if l in _SUPPORTED]
         probs = dict(lid)
         candidates = [lang] + ([source] if source in _SUPPORTED else [])
-        candidates += [l for l, p in lid[:2] if l not in candidates and p >= 0.5]
-        candidates += [l for l in _USUAL if l not in candidates]
+        if source in _SUPPORTED and self.decision == "forced":
+            # the source language is the known suspect: besides it, only what Whisper hears
+            candidates += [l for l, p in lid[:2] if l not in candidates and p >= 0.2]
+        else:
+            candidates += [l for l, p in lid[:2] if l not in candidates and p >= 0.5]
+            candidates += [l for l in _USUAL if l not in candidates]
         candidates = candidates[:7]
         with self._verify_lock:
             scores = asr.decode_many(enc, n, candidates)
@@ -454,11 +588,24 @@ class Verifier:
         log.debug("identify %.2f-%.2f lid=%s heard=%r target=%.2f best=%s %.2f %r tl=%s ev=%.2f",
                   a, b, lid[:3], heard_target, target_score, best, scores[best][0], scores[best][1],
                   tl[:2], evidence)
-        if source in scores and not heard_target.strip() and scores[source][1].strip():
+        if source in scores and not heard_target.strip() and scores[source][1].strip() and not strict:
             # voiced audio the target-language decoder could not put a single word to, while the
             # source language reads words there: the model slipped into the source language
             best, evidence = source, max(evidence, DRIFT_EVIDENCE + 1.0)
-        if evidence > DRIFT_EVIDENCE:
+        # Whisper's language ID sure of the target language: only clear evidence makes it a drift
+        bar = TARGET_SURE_EVIDENCE if probs.get(lang, 0.0) >= 0.8 and self.decision == "forced" else DRIFT_EVIDENCE
+        if self.decision == "forced" and source and best != source and not (lid and lid[0][0] == best and lid[0][1] >= 0.5):
+            bar = max(bar, TARGET_SURE_EVIDENCE)   # the source language is the suspect; others need clear evidence
+        if strict:
+            # a probe of words free decoding heard as written: Whisper's language ID must not
+            # hear the target language there ("Okay" decodes as Spanish "ok" just as well)
+            if probs.get(lang, 0.0) >= 0.1 and not (lid and lid[0][0] == best):
+                bar = float("inf")
+            elif best != source:
+                bar = max(bar, TARGET_SURE_EVIDENCE)   # a language nobody typed in: clear evidence only
+            if whole is not None and not (lid and lid[0][0] == best and lid[0][1] >= 0.6 and probs.get(lang, 0.0) < 0.2):
+                bar = float("inf")   # a whole sentence heard fluently: only Whisper's own ear decides
+        if evidence > bar:
             # what the segment sounds like: heard words before and after the region,
             # the region itself as decoded in the other language
             before = [heard_words[j].text for w in seg_words if w.end is not None and w.end <= a + 0.05
@@ -469,6 +616,97 @@ class Verifier:
             return best, " ".join(p for p in parts if p).strip()
         seg_heard = _dedupe([heard_words[j].text for w in seg_words for j in w.heard])
         return lang, " ".join(seg_heard)
+
+
+def _ruled_out(flagged: list[_Word]) -> bool:
+    """Do the forced likelihoods rule out at least half of these words (or score none)?
+    Unsaid words score near zero; misheard ones (narrow-band, synthetic voices) 0.05–0.3."""
+    scored = [w for w in flagged if w.forced is not None]
+    if not scored:
+        return True
+    # a voiced stretch free decoding put no word to (it skips foreign words) is suspect at a
+    # higher likelihood: "Exacto" scores 0.2 as "Exactly"
+    return sum(w.forced < MISSPOKEN_P or (w.status == "gap" and w.forced < RESCUE_P)
+               for w in scored) * 2 >= len(scored)
+
+
+def _pair_leftovers(words: list[_Word], heard_words, heard: list[str], owner_h: list[int], lang: str) -> None:
+    """A written word left unaligned with exactly one unclaimed heard word between the same
+    neighbours was said as that word ("fifty" written, "15" heard: no letters in common, so
+    the alignment prefers two gaps): pair them, so the word counts as heard differently."""
+    claimed = {j for w in words for j in w.heard}
+    last_h = -1
+    i = 0
+    while i < len(words):
+        if words[i].heard:
+            last_h = max(words[i].heard)
+            i += 1
+            continue
+        k = i
+        while k + 1 < len(words) and not words[k + 1].heard:
+            k += 1
+        nxt = min(words[k + 1].heard) if k + 1 < len(words) else len(heard_words)
+        free = [j for j in range(last_h + 1, nxt) if j not in claimed and word_tokens(heard_words[j].text, lang)]
+        if k == i and len(free) == 1:
+            words[i].heard = free
+            words[i].sim = 0.0
+        i = k + 1
+
+
+def _suspect_words(spoken: list[_Word]) -> list[_Word]:
+    """Words of a sentence free decoding heard as written whose forced likelihood says the
+    audio is something else (a translation of foreign speech): to be checked for drift."""
+    scored = [w for w in spoken if w.forced is not None]
+    if len(scored) < 3 or float(np.mean([w.forced for w in scored])) >= SUSPECT_P:
+        return []
+    low = [w for w in scored if w.forced < RESCUE_P and w.start is not None]
+    if len(low) < 2:
+        return []
+    for w in low:
+        w.status = "sub"
+    return low
+
+
+def _lead(text: str, sw: list[_Word]) -> list[_Word]:
+    """The sentence's lead-in: up to three words before a comma ("Por supuesto,")."""
+    lead: list[_Word] = []
+    for w in sw[:3]:
+        lead.append(w)
+        if text[w.span.end: w.span.end + 1] == ",":
+            return lead if len(lead) < len(sw) else []
+    return []
+
+
+def _suspect_opener(text: str, sw: list[_Word]) -> list[_Word]:
+    """A short lead-in before a comma ("Exacto, it used to work…") the audio does not support:
+    the realtime model's favourite drift, which Whisper, forced to the target language,
+    happily translates back ("Of course" heard as "Por supuesto")."""
+    lead = _lead(text, sw)
+    if not lead or any(w.start is None for w in lead):
+        return []
+    if not any(w.forced is not None and w.forced < LEAD_P for w in lead):
+        return []
+    for w in lead:
+        w.status = "sub"
+    return lead
+
+
+def _rescue(words: list[_Word], voiced: np.ndarray) -> None:
+    """Words free decoding heard differently but the audio supports as written are spoken.
+
+    Whisper base mishears synthetic and narrow-band speech ("dix minutes à pied" -> "di
+    minuto mappie"); the forced likelihood of the written word tells a mishearing (0.3+)
+    from a word that was not said (near 0). Rescued words without a heard time take the
+    forced alignment's.
+    """
+    for w in words:
+        if w.status in ("sub", "gap") and w.forced is not None and w.forced >= RESCUE_P:
+            if w.status == "gap" and w.forced_start is not None:
+                if _voiced_between(voiced, w.forced_start, max(w.forced_end or 0.0, w.forced_start + 0.05)) <= 0:
+                    continue   # the alignment put it over silence: no support
+                w.start, w.end = w.forced_start, max(w.forced_end or w.forced_start, w.forced_start + 0.05)
+            w.status = "ok"
+            w.sim = max(w.sim, OK_SIM)
 
 
 def _dedupe(items: list[str]) -> list[str]:
@@ -492,6 +730,9 @@ def spoken_len_ok(seg_words: list[_Word], flagged: list[_Word]) -> bool:
             letters = len("".join(w.tokens))
             if letters >= 5 and (w.status == "gap" or w.sim < 0.35):
                 return True
+            if w.forced is not None and w.forced < MISSPOKEN_P and w.status == "sub" and w.sim < 0.5 \
+                    and w.heard_p >= HEARD_SURE:
+                return True     # heard as another word, and the written one is all but ruled out
         else:
             run = 0
     return False

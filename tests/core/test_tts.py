@@ -10,7 +10,7 @@ def voiced_fraction(samples, rate, t0, t1):
     return float(np.sqrt(np.mean(seg ** 2))) if len(seg) else 0.0
 
 
-@pytest.mark.parametrize("lang,voice", [("en", "espeak"), ("es", None), ("de", "espeak:m3")])
+@pytest.mark.parametrize("lang,voice", [("en", "espeak"), ("es", "espeak"), ("de", "espeak:m3")])
 def test_espeak_speaks_with_word_marks_inside_the_audio(lang, voice):
     text = {"en": "Yes, I found it.", "es": "Envíalo por favor.", "de": "Guten Morgen, Welt."}[lang]
     s = synthesize(text, lang, voice)
@@ -31,8 +31,18 @@ def test_piper_voice_gives_one_mark_per_word():
     assert [text[w.char_start:w.char_end] for w in s.words] == [w.text for w in split_words(text)]
 
 
-def test_piper_falls_back_to_espeak_for_other_languages():
-    assert synthesize("Hola, buenos días.", "es", "piper:joe").voice == "espeak"
+def test_other_languages_get_kokoro_and_espeak_stays_the_fallback():
+    from app.tts.voices import resolve
+
+    # the default (Piper) voice and Realtime voice names speak es/fr/de/it/pt with Kokoro
+    s = synthesize("Hola, buenos días.", "es", "piper:joe")
+    assert s.voice == "kokoro:jm_kumo" and s.sample_rate == 24000 and s.duration_s > 0.5
+    assert np.sqrt(np.mean(s.samples.astype(float) ** 2)) > 300      # speech, not silence
+    assert resolve("coral", "fr").id == "kokoro:jf_gongitsune"
+    assert resolve(None, "en").id == "piper:joe"                      # Piper stays English
+    assert resolve("espeak", "es").id == "espeak"                     # chosen espeak stays espeak
+    assert resolve("piper:joe", "nl").id == "espeak"                  # languages Kokoro lacks
+    assert resolve("kokoro:jm_kumo", "nl").id == "espeak"
 
 
 def test_empty_text_and_unknown_language_are_refused():
