@@ -134,7 +134,11 @@ class GuardView(QWidget):
         font.setFamily("monospace")
         font.setStyleHint(font.StyleHint.Monospace)
         self.snippets.setFont(font)
-        self.snippets.setFixedHeight(self.snippets.fontMetrics().lineSpacing() * 3 + 16)
+        # three whole lines plus the horizontal scroll bar the long ones need
+        doc_margin = int(self.snippets.document().documentMargin())
+        self.snippets.setFixedHeight(self.snippets.fontMetrics().lineSpacing() * 3 + 2 * doc_margin
+                                     + 2 * self.snippets.frameWidth()
+                                     + self.snippets.horizontalScrollBar().sizeHint().height() + 2)
 
         self.list = QTreeWidget(objectName="guard_responses")
         self.list.setHeaderLabels(["Time", "Verdict", "What was said"])
@@ -173,7 +177,8 @@ class GuardView(QWidget):
         if running:
             g = self.guard
             hold = " with hold" if g.hold_audio else ""
-            self.state.setText(f"Running ({g.mode}{hold}), forwarding to {g.upstream}")
+            where = f"the local engine ({g.upstream})" if self.engine_key else str(g.upstream)
+            self.state.setText(f"Running ({g.mode}{hold}), forwarding to {where}")
             self.url.setText(g.url)
             self.snippets.setPlainText(snippets(g.url))
         else:
