@@ -4,6 +4,7 @@ through with its verdict, open it in the main window, stop."""
 from __future__ import annotations
 
 import socket
+import threading
 
 from app.engine import seed_cases
 from tests.guard.apps import run_app
@@ -35,12 +36,15 @@ def test_an_answer_through_guard_is_listed_with_its_verdict_and_opens_in_the_win
     assert url in view.snippets.toPlainText()
     assert view.guard.upstream.kind == "local" and view.engine_key == w.services.engine.api_key
 
+    threads = []    # where the view handles Guard's reports: the Qt thread, never Guard's
+    view.response_saved.connect(lambda _uid: threads.append(threading.current_thread()))
     case = "truncated-1"
     transcript = seed_cases()[case]["transcript"]
     result = run(loop, run_app(url, fault={"case": case}, fmt="g711_ulaw", key=view.engine_key))
     assert result.types[-1] == "response.done"
     run(loop, until(lambda: view.responses(), timeout=120))
     [item] = view.responses()
+    assert threads == [threading.main_thread()]
     assert item.text(1) == "✗ differs"
     assert item.text(2).split()[:3] == transcript.split()[:3]
     assert item.parent().text(2).startswith("session /v1/realtime")
@@ -84,7 +88,9 @@ def test_a_bad_upstream_address_is_reported_in_the_view(make_window, qtbot, loop
 def test_closing_the_window_stops_guard(make_window, qtbot, loop):
     w = make_window()
     view = w.open_guard()
-    start(view, loop)
+    start(view, loop, mode=2)
+    assert (view.guard.mode, view.guard.hold_audio) == ("repair", True)
+    assert "repair with hold" in view.state.text()
     port = view.guard.port
     assert port_open(port)
     w.close()
