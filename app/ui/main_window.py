@@ -45,6 +45,7 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("Ctrl+R", "Replay from the start"),
     ("Ctrl+L", "Go to the phrase box"),
     ("Ctrl+,", "Settings"),
+    ("Ctrl+G", "Guard: check (and repair) the audio of your own Realtime app"),
     ("Ctrl+Z", "Undo the last history delete (when not typing)"),
     ("Del", "Delete the selected history entry (in the history list)"),
     ("Return", "Replay the selected history entry (in the history list)"),
@@ -345,10 +346,23 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"), triggered=self.close)
         file_menu.addAction(quit_action)
+        self.guard_action = QAction("&Guard…", self, shortcut=QKeySequence("Ctrl+G"), triggered=self.open_guard)
+        menu.addMenu("&Tools").addAction(self.guard_action)
         help_menu = menu.addMenu("&Help")
         self.shortcuts_action = QAction("&Keyboard shortcuts", self, shortcut=QKeySequence("F1"),
                                         triggered=self.show_shortcuts)
         help_menu.addAction(self.shortcuts_action)
+
+    def open_guard(self):
+        if getattr(self, "guard_view", None) is None:
+            from app.ui.guard_view import GuardView
+
+            self.guard_view = GuardView(self.services, parent=self)
+            self.guard_view.open_requested.connect(self.open_from_history)
+            self.guard_view.response_saved.connect(lambda _uid: self.history_changed(None))
+        self.guard_view.show()
+        self.guard_view.raise_()
+        return self.guard_view
 
     def shortcuts_dialog(self):
         from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWidgetItem, QVBoxLayout
@@ -816,6 +830,8 @@ class MainWindow(QMainWindow):
         if self.task is not None and not self.task.done():
             self.task.cancel()
         self._poll.stop()
+        if getattr(self, "guard_view", None) is not None:
+            self.guard_view.shutdown()
         try:
             self.player.close()
         finally:
