@@ -8,15 +8,8 @@ import numpy as np
 from app.history import HistoryStore
 from app.pipeline import translate as translate_module
 from app.pipeline.translate import Listener, Pipeline, PipelineOptions, wait_for_saves
-from app.realtime.events import AudioDelta, ResponseDone, TranscriptDelta
 
-
-class ScriptedClient:
-    async def translate(self, text, *, source, target, metadata=None):
-        for i, word in enumerate(["Where ", "is ", "the ", "station?"]):
-            yield TranscriptDelta("r1", word)
-            yield AudioDelta("r1", np.full(2400, i + 1, np.int16))
-        yield ResponseDone("r1", "Where is the station?")
+from .test_history_errors import ScriptedClient   # four transcript + audio deltas, then done
 
 
 class SlowStore(HistoryStore):
