@@ -4,6 +4,7 @@ when no key is configured), the warm verifier, the history store. No Qt."""
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from dataclasses import dataclass
 
@@ -31,6 +32,8 @@ class Services:
         self.secrets = secrets or SecretStore()
         self.engine = None
         self._engine_lock = threading.Lock()
+        self._verifier_lock = threading.Lock()   # the window builds it on a loading thread
+        self._closed = False
         self._verifier = None
         self._store = None
         self._translator = None
@@ -73,7 +76,25 @@ class Services:
         with self._engine_lock:
             return self._ensure_engine()
 
+    def start_engine_in_background(self) -> threading.Thread | None:
+        """With the local provider, start the engine now on a thread (onnxruntime import, voice
+        loading: seconds) so the first request finds it running; `ensure_engine` waits for it."""
+        if self.engine is not None or self.provider() != "local":
+            return None
+
+        def run() -> None:
+            try:
+                self.ensure_engine()
+            except Exception:   # the first request starts it again and reports why it cannot
+                log.warning("starting the local engine in the background failed", exc_info=True)
+
+        thread = threading.Thread(target=run, name="verbatim-engine-start", daemon=True)
+        thread.start()
+        return thread
+
     def _ensure_engine(self):
+        if self._closed:
+            raise RuntimeError("the application is closing")
         if self.engine is None:
             from app.engine import LocalEngine
 
@@ -131,15 +152,19 @@ class Services:
     # --- verifier and history -------------------------------------------------------
     # --- verifier and history -------------------------------------------------------
     def verifier(self):
-        if self._verifier is None:
-            from app.verify.worker import VerifierWorker
+        with self._verifier_lock:
+            if self._closed:
+                raise RuntimeError("the application is closing")
+            if self._verifier is None:
+                from app.verify.worker import VerifierWorker
 
-            self._verifier = VerifierWorker(model=self.settings.verifier_model)
-        return self._verifier
+                self._verifier = VerifierWorker(model=self.settings.verifier_model)
+            return self._verifier
 
     def replace_verifier(self):
         """After the verifier model setting changed: drop the old worker, build the new one."""
-        old, self._verifier = self._verifier, None
+        with self._verifier_lock:
+            old, self._verifier = self._verifier, None
         if old is not None and hasattr(old, "close"):
             old.close()
         return self.verifier()
@@ -155,6 +180,9 @@ class Services:
         return self._store
 
     def close(self) -> None:
+        self._closed = True
+        with self._engine_lock:    # an engine still starting in the background is stopped too
+            pass
         if self.engine is not None:
             try:
                 self.engine.stop_thread()
@@ -164,6 +192,9 @@ class Services:
         if self._verifier is not None and hasattr(self._verifier, "close"):
             self._verifier.close()
         if self._store is not None and hasattr(self._store, "close"):
+            translate = sys.modules.get("app.pipeline.translate")
+            if translate is not None:   # history saves run on a disk thread: let them land first
+                translate.wait_for_saves(10.0)
             self._store.close()
 
 

@@ -9,8 +9,10 @@ answers to Repair. The window only listens; tests and benchmarks drive the same 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,6 +24,27 @@ log = logging.getLogger(__name__)
 
 MAX_INPUT_CHARS = 4000       # longer input is refused with a message, not truncated
 CHECKPOINT_EVERY_S = 1.0
+
+# History writes (audio encoding, fsync) run here, off the event loop. One thread keeps them
+# in order: begin, checkpoints, then the final save, as crash recovery expects.
+_DISK = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verbatim-history")
+
+
+def wait_for_saves(timeout: float | None = None) -> bool:
+    """Block until every history write queued so far is done (at shutdown, before the store closes)."""
+    try:
+        _DISK.submit(lambda: None).result(timeout)
+        return True
+    except Exception:
+        return False
+
+
+def _snapshot(u: Utterance) -> Utterance:
+    """What the disk thread saves: the loop keeps changing `u` (text, meta, repairs) meanwhile.
+    Audio arrays are shared: `append_audio` never rewrites a view it handed out."""
+    s = dataclasses.replace(u)
+    s.meta, s.timings, s.repairs = dict(u.meta), dict(u.timings), list(u.repairs)
+    return s
 
 
 class InputError(ValueError):
@@ -117,6 +140,7 @@ class Pipeline:
         self.provider, self.model, self.voice, self.audio_format = provider, model, voice, audio_format
         self.speech = speech          # exact-text TTS for strict mode (and repair)
         self.current: Utterance | None = None
+        self._pending: asyncio.Future | None = None   # the latest queued history write
 
     # --- one request -----------------------------------------------------------------
     async def translate(self, text: str, source: str, target: str, *,
@@ -204,6 +228,7 @@ class Pipeline:
             self._store("save", u)
             self.listener.on_error(u, u.error)
             self.listener.on_done(u)
+            await self.saved()
             return u
         u.timings["done_s"] = time.monotonic() - t0
         u.state = "complete"
@@ -222,6 +247,7 @@ class Pipeline:
         except asyncio.CancelledError:
             self._stopped_after_answer(u, stage)
             raise
+        await self.saved()
         return u
 
     def _stopped_after_answer(self, u: Utterance, stage: str) -> None:
@@ -316,21 +342,46 @@ class Pipeline:
             u.audio = np.asarray(partial_audio, dtype=np.int16)
 
     def _store(self, op: str, u: Utterance) -> None:
+        """Queue a history write of `u` as it is now; on_saved / the error come back on the loop."""
         if self.store is None:
             return
         try:
-            getattr(self.store, op)(u)
+            loop = asyncio.get_running_loop()
+        except RuntimeError:     # no loop (a plain caller): write here
+            self._stored(op, u, self._write(op, _snapshot(u)))
+            return
+        future = loop.run_in_executor(_DISK, self._write, op, _snapshot(u))
+        future.add_done_callback(lambda f: self._stored(op, u, f.result()))
+        self._pending = future
+
+    async def saved(self) -> None:
+        """Wait until the history writes queued so far are done (and reported)."""
+        pending = self._pending
+        if pending is not None and not pending.done():
+            await asyncio.shield(pending)
+            await asyncio.sleep(0)   # let its done callback (on_saved / the error) run
+
+    def _write(self, op: str, snap: Utterance) -> BaseException | None:
+        try:
+            getattr(self.store, op)(snap)
+            return None
+        except Exception as exc:
+            return exc
+
+    def _stored(self, op: str, u: Utterance, exc: BaseException | None) -> None:
+        if exc is None:
             if op == "save":
                 self.listener.on_saved(u)
-        except Exception as exc:  # history trouble must not stop the translation
-            # said once per answer: a read-only or full history would fail every checkpoint too
-            said = self.__dict__.setdefault("_history_errors_said", [])   # ids of the latest answers
-            if u.id in said:
-                log.debug("history %s failed again: %s", op, exc)
-                return
-            said[:] = [*said[-31:], u.id]
-            log.exception("history %s failed", op)
-            self.listener.on_error(u, f"Could not save to history: {user_message(exc)}")
+            return
+        # history trouble must not stop the translation; said once per answer: a read-only or
+        # full history would fail every checkpoint too
+        said = self.__dict__.setdefault("_history_errors_said", [])   # ids of the latest answers
+        if u.id in said:
+            log.debug("history %s failed again: %s", op, exc)
+            return
+        said[:] = [*said[-31:], u.id]
+        log.error("history %s failed", op, exc_info=exc)
+        self.listener.on_error(u, f"Could not save to history: {user_message(exc)}")
 
 
 def user_message(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import logging
+import threading
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
@@ -34,6 +35,7 @@ from app.verify.report import describe_segment
 
 log = logging.getLogger(__name__)
 POLL_MS = 30   # ≥ 30 Hz highlight updates from the player clock
+ENGINE_START_DELAY_MS = 500   # the local engine starts this long after the window, off its thread
 
 # Every shortcut the window has, in the order Help ▸ Keyboard shortcuts lists them.
 # (key, what it does); the window registers the ones marked here and tests check both agree.
@@ -151,6 +153,7 @@ class MainWindow(QMainWindow):
         self.model_progress.connect(self._show_model_progress)
         self.model_loaded.connect(self._model_loaded)
         QTimer.singleShot(0, self.warm_verifier)
+        QTimer.singleShot(ENGINE_START_DELAY_MS, self, self._start_engine)   # after the window is up
 
     # --- verifier model: load in the background, with a progress bar -----------------------
     def warm_verifier(self) -> None:
@@ -160,13 +163,6 @@ class MainWindow(QMainWindow):
 
         self._model_generation += 1
         generation = self._model_generation
-        try:
-            worker = self.services.verifier()
-        except Exception as exc:
-            self._model_loaded(f"error:{exc}")
-            return
-        if not hasattr(worker, "warm"):
-            return
         if not hasattr(self, "model_bar"):
             self.model_bar = QProgressBar(self)
             self.model_bar.setMaximumWidth(160)
@@ -177,12 +173,39 @@ class MainWindow(QMainWindow):
         self.verifier_label.setToolTip(f"Speech model: {self.settings.verifier_model}")
         # The loading thread only posts to a queue; the poll timer (Qt thread) reads it. A signal
         # emitted from that thread at a window already deleted would crash the process.
-        events = self._model_events
-        worker.verifier._progress = lambda done, total: events.put(("progress", generation, int(done // 1024),
-                                                                     int(max(total, 1) // 1024)))
-        future = worker.warm()
-        future.add_done_callback(lambda f: events.put(
-            ("loaded", generation, "ok" if f.exception() is None else f"error:{f.exception()}")))
+        events, services = self._model_events, self.services
+
+        def load() -> None:
+            # building the worker imports app.verify (faster-whisper, CTranslate2): ~100 ms of
+            # imports that would stall the Qt loop at start
+            try:
+                worker = services.verifier()
+            except Exception as exc:
+                events.put(("loaded", generation, f"error:{exc}"))
+                return
+            if not hasattr(worker, "warm"):   # nothing to load (a verifier given ready)
+                events.put(("loaded", generation, "ok"))
+                return
+            worker.verifier._progress = lambda done, total: events.put(
+                ("progress", generation, int(done // 1024), int(max(total, 1) // 1024)))
+            try:
+                future = worker.warm()
+            except Exception as exc:
+                events.put(("loaded", generation, f"error:{exc}"))
+                return
+            future.add_done_callback(lambda f: events.put(
+                ("loaded", generation, "ok" if f.exception() is None else f"error:{f.exception()}")))
+
+        threading.Thread(target=load, name="verbatim-verifier-start", daemon=True).start()
+
+    def _start_engine(self) -> None:
+        """With the local provider, start the engine in the background now so the first
+        request does not wait for voices to load (nor import onnxruntime on its way)."""
+        if self.pipeline is None:
+            try:
+                self.services.start_engine_in_background()
+            except Exception:   # the first request tries again and says why
+                log.warning("could not start the local engine early", exc_info=True)
 
     def _drain_model_events(self) -> None:
         while True:
@@ -608,7 +631,7 @@ class MainWindow(QMainWindow):
         self.client = client
         self.set_connection("connected")
         self.refresh_status()     # the engine now knows which pairs it really translates
-        verifier = self._verifier_or_none()
+        verifier = await self._verifier_or_none()
         store = self._store_or_none()
         from app.pipeline.translate import PipelineOptions
         from app.repair.repairer import Repairer, RepairOptions
@@ -645,10 +668,9 @@ class MainWindow(QMainWindow):
             box.close()     # Stop while the question is open: the question goes too
             raise
 
-    def _verifier_or_none(self):
-        try:
-            v = self.services.verifier()
-            return v
+    async def _verifier_or_none(self):
+        try:   # off the Qt thread: it may still be importing app.verify at start
+            return await asyncio.to_thread(self.services.verifier)
         except Exception as exc:
             log.exception("verifier unavailable")
             self.verifier_label.setText("Verifier: unavailable")

@@ -174,3 +174,42 @@ def test_worker_runs_in_background_and_propagates_errors(verifier):
         w.close()
     with pytest.raises(RuntimeError):
         w.submit("Hello.", np.zeros(100, np.int16), 16000, "en")
+
+
+def test_worker_verifies_the_view_it_was_given_without_copying_it(verifier):
+    """submit() hands the verifier the caller's samples (no copy on the Qt thread), and what
+    the stream appends to the utterance afterwards does not change the verdict."""
+    from app.audio.resample import resample
+    from app.core.utterance import Utterance
+    from app.tts import synthesize
+    from app.verify.worker import VerifierWorker
+
+    said = "The station is closed today."
+    s = synthesize(said, "en", voice="espeak")
+    u = Utterance("La estación está cerrada hoy.", "es", "en", transcript=said)
+    u.append_audio(resample(s.samples, s.sample_rate, u.sample_rate))
+    submitted = u.audio
+    expected = submitted.copy()
+    gate, seen = threading.Event(), {}
+    w = VerifierWorker(verifier=verifier)
+    orig = verifier.verify
+
+    def held(transcript, pcm, *a):
+        seen["pcm"] = pcm
+        gate.wait(30)    # the stream keeps appending while the check waits for its turn
+        return orig(transcript, pcm, *a)
+
+    verifier.verify = held
+    try:
+        fut = w.submit(u.transcript, submitted, u.sample_rate, "en")
+        other = synthesize("Bananas are yellow and the sea is very deep.", "en", voice="espeak")
+        for _ in range(3):
+            u.append_audio(resample(other.samples, other.sample_rate, u.sample_rate))
+        gate.set()
+        report = fut.result(timeout=60)
+    finally:
+        del verifier.verify
+        w.close()
+    assert np.shares_memory(seen["pcm"], submitted)          # no copy was made
+    assert len(seen["pcm"]) == len(expected) and np.array_equal(seen["pcm"], expected)
+    assert report.matches, report.to_dict()
