@@ -67,6 +67,12 @@ def _lang(language: str | None) -> str:
     return (language or "en").lower().split("-")[0].split("_")[0]
 
 
+def is_address(word: str) -> bool:
+    """An e-mail or web address (read out with "at"/"dot"), not a number like "3.5"."""
+    w = word.strip().rstrip(".,;:!?")
+    return "@" in w or (("." in w) and bool(_ADDRESS_RE.search(w)) and not re.fullmatch(r"[\d.,]+", w))
+
+
 @lru_cache(maxsize=8192)
 def _tokens_cached(word: str, language: str) -> tuple[str, ...]:
     lang = _lang(language)

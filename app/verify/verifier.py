@@ -28,7 +28,7 @@ from app.core.languages import UnknownLanguage, get_language
 from app.text.segments import Span, split_sentences, split_words
 from app.verify.align import align_tokens
 from app.verify.models import DEFAULT_MODEL, model_name, resolve_model
-from app.verify.normalize import word_tokens
+from app.verify.normalize import is_address, word_tokens
 from app.verify.report import Report, SegmentResult, WordResult
 
 log = logging.getLogger(__name__)
@@ -466,6 +466,7 @@ class Verifier:
             spoken = [w for w in sw if w.status != "missing"]
             flagged = [w for w in sw if w.status in ("sub", "gap")]
             res = SegmentResult(si, seg.text, seg.start, seg.end, "ok")
+            flagged = _beyond_addresses(sw, flagged)
             if spoken:
                 res.start_s = min(w.start for w in spoken if w.start is not None)
                 res.end_s = max(w.end for w in spoken if w.end is not None)
@@ -483,7 +484,7 @@ class Verifier:
                 flagged = []
             suspect = lead_probe = whole = False
             if spoken and not flagged and self.decision == "forced":
-                flagged = _suspect_words(spoken)
+                flagged = _beyond_addresses(sw, _suspect_words(spoken))
                 lead_probe = False
                 if not flagged:
                     flagged = _suspect_opener(text, sw)
@@ -777,3 +778,25 @@ def verify(transcript: str, audio: np.ndarray, sample_rate: int, language: str,
            source_language: str | None = None) -> Report:
     """Verify with the shared default verifier (bundled Whisper base, loaded on first use)."""
     return default_verifier().verify(transcript, audio, sample_rate, language, source_language)
+
+
+def _beyond_addresses(seg_words: list[_Word], flagged: list[_Word]) -> list[_Word]:
+    """Flags that rest only on the words of an e-mail or web address are no evidence: a voice
+    reads a foreign address its own way ("soporte @ miempresa.com" by an English voice) and
+    the recognizer spells what it heard, so neither can tell a slip from an accent there.
+    Such flags are dropped; flags with any other word in them stand as they are."""
+    if not flagged:
+        return flagged
+    address = set()
+    for i, w in enumerate(seg_words):
+        if w.span.text == "@" or is_address(w.span.text):
+            address.add(id(w))
+            if w.span.text == "@":       # "name @ host.com" with spaces: both neighbours too
+                address.update(id(n) for n in seg_words[max(0, i - 1): i + 2])
+    if all(id(w) in address for w in flagged):
+        for w in flagged:
+            if w.status in ("sub", "gap"):
+                w.status = "ok"
+        return []
+    return flagged
+

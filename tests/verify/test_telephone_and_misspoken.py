@@ -120,3 +120,24 @@ def test_forced_likelihood_separates_said_from_unsaid_words(verifier):
     # "need") may still score on the language model alone
     assert np.mean(probs[7:]) <= 0.15 and sum(p < 0.05 for p in probs[7:]) >= 4, probs
     assert all(f.start <= g.start for f, g in zip(scored[:7], scored[1:7]))
+
+
+@pytest.mark.parametrize("fmt", ["pcm16", "g711_ulaw"])
+@pytest.mark.parametrize("voice", ["espeak", "piper:joe"])
+def test_a_foreign_address_read_by_an_english_voice_is_not_flagged(verifier, fmt, voice):
+    # an English voice reads "soporte @ miempresa.com" its own way and the recognizer spells
+    # what it heard ("support at meepersad.com"): no evidence of a slip, so no paid re-voice
+    transcript, pieces = _pieces(["Please send it to soporte @ miempresa.com.", "That’s the best one."])
+    audio, _ = build(pieces, transcript, style=None if voice == "espeak" else (voice, 1.0))
+    pcm, rate = (resample(audio, 22050, 24000), 24000) if fmt == "pcm16" else telephone(audio, 22050, fmt)
+    report = verifier.verify(transcript, pcm, rate, "en", SOURCE)
+    assert report.verdict == "match", [(s.status, s.heard) for s in report.segments]
+
+
+def test_a_drift_around_an_address_is_still_flagged(verifier):
+    transcript, _ = _pieces(["Please send it to soporte @ miempresa.com.", "That’s the best one."])
+    audio, _ = build([("es", "Envíalo por favor a soporte arroba miempresa punto com.", 0),
+                      ("en", "That’s the best one.", 43)], transcript)
+    report = verifier.verify(transcript, audio, 22050, "en", SOURCE)
+    assert report.segments[0].status == "drifted" and report.segments[0].heard_language == "es"
+    assert report.segments[1].status == "ok"
