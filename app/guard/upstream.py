@@ -8,13 +8,14 @@ scheme, host and base path and passes the rest on.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from app.core.net import is_loopback
 
 # Headers the service reads; everything else (Host, Origin, Cookie, Sec-*) stays with Guard.
 FORWARD_HEADERS = ("authorization", "api-key", "openai-beta", "openai-organization", "openai-project")
@@ -70,18 +71,6 @@ class Upstream:
 
 def is_realtime_path(path: str) -> bool:
     return path.rstrip("/").endswith("/realtime") and len(path) <= MAX_PATH
-
-
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 # --- who may connect ---------------------------------------------------------------------------
