@@ -145,9 +145,21 @@ def test_stop_while_repairing_automatically(make_window, qtbot, loop):
     task = start(w, case["transcript"], "es", "en",
                  metadata={"verbatim_fault": json.dumps({"case": "truncated-2"})})
 
+    # press Esc the moment the repair starts: polling for the phase could miss a repair that
+    # the local engine finishes within one poll
+    pressed = []
+    real = w.set_badge
+
+    def badge(status, text=None):
+        real(status, text)
+        if status == "repairing" and not pressed:
+            pressed.append(True)
+            asyncio.get_running_loop().call_soon(press_escape, w, qtbot)
+
+    w.set_badge = badge
+
     async def flow():
-        await until(lambda: w.request.phase == "repairing", timeout=120)
-        press_escape(w, qtbot)
+        await until(lambda: bool(pressed), timeout=120)
         await until(task.done, timeout=10)
 
     run(loop, flow())
