@@ -27,7 +27,7 @@ from http import HTTPStatus
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
 
-from app.core.net import is_loopback
+from app.core.net import is_local_origin, is_loopback
 from app.core.loopthread import LoopThread
 
 from .session import EngineSession
@@ -191,20 +191,6 @@ class LocalEngine:
         return False
 
     @staticmethod
-    def _origin_ok(values: list[str]) -> bool:
-        """No Origin (not a browser) or a page served from this machine."""
-        if not values:
-            return True
-        if len(values) != 1:
-            return False
-        parts = urlsplit(values[0].strip())
-        try:
-            host = parts.hostname
-        except ValueError:
-            return False
-        return parts.scheme in ("http", "https") and host is not None and host.lower() in LOOPBACK_NAMES
-
-    @staticmethod
     def _offered_keys(headers, query: dict[str, list[str]]) -> list[str]:
         """Every place a client SDK puts the key; the request passes when one of them matches."""
         keys = []
@@ -223,7 +209,7 @@ class LocalEngine:
         if not self._host_ok(headers.get_all("Host")):
             return _json(connection, 403, _error("This server answers only requests addressed to "
                                                  "its own address (Host).", "forbidden_host"))
-        if not self._origin_ok(headers.get_all("Origin")):
+        if not is_local_origin(headers.get_all("Origin")):
             return _json(connection, 403, _error("Requests from web pages elsewhere are refused (Origin).",
                                                  "forbidden_origin"))
         parts = urlsplit(request.path)

@@ -30,6 +30,7 @@ import numpy as np
 
 from app.audio.codecs import decode
 from app.core.loopthread import LoopThread
+from app.core.net import is_local_origin
 
 from .mend import missing_tail, to_wire, wire_deltas
 from .stream import Settled, StreamingCheck, plan_steps
@@ -168,7 +169,7 @@ class Guard:
         hosts, origins = headers.get_all("Host"), headers.get_all("Origin")
         if len(hosts) != 1 or not self.access.host_ok(hosts[0]):
             return http_response(403, error_body("Host not allowed.", "forbidden_host"))
-        if len(origins) > 1 or not self.access.origin_ok(origins[0] if origins else None):
+        if not is_local_origin(origins):
             return http_response(403, error_body("Requests from web pages elsewhere are refused.", "forbidden_origin"))
         offered = offered_subprotocols(headers)
         presented = client_key(headers, offered)

@@ -15,7 +15,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from app.core.net import is_loopback
+from app.core.net import is_local_origin, is_loopback
 
 # Headers the service reads; everything else (Host, Origin, Cookie, Sec-*) stays with Guard.
 FORWARD_HEADERS = ("authorization", "api-key", "openai-beta", "openai-organization", "openai-project")
@@ -101,10 +101,7 @@ class Access:
     @staticmethod
     def origin_ok(origin: str | None) -> bool:
         """Browsers send Origin; only pages served from this machine may use Guard."""
-        if not origin:
-            return True     # SDK clients (Node ws, Python websockets) send none
-        parts = urlsplit(origin)
-        return parts.scheme in ("http", "https") and is_loopback(parts.hostname)
+        return is_local_origin([origin] if origin else [])
 
     def key_ok(self, presented: str | None) -> bool:
         if not self.keys:
