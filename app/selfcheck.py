@@ -11,9 +11,8 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
-
 
 _QT_APP = None
 

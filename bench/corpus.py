@@ -303,11 +303,11 @@ def long_utterance(seconds: float = 60.0, language: str = "en") -> Utterance:
         total += len(s) * 0.075 + PAUSE_S
         i += 1
     transcript, offs = _join(sents)
-    audio, marks = build([(language, s, o) for s, o in zip(sents, offs)], transcript)
+    audio, marks = build([(language, s, o) for s, o in zip(sents, offs, strict=False)], transcript)
     while len(audio) / RATE < seconds * 0.95 and i < 200:
         s = PARALLEL[i % len(PARALLEL)][language]
         sents.append(s)
         i += 1
         transcript, offs = _join(sents)
-        audio, marks = build([(language, s, o) for s, o in zip(sents, offs)], transcript)
+        audio, marks = build([(language, s, o) for s, o in zip(sents, offs, strict=False)], transcript)
     return Utterance("long", "clean", language, transcript, audio, RATE, ["ok"] * len(sents), marks)

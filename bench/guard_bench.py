@@ -151,7 +151,7 @@ async def main(args) -> dict:
         done = 0
         audio = 0.0
 
-        async def session(i: int) -> None:
+        async def session(i: int, url: str = url, t0: float = t0) -> None:
             nonlocal done, audio
             while time.monotonic() - t0 < args.seconds:
                 r = await one_request(url, engine, text=f"Session {i} says hello. It works.", fault=None,

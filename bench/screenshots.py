@@ -34,9 +34,9 @@ async def scenario(window, name: str, text: str, metadata: dict | None, out: Pat
 
 
 async def main(out: Path) -> None:
-    from app.ui.launch import make_app
-    from app.ui.main_window import MainWindow
     from PySide6.QtCore import QSettings
+
+    from app.ui.main_window import MainWindow
 
     window = MainWindow(qsettings=QSettings(str(out / "settings.ini"), QSettings.Format.IniFormat))
     window.settings.provider = "local"

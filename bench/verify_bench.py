@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-
 from corpus import NATURAL, TARGETS, long_utterance, make_corpus  # noqa: E402
 
 
@@ -108,7 +107,7 @@ def run(args) -> int:
             keys = ("all", u.language, family)
             if len(got) != len(u.expected):
                 print(f"!! {u.id}: {len(got)} segments, expected {len(u.expected)}")
-            for e, g, seg in zip(u.expected, got, r.segments):
+            for e, g, seg in zip(u.expected, got, r.segments, strict=False):
                 confusion[(e, g)] += 1
                 for key in keys:
                     tl = tallies[key]

@@ -17,8 +17,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -108,7 +109,7 @@ class PlaybackStats:
 class Player:
     """Plays one track at a time; thread-safe (the audio callback runs on its own thread)."""
 
-    def __init__(self, output: "Output | None" = None) -> None:
+    def __init__(self, output: Output | None = None) -> None:
         self._lock = threading.RLock()
         self.output = output or open_output()
         self.rate = self.output.sample_rate

@@ -8,7 +8,6 @@ audio is mixed down to mono (Verbatim only ever reasons about one voice).
 
 from __future__ import annotations
 
-import io
 import os
 import struct
 import tempfile
@@ -113,7 +112,7 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, mode: int = 0o600) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
-        with io.open(fd, "wb") as f:
+        with open(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 
 class LoopThread:

@@ -37,10 +37,10 @@ class Secret:
     def __hash__(self) -> int:
         return hash(self._value)
 
-    def __copy__(self) -> "Secret":
+    def __copy__(self) -> Secret:
         return self             # immutable
 
-    def __deepcopy__(self, memo: dict) -> "Secret":
+    def __deepcopy__(self, memo: dict) -> Secret:
         return self
 
     def __bool__(self) -> bool:

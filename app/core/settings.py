@@ -38,7 +38,7 @@ class Settings:
         return {"schema_version": SCHEMA_VERSION, **asdict(self)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Settings":
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
         """Tolerant: unknown keys are ignored, wrong types fall back to defaults."""
         data = migrate(dict(data))
         out = cls()
@@ -89,7 +89,7 @@ def endpoint_problem(endpoint: str) -> str | None:
     try:
         parts = urlsplit(value)
         host = parts.hostname
-        parts.port   # raises ValueError on a bad port
+        _ = parts.port  # raises ValueError on a bad port
     except ValueError:
         return f"The endpoint \u201c{value}\u201d is not a valid URL; use one {example}."
     if parts.scheme.lower() not in ENDPOINT_SCHEMES:

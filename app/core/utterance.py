@@ -41,7 +41,7 @@ class RepairAttempt:
                 "report": self.report.to_dict() if self.report else None}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "RepairAttempt":
+    def from_dict(cls, d: dict[str, Any]) -> RepairAttempt:
         rep = d.get("report")
         return cls(int(d["number"]), d["strategy"], d["verdict"], float(d.get("elapsed_s") or 0),
                    Report.from_dict(rep) if rep else None, d.get("error"))

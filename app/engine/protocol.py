@@ -56,7 +56,7 @@ class Shape:
         return "output_audio" if audio else "output_text"
 
     # objects ----------------------------------------------------------------------------
-    def session(self, s: "SessionConfig") -> dict[str, Any]:
+    def session(self, s: SessionConfig) -> dict[str, Any]:
         """The whole session as the service reports it: every field the client set, echoed."""
         common = {"id": s.id, "object": "realtime.session", "expires_at": s.expires_at, "model": s.model,
                   "instructions": s.instructions, "tools": s.tools, "tool_choice": s.tool_choice,
@@ -100,7 +100,7 @@ class Shape:
         return {"id": item_id, "object": "realtime.item", "type": "function_call", "status": status,
                 "call_id": call_id, "name": name, "arguments": arguments}
 
-    def response(self, r: "ResponseState") -> dict[str, Any]:
+    def response(self, r: ResponseState) -> dict[str, Any]:
         out: dict[str, Any] = {"id": r.id, "object": "realtime.response", "status": r.status,
                                "status_details": r.status_details, "output": r.output_items(self),
                                "conversation_id": r.conversation_id, "metadata": r.metadata or None,

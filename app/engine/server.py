@@ -23,12 +23,13 @@ import json
 import logging
 import secrets
 import socket
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from app.core.net import is_local_origin, is_loopback
 from app.core.loopthread import LoopThread
+from app.core.net import is_local_origin, is_loopback
 
 from .session import EngineSession
 from .translator import Translator
@@ -56,7 +57,7 @@ def new_api_key() -> str:
 
 class LocalEngine:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, default_voice: str = "alloy",
-                 translator: Translator | None | str = "auto", api_keys: "Iterable[str] | None" = None,
+                 translator: Translator | None | str = "auto", api_keys: Iterable[str] | None = None,
                  record_events: bool = False, ssl_context=None, max_sessions: int = MAX_SESSIONS) -> None:
         self.host = host
         self.ssl_context = ssl_context   # wss:// for clients that insist on TLS (the npm SDK)
@@ -120,7 +121,7 @@ class LocalEngine:
             del self.truth[next(iter(self.truth))]
 
     # --- lifecycle -------------------------------------------------------------------------
-    async def start(self) -> "LocalEngine":
+    async def start(self) -> LocalEngine:
         from websockets.asyncio.server import serve
 
         await asyncio.to_thread(self._warm)
@@ -151,13 +152,13 @@ class LocalEngine:
             await self._server.wait_closed()
             self._server = None
 
-    async def __aenter__(self) -> "LocalEngine":
+    async def __aenter__(self) -> LocalEngine:
         return await self.start()
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.stop()
 
-    def start_in_thread(self) -> "LocalEngine":
+    def start_in_thread(self) -> LocalEngine:
         """Run on a private event loop so the UI's loop never waits on synthesis."""
         self._runner.start(self.start, self.stop, timeout=30)
         return self

@@ -15,15 +15,22 @@ from dataclasses import field as dc_field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
 from websockets.exceptions import ConnectionClosed
 
 from app.core.languages import UnknownLanguage, get_language
 from app.text.segments import split_sentences
 
 from .faults import Chunk, Fault, FaultError, parse_fault, plan_speech, seed_cases
-from .protocol import (ResponseState, SessionConfig, Shape, ToolCall, error_event, format_from_ga, new_id,
-                       reported_model)
+from .protocol import (
+    ResponseState,
+    SessionConfig,
+    Shape,
+    ToolCall,
+    error_event,
+    format_from_ga,
+    new_id,
+    reported_model,
+)
 from .speech import OUTPUT_RATE, render, split_wire, to_wire
 
 if TYPE_CHECKING:
@@ -117,7 +124,7 @@ class Said:
 
 
 class EngineSession:
-    def __init__(self, engine: "LocalEngine", ws, flavor: str, model: str, azure: bool = False) -> None:
+    def __init__(self, engine: LocalEngine, ws, flavor: str, model: str, azure: bool = False) -> None:
         self.engine = engine
         self.ws = ws
         self.shape = Shape(flavor)

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     from .proxy import Guard, GuardError
     from .records import GuardListener
-    from .upstream import UpstreamError, Upstream, is_loopback
+    from .upstream import Upstream, UpstreamError, is_loopback
 
     if args.port < 0 or args.port > 65535:
         return _fail("--port must be between 0 and 65535")

@@ -22,8 +22,9 @@ import logging
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -33,11 +34,21 @@ from app.core.loopthread import LoopThread
 from app.core.net import is_local_origin
 
 from .mend import missing_tail, to_wire, wire_deltas
-from .stream import Settled, StreamingCheck, plan_steps
 from .records import GuardListener, GuardResponse, GuardSession, save_to_history
+from .stream import Settled, StreamingCheck, plan_steps
 from .tap import AUDIO_DELTA, CLOSING, SessionTap, TappedResponse
-from .upstream import (Access, Upstream, client_key, error_body, http_response, is_loopback, is_realtime_path,
-                       offered_subprotocols, upstream_headers, upstream_subprotocols)
+from .upstream import (
+    Access,
+    Upstream,
+    client_key,
+    error_body,
+    http_response,
+    is_loopback,
+    is_realtime_path,
+    offered_subprotocols,
+    upstream_headers,
+    upstream_subprotocols,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +119,7 @@ class Guard:
         return f"{'https' if self.ssl_context else 'http'}://{host}:{self.port}"
 
     # --- lifecycle --------------------------------------------------------------------------------
-    async def start(self) -> "Guard":
+    async def start(self) -> Guard:
         from websockets.asyncio.server import serve
 
         if self.verify_enabled and self.verifier is None:
@@ -142,13 +153,13 @@ class Guard:
         if self._own_verifier and self.verifier is not None:
             self.verifier.close()
 
-    async def __aenter__(self) -> "Guard":
+    async def __aenter__(self) -> Guard:
         return await self.start()
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.stop()
 
-    def start_in_thread(self) -> "Guard":
+    def start_in_thread(self) -> Guard:
         """Run on a private loop (the window's loop never waits on Guard)."""
         self._runner.start(self.start, self.stop, timeout=60)
         return self
@@ -219,7 +230,7 @@ class Guard:
             r = exc.response
             ctype = r.headers.get("Content-Type", "application/json")
             raise _Refused(http_response(r.status_code, r.body or b"", ctype, r.reason_phrase)) from None
-        except (OSError, asyncio.TimeoutError, InvalidHandshake) as exc:
+        except (TimeoutError, OSError, InvalidHandshake) as exc:
             log.warning("guard: upstream %s unreachable: %s", self.upstream, exc)
             raise _Refused(http_response(502, error_body(f"Verbatim Guard could not reach {self.upstream}: "
                                                          f"{exc.__class__.__name__}", "upstream_unreachable",
@@ -370,7 +381,7 @@ class _Link:
                             await self._send(m)
                 try:
                     await asyncio.wait_for(self._drained(), self.guard.hold_timeout + 5)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     log.warning("guard: held events not delivered before the close")
                 up.cancel()
                 await self._mirror_close(self.upstream, self.client)
@@ -706,7 +717,7 @@ class _Link:
     def _bps(resp: TappedResponse) -> int:
         return 1 if resp.audio_format != "pcm16" else 2
 
-    def _keep(self, resp: TappedResponse, hold: "_Hold", upto: int) -> bytes:
+    def _keep(self, resp: TappedResponse, hold: _Hold, upto: int) -> bytes:
         """The original audio from what was released up to byte `upto`, now released."""
         upto = min(upto - upto % self._bps(resp), len(resp.audio))
         if upto <= hold.released:
@@ -734,7 +745,7 @@ class _Link:
             for m in self._deltas(resp, wire):
                 await self._send(m)
 
-    async def _step_wire(self, resp: TappedResponse, hold: "_Hold", step, language: str | None) -> bytes:
+    async def _step_wire(self, resp: TappedResponse, hold: _Hold, step, language: str | None) -> bytes:
         if step.kind == "keep":
             return self._keep(resp, hold, step.sample_end * self._bps(resp))
         wire = to_wire(await self.guard.speech.speak(step.text, language or self.guard.language or "en", resp.voice),

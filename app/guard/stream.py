@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -47,12 +48,12 @@ class Settled:
 
 @dataclass
 class StreamingCheck:
-    resp: "TappedResponse"
+    resp: TappedResponse
     verify: Callable[[str, np.ndarray, int, str | None], Awaitable[Report | None]]
     language: str | None = None
     settled: Settled = field(default_factory=Settled)
     hold: bool = False            # the link holds this response's audio until it settles
-    on_steps: Callable[[list["Step"]], Awaitable[None]] | None = None
+    on_steps: Callable[[list[Step]], Awaitable[None]] | None = None
     task: asyncio.Task | None = None
     stopped: bool = False
     passes: int = 0

@@ -34,7 +34,7 @@ class Upstream:
     base_path: str     # "" or "/v1", "/openai", "/openai/v1" …
 
     @classmethod
-    def parse(cls, url: str) -> "Upstream":
+    def parse(cls, url: str) -> Upstream:
         parts = urlsplit((url or "").strip())
         scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme.lower())
         if scheme is None or not parts.hostname:

@@ -2,8 +2,7 @@
 
 from .client import Collected, RealtimeClient, collect, translate_instructions, verbatim_instructions
 from .config import ProviderConfig
-from .errors import (AuthError, ConnectionLost, RateLimitError, RealtimeError,
-                     RealtimeTimeout, ServerError)
+from .errors import AuthError, ConnectionLost, RateLimitError, RealtimeError, RealtimeTimeout, ServerError
 from .events import AudioDelta, ErrorEvent, ResponseDone, SessionInfo, TranscriptDelta
 from .normalizer import Normalizer
 

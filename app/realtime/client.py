@@ -12,16 +12,16 @@ import asyncio
 import json
 import logging
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any
 
 import numpy as np
 
 from app.core.languages import language_name
 
 from .config import ProviderConfig
-from .errors import (AuthError, ConnectionLost, RateLimitError, RealtimeError,
-                     RealtimeTimeout, ServerError)
+from .errors import AuthError, ConnectionLost, RateLimitError, RealtimeError, RealtimeTimeout, ServerError
 from .events import AudioDelta, ErrorEvent, ResponseDone, SessionInfo, TranscriptDelta
 from .normalizer import Normalizer
 
@@ -137,7 +137,7 @@ class RealtimeClient:
         self._session_waiter = loop.create_future()
         try:
             self._conn = await asyncio.wait_for(manager.enter(), self.config.connect_timeout_s)
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise RealtimeTimeout(f"{label} did not answer within {self.config.connect_timeout_s:.0f} s") from exc
         except websockets.exceptions.InvalidStatus as exc:
             raise _status_error(exc.response.status_code, label) from exc
@@ -163,7 +163,7 @@ class RealtimeClient:
             waiter = self._session_waiter
             try:
                 ev = await asyncio.wait_for(asyncio.shield(waiter), max(0.0, deadline - loop.time()))
-            except asyncio.TimeoutError as exc:
+            except TimeoutError as exc:
                 raise RealtimeTimeout(f"{self._label()} opened the socket but sent no {kind}") from exc
             self._session_waiter = loop.create_future()
             if isinstance(ev, RealtimeError):
@@ -378,7 +378,7 @@ class RealtimeClient:
                                                     f"(no events for {self.response_timeout_s:.0f} s)"), got, chunks)
             try:
                 ev = await asyncio.wait_for(req.queue.get(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if done is not None:
                     break
                 continue

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.core.net import is_loopback
-
 from app.core.secrets import Secret
 
 DEFAULT_MODEL = "gpt-realtime"

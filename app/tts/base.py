@@ -34,7 +34,7 @@ class Synthesis:
     def duration_s(self) -> float:
         return len(self.samples) / float(self.sample_rate)
 
-    def at_rate(self, rate: int) -> "Synthesis":
+    def at_rate(self, rate: int) -> Synthesis:
         """Same speech at another sample rate; word times are unchanged."""
         if rate == self.sample_rate:
             return self

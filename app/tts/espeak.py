@@ -116,7 +116,7 @@ def synthesize(text: str, voice: str = "en-us", *, speed: float = 1.0, pitch: in
         starts = [max(0, s) / rate for _, _, s in events]
         ends = trim_word_ends(pcm, rate, starts, len(pcm) / rate)
         words = [WordMark(p, min(len(text), p + n), st, en)
-                 for (p, n, _), st, en in zip(events, starts, ends)]
+                 for (p, n, _), st, en in zip(events, starts, ends, strict=False)]
     return Synthesis(pcm, rate, words, voice=f"espeak:{voice}", language=language)
 
 

@@ -108,7 +108,7 @@ def _aligned_session(model: str):
             log.warning("cached aligned Piper voice %s unusable (%s); rebuilding it", cached, exc)
             _unlink(cached)
     data = aligned_model_bytes(model)
-    from app.verify.models import _atomic_write_bytes   # the model cache's own writer (0600, atomic)
+    from app.verify.models import _atomic_write_bytes  # the model cache's own writer (0600, atomic)
 
     try:
         cached.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -180,5 +180,5 @@ def synthesize(text: str, *, speed: float = 1.0, language: str = "en") -> Synthe
     if all(g is not None for g in word_starts) and len(flat) == len(spans):
         starts = [float(s) / rate for s in flat]
         ends = trim_word_ends(pcm, rate, starts, len(pcm) / rate)
-        words = [WordMark(sp.start, sp.end, st, en) for sp, st, en in zip(spans, starts, ends)]
+        words = [WordMark(sp.start, sp.end, st, en) for sp, st, en in zip(spans, starts, ends, strict=False)]
     return Synthesis(pcm, rate, words, voice="piper:en_US-joe-medium", language=language)

@@ -9,14 +9,25 @@ app.pipeline.state.RequestState; the button, the badge and Esc all read it.
 from __future__ import annotations
 
 import asyncio
-import queue
 import logging
+import queue
 import threading
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
-                               QPushButton, QSplitter, QStatusBar, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QStatusBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app import APP_NAME
 from app.audio.player import Player, open_output
@@ -63,7 +74,7 @@ ERROR_CAUSES_OF_A_REQUEST = ("input", "request", "connection")
 class _WindowListener(Listener):
     """Pipeline progress -> window (runs on the Qt thread: qasync's loop is Qt's)."""
 
-    def __init__(self, window: "MainWindow") -> None:
+    def __init__(self, window: MainWindow) -> None:
         self.w = window
 
     def on_started(self, u):

@@ -135,7 +135,6 @@ class WhisperAsr:
         Returns {language: (average token log-probability, text)}.
         """
         import ctranslate2
-
         from faster_whisper.transcribe import get_suppressed_tokens
 
         if not languages:
@@ -158,7 +157,7 @@ class WhisperAsr:
                                                 suppress_tokens=list(suppress),
                                                 no_repeat_ngram_size=3)
         out = {}
-        for lang, r in zip(languages, results):
+        for lang, r in zip(languages, results, strict=False):
             tokens = [t for t in r.sequences_ids[0] if t < tok0.eot]
             text = _collapse_repeats(tok0.decode(tokens).strip())
             out[lang] = (float(r.scores[0]) if r.scores and text else -9.0, text)

@@ -33,7 +33,7 @@ class WordResult:
                 "status": self.status, "start_s": _r(self.start_s), "end_s": _r(self.end_s)}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "WordResult":
+    def from_dict(cls, d: dict[str, Any]) -> WordResult:
         return cls(d["text"], int(d["char_start"]), int(d["char_end"]), d["status"],
                    d.get("start_s"), d.get("end_s"))
 
@@ -60,7 +60,7 @@ class SegmentResult:
                 "end_s": _r(self.end_s), "heard": self.heard, "heard_language": self.heard_language}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SegmentResult":
+    def from_dict(cls, d: dict[str, Any]) -> SegmentResult:
         return cls(int(d["index"]), d["text"], int(d["char_start"]), int(d["char_end"]), d["status"],
                    d.get("start_s"), d.get("end_s"), d.get("heard") or "", d.get("heard_language"))
 
@@ -91,7 +91,7 @@ class Report:
                 "engine": dict(self.engine), "elapsed_s": _r(self.elapsed_s)}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Report":
+    def from_dict(cls, d: dict[str, Any]) -> Report:
         return cls(d["verdict"], d["language"], float(d.get("audio_duration_s") or 0.0),
                    [SegmentResult.from_dict(s) for s in d.get("segments", [])],
                    [WordResult.from_dict(w) for w in d.get("words", [])],

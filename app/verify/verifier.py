@@ -19,8 +19,8 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -301,7 +301,7 @@ class Verifier:
         for k, idx in owner.items():
             a, _b, enc, n = windows[k]
             scored = asr.force(enc, n, lang, [words[i].span.text for i in idx], offset=a)
-            for i, fw in zip(idx, scored):
+            for i, fw in zip(idx, scored, strict=False):
                 words[i].forced = fw.prob
                 words[i].forced_start, words[i].forced_end = fw.start, fw.end
 
@@ -566,15 +566,15 @@ class Verifier:
         heard_target = " ".join(heard_words[j].text for w in flagged for j in w.heard)
         with self._verify_lock:
             enc, n = asr.encode(region, min_frames=REGION_FRAMES if self.decision == "forced" else None)
-            lid = [(l, p) for l, p in asr.detect_language(enc) if l in _SUPPORTED]
+            lid = [(code, p) for code, p in asr.detect_language(enc) if code in _SUPPORTED]
         probs = dict(lid)
         candidates = [lang] + ([source] if source in _SUPPORTED else [])
         if source in _SUPPORTED and self.decision == "forced":
             # the source language is the known suspect: besides it, only what Whisper hears
-            candidates += [l for l, p in lid[:2] if l not in candidates and p >= 0.2]
+            candidates += [code for code, p in lid[:2] if code not in candidates and p >= 0.2]
         else:
-            candidates += [l for l, p in lid[:2] if l not in candidates and p >= 0.5]
-            candidates += [l for l in _USUAL if l not in candidates]
+            candidates += [code for code, p in lid[:2] if code not in candidates and p >= 0.5]
+            candidates += [code for code in _USUAL if code not in candidates]
         candidates = candidates[:7]
         with self._verify_lock:
             scores = asr.decode_many(enc, n, candidates)

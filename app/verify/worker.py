@@ -40,7 +40,7 @@ class VerifierWorker:
             return self._warm
 
     def submit(self, transcript: str, audio: np.ndarray, sample_rate: int,
-               language: str, source_language: str | None = None) -> "Future[Report]":
+               language: str, source_language: str | None = None) -> Future[Report]:
         with self._lock:
             self._check_open()
             # no copy (it cost the Qt thread ~1 ms per 10 s of audio): the caller must not write
@@ -60,7 +60,7 @@ class VerifierWorker:
         if self._closed:
             raise RuntimeError("the verifier has been closed")
 
-    def __enter__(self) -> "VerifierWorker":
+    def __enter__(self) -> VerifierWorker:
         return self
 
     def __exit__(self, *exc) -> None:

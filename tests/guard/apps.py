@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openai import AsyncAzureOpenAI, AsyncOpenAI
-
 from realtime.helpers import validate_event
 
 from .conftest import ENGINE_KEY

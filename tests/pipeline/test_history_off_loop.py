@@ -9,7 +9,7 @@ from app.history import HistoryStore
 from app.pipeline import translate as translate_module
 from app.pipeline.translate import Listener, Pipeline, PipelineOptions, wait_for_saves
 
-from .test_history_errors import ScriptedClient   # four transcript + audio deltas, then done
+from .test_history_errors import ScriptedClient  # four transcript + audio deltas, then done
 
 
 class SlowStore(HistoryStore):

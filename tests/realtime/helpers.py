@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+import typing
 from typing import Any
-
-from pydantic import BaseModel, TypeAdapter
 
 from openai.types.beta.realtime import RealtimeServerEvent as BetaEvent
 from openai.types.realtime import RealtimeServerEvent as GAEvent
-
-import typing
+from pydantic import BaseModel, TypeAdapter
 
 
 def _by_type(union: Any) -> dict[str, type[BaseModel]]:
@@ -84,7 +82,7 @@ class RecordingServer:
     def base(self, scheme: str) -> str:
         return f"{scheme}://127.0.0.1:{self.port}"
 
-    async def __aenter__(self) -> "RecordingServer":
+    async def __aenter__(self) -> RecordingServer:
         import websockets
 
         self._server = await websockets.serve(self._handler, "127.0.0.1", 0, ssl=self.tls,
@@ -123,7 +121,7 @@ def make_tls(directory) -> tuple[Any, str]:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Verbatim test CA")])
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())

@@ -11,8 +11,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from app.core.secrets import Secret
-from app.realtime import (AuthError, ConnectionLost, ProviderConfig, RealtimeClient, RealtimeError,
-                          RealtimeTimeout)
+from app.realtime import (
+    AuthError,
+    ConnectionLost,
+    ProviderConfig,
+    RealtimeClient,
+    RealtimeError,
+    RealtimeTimeout,
+)
 
 from .helpers import RecordingServer, make_tls
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from app.engine import FaultError, parse_fault, seed_cases
-from app.resources import MissingResource, load_seed_cases
 from app.realtime import ConnectionLost, ProviderConfig, RateLimitError, RealtimeClient, RealtimeTimeout
+from app.resources import MissingResource, load_seed_cases
 from app.text import split_sentences
 
 from .helpers import validate_all
@@ -58,7 +58,7 @@ async def test_each_seed_case_is_reproduced_with_its_ground_truth(engine, case_i
     assert truth["transcript"] == case["transcript"]
     assert len(got.audio) == truth["audio_samples"] == truth["spoken"][-1]["end_sample"]
     # chunks are contiguous and each one really has sound in it
-    for a, b in zip(truth["spoken"], truth["spoken"][1:]):
+    for a, b in zip(truth["spoken"], truth["spoken"][1:], strict=False):
         assert a["end_sample"] == b["start_sample"]
     for s in truth["spoken"]:
         part = got.audio[s["start_sample"]:s["end_sample"]].astype(np.int32)

@@ -9,7 +9,11 @@ import json
 import pytest
 from openai import AsyncOpenAI
 from openai.types.beta.realtime.session import Session as BetaSession
-from openai.types.realtime import RealtimeAudioConfigInput, RealtimeAudioConfigOutput, RealtimeSessionCreateRequest
+from openai.types.realtime import (
+    RealtimeAudioConfigInput,
+    RealtimeAudioConfigOutput,
+    RealtimeSessionCreateRequest,
+)
 
 from .helpers import validate_all, validate_event
 from .test_limits import META, message, open_session, until

@@ -32,7 +32,7 @@ def speak(text, lang="en"):
 def report_for(transcript, statuses, times, duration):
     segs = split_sentences(transcript)
     seg_results = [SegmentResult(i, s.text, s.start, s.end, st, *(times[i] or (None, None)))
-                   for i, (s, st) in enumerate(zip(segs, statuses))]
+                   for i, (s, st) in enumerate(zip(segs, statuses, strict=False))]
     words = []
     for i, s in enumerate(segs):
         for w in split_words(transcript, s.start, s.end):

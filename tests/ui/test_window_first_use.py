@@ -1,7 +1,6 @@
 """First use through the real window: honesty without a translator, focus and keys, settings
 and errors, history drafts, and a verifier model changed in Settings."""
 
-import asyncio
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
@@ -9,7 +8,6 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication
 
 from app.core.settings import Settings
-from app.history.store import HistoryStore
 from app.ui.main_window import SHORTCUTS
 from app.ui.settings_dialog import SettingsDialog
 
@@ -156,8 +154,9 @@ def test_settings_fields_follow_the_provider_and_technical_ones_are_advanced(qtb
     dlg = SettingsDialog(Settings(provider="local"), SessionSecrets())
     qtbot.addWidget(dlg)
     dlg.show()
-    enabled = lambda: {n for n in ("endpoint", "model", "api_version", "azure_style", "key")
-                       if getattr(dlg, n).isEnabled()}
+    def enabled():
+        return {n for n in ("endpoint", "model", "api_version", "azure_style", "key")
+                           if getattr(dlg, n).isEnabled()}
     assert enabled() == set()
     dlg.provider.setCurrentIndex(dlg.provider.findData("openai"))
     assert enabled() == {"endpoint", "model", "key"}

@@ -66,7 +66,7 @@ def test_highlight_follows_a_stepped_clock(make_window, qtbot, loop):
     w.replay()
     seen = []
     total = u.duration_s
-    for k in range(1, 12):
+    for _k in range(1, 12):
         sink.advance(total / 12)
         w._tick()
         seen.append(w.transcript.highlight_index)

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+from corpus import build
 
 from app.audio.resample import resample
 from app.tts import synthesize
 from app.verify.report import Report
-
-from corpus import build
 
 SENTENCES = ["Please send me the report before lunch.", "We need to buy more coffee for the office.",
              "My brother lives in a small house near the river."]
 
 
 def _clean(sentences, lang="en"):
-    transcript, pieces, pos = "", [], 0
+    transcript, pieces, _pos = "", [], 0
     for s in sentences:
         if transcript:
             transcript += " "

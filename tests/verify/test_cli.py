@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from corpus import speak
 
 from app.audio.codecs import encode
 from app.audio.resample import resample
 from app.audio.wavfile import write_wav
-
-from corpus import speak
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXT = "Please send me the report before lunch. We need to buy more coffee for the office."

@@ -10,7 +10,6 @@ import shutil
 import ssl
 import subprocess
 import threading
-from pathlib import Path
 
 import pytest
 

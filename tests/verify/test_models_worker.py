@@ -7,7 +7,6 @@ import http.server
 import threading
 from concurrent.futures import Future
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pytest

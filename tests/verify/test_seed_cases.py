@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-
 from corpus import build
 
 SEED = Path(__file__).resolve().parents[2] / "resources" / "seed-cases.json"
