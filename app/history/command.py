@@ -76,7 +76,7 @@ def _act(args: argparse.Namespace, store) -> int:
             print(f"error: no history entry with id {args.id}", file=sys.stderr)
             return 2
         if args.action == "show":
-            from app.verify.report import describe_segment
+            from app.core.report import describe_segment
 
             print(f"{u.id}  {u.status}  {u.source_language}→{u.target_language}  {u.duration_s:.1f} s")
             print(f"input:      {u.input_text}")

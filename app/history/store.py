@@ -23,8 +23,8 @@ import numpy as np
 
 from app.audio.flacfile import FlacError, FlacUnavailable, flac_bytes, read_flac
 from app.audio.wavfile import WavError, read_wav, wav_bytes, write_atomic
+from app.core.report import Report
 from app.core.utterance import RepairAttempt, Utterance
-from app.verify.report import Report
 
 from .schema import NewerSchemaError, migrate, version
 

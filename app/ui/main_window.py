@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from app import APP_NAME
 from app.audio.player import Player, open_output
+from app.core.report import describe_segment
 from app.core.secrets import SecretStore
 from app.core.settings import Settings, endpoint_problem
 from app.core.timing import estimate_word_times
@@ -42,7 +43,6 @@ from app.ui import theme
 from app.ui.qt_settings import load_settings, save_settings
 from app.ui.transcript_view import TranscriptView
 from app.ui.widgets import Banner, LanguagePicker, PhraseEdit, PlayerBar, elide_status
-from app.verify.report import describe_segment
 
 log = logging.getLogger(__name__)
 POLL_MS = 30   # ≥ 30 Hz highlight updates from the player clock

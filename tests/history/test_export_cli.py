@@ -5,9 +5,9 @@ import sys
 from pathlib import Path
 
 from app.audio.wavfile import read_wav
+from app.core.report import Report, SegmentResult
 from app.history import HistoryStore
 from app.history.export import export, to_srt, to_vtt
-from app.verify.report import Report, SegmentResult
 
 from .test_store import utterance
 

@@ -3,10 +3,10 @@ import sqlite3
 import numpy as np
 import pytest
 
+from app.core.report import Report, SegmentResult, WordResult
 from app.core.utterance import RepairAttempt, Utterance
 from app.history import HistoryStore
 from app.history.schema import VERSION
-from app.verify.report import Report, SegmentResult, WordResult
 
 
 def utterance(text="Where is the station?", input_text="¿Dónde está la estación?", seconds=1.0):

@@ -5,12 +5,12 @@ import json
 
 import pytest
 
+from app.core.report import Report
 from app.engine import LocalEngine, seed_cases
 from app.pipeline.translate import Listener, Pipeline, PipelineOptions
 from app.realtime import ProviderConfig, RealtimeClient
 from app.repair.repairer import Repairer, RepairOptions
 from app.repair.speech import LocalSpeech
-from app.verify.report import Report
 
 
 @pytest.fixture(scope="module")
