@@ -12,7 +12,7 @@ import random
 import time
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 from websockets.exceptions import ConnectionClosed
@@ -32,9 +32,6 @@ from .protocol import (
     reported_model,
 )
 from .speech import OUTPUT_RATE, render, split_wire, to_wire
-
-if TYPE_CHECKING:
-    from .server import LocalEngine
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +120,25 @@ class Said:
         return shape.assistant_item(self.item_id, self.status, self.audio, self.text(), b64)
 
 
+class TranslatorLike(Protocol):
+    def can(self, source: str, target: str) -> bool: ...
+    def translate(self, text: str, source: str, target: str) -> str: ...
+
+
+class EngineHost(Protocol):
+    """What a session needs from the engine that accepted it (`LocalEngine` is one)."""
+
+    default_voice: str
+    translator: TranslatorLike | None
+
+    @property
+    def translation_available(self) -> bool: ...
+    def record(self, ev: dict[str, Any]) -> None: ...
+    def keep_truth(self, response_id: str, truth: dict[str, Any]) -> None: ...
+
+
 class EngineSession:
-    def __init__(self, engine: LocalEngine, ws, flavor: str, model: str, azure: bool = False) -> None:
+    def __init__(self, engine: EngineHost, ws, flavor: str, model: str, azure: bool = False) -> None:
         self.engine = engine
         self.ws = ws
         self.shape = Shape(flavor)

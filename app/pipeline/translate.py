@@ -14,11 +14,14 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from app.core.utterance import Utterance
+
+if TYPE_CHECKING:
+    from app.repair.repairer import RepairContext
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +246,7 @@ class Pipeline:
                 u.meta["unverified"] = "verification is off" if not self.options.verify else "no verifier"
             if self.repairer is not None and u.report is not None and not u.report.matches:
                 stage = "repairing"
-                await self.repairer.repair(u, self)
+                await self.repairer.repair(u, self.repair_context())
         except asyncio.CancelledError:
             self._stopped_after_answer(u, stage)
             raise
@@ -326,6 +329,14 @@ class Pipeline:
 
     def save(self, u: Utterance) -> None:
         self._store("save", u)
+
+    def repair_context(self) -> RepairContext:
+        """The narrow view of this pipeline a Repairer works with."""
+        from app.repair.repairer import RepairContext
+
+        return RepairContext(client=self.client, check_audio=self.check_audio, save=self.save,
+                             listener=self.listener, language=self.verification_language,
+                             voice=self.voice or None)
 
     # --- helpers ---------------------------------------------------------------------
     def _finish_player(self, playing: bool) -> None:
