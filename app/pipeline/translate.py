@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from app.core.utterance import Utterance
+from app.realtime.events import AudioDelta, ResponseDone, TranscriptDelta
 
 if TYPE_CHECKING:
     from app.repair.repairer import RepairContext
@@ -181,30 +182,30 @@ class Pipeline:
         try:
             async for ev in self.client.translate(text, source=source, target=target, metadata=metadata,
                                                   **({"text_only": True} if strict else {})):
-                kind = type(ev).__name__
-                if kind == "TranscriptDelta":
-                    u.transcript += ev.delta
-                    u.timings.setdefault("first_transcript_s", time.monotonic() - t0)
-                    self.listener.on_transcript(u)
-                    if voicer is not None:
-                        voicer.feed(u.transcript)
-                elif kind == "AudioDelta":
-                    if voicer is None:
-                        deliver(ev.pcm)
-                elif kind == "ResponseDone":
-                    u.transcript = ev.transcript or u.transcript
-                    u.meta["response_id"] = ev.response_id
-                    u.meta["status"] = ev.status
-                    if getattr(ev, "usage", None):
-                        u.meta["usage"] = ev.usage
-                    if getattr(ev, "transcript_language", None):
-                        u.meta["transcript_language"] = ev.transcript_language
-                        if ev.transcript_language != u.target_language:
-                            u.meta["read_back"] = True   # the engine said it spoke another language
-                    if getattr(ev, "audio_missing", False) and voicer is None:
-                        u.meta["audio_missing"] = True
-                    if getattr(ev, "late_audio_deltas", 0):
-                        u.meta["late_audio_deltas"] = ev.late_audio_deltas
+                match ev:
+                    case TranscriptDelta():
+                        u.transcript += ev.delta
+                        u.timings.setdefault("first_transcript_s", time.monotonic() - t0)
+                        self.listener.on_transcript(u)
+                        if voicer is not None:
+                            voicer.feed(u.transcript)
+                    case AudioDelta():
+                        if voicer is None:
+                            deliver(ev.pcm)
+                    case ResponseDone():
+                        u.transcript = ev.transcript or u.transcript
+                        u.meta["response_id"] = ev.response_id
+                        u.meta["status"] = ev.status
+                        if ev.usage:
+                            u.meta["usage"] = ev.usage
+                        if ev.transcript_language:
+                            u.meta["transcript_language"] = ev.transcript_language
+                            if ev.transcript_language != u.target_language:
+                                u.meta["read_back"] = True   # the engine said it spoke another language
+                        if ev.audio_missing and voicer is None:
+                            u.meta["audio_missing"] = True
+                        if ev.late_audio_deltas:
+                            u.meta["late_audio_deltas"] = ev.late_audio_deltas
                 now = time.monotonic()
                 if now - last_checkpoint >= CHECKPOINT_EVERY_S:
                     self._store("checkpoint", u)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from app.core.utterance import RepairAttempt, Utterance
+from app.realtime.events import AudioDelta
 from app.repair.patch import flagged_fraction, patch_audio
 from app.repair.speech import LocalSpeech, Speech
 
@@ -123,7 +124,7 @@ class Repairer:
         if strategy == "revoice":
             chunks = []
             async for ev in ctx.client.speak_verbatim(u.transcript, language, voice=ctx.voice):
-                if type(ev).__name__ == "AudioDelta" and len(ev.pcm):
+                if isinstance(ev, AudioDelta) and len(ev.pcm):
                     chunks.append(ev.pcm)
             if not chunks:
                 raise RuntimeError("the Realtime session answered without audio")
