@@ -77,6 +77,12 @@ class VerifierLike(Protocol):
 
 @dataclass
 class PipelineOptions:
+    """How a Pipeline answers: what it records about the session, and what it does with the audio."""
+
+    provider: str = "local"   # recorded on each Utterance: openai | azure | local
+    model: str = ""
+    voice: str = ""           # also the voice of strict mode and repair ("" = the service's default)
+    audio_format: str = "pcm16"   # the wire format asked of the service
     autoplay: bool = True
     verify: bool = True
     strict: bool = False      # text from the Realtime model, speech from a TTS of that exact text
@@ -130,8 +136,7 @@ def check_input(text: str) -> str:
 class Pipeline:
     def __init__(self, client, *, verifier: VerifierLike | None = None, store=None, player=None,
                  listener: Listener | None = None, options: PipelineOptions | None = None,
-                 repairer=None, provider: str = "local", model: str = "", voice: str = "",
-                 audio_format: str = "pcm16", speech=None, can_translate=None) -> None:
+                 repairer=None, speech=None, can_translate=None) -> None:
         self.client = client
         # (source, target) -> bool | None: whether the session really translates that pair
         self.can_translate = can_translate
@@ -141,7 +146,6 @@ class Pipeline:
         self.listener = listener or Listener()
         self.options = options or PipelineOptions()
         self.repairer = repairer
-        self.provider, self.model, self.voice, self.audio_format = provider, model, voice, audio_format
         self.speech = speech          # exact-text TTS for strict mode (and repair)
         self.current: Utterance | None = None
         self._pending: asyncio.Future | None = None   # the latest queued history write
@@ -150,8 +154,9 @@ class Pipeline:
     async def translate(self, text: str, source: str, target: str, *,
                         metadata: dict[str, str] | None = None) -> Utterance:
         text = check_input(text)
-        u = Utterance(text, source, target, provider=self.provider, model=self.model,
-                      voice=self.voice, audio_format=self.audio_format)
+        o = self.options
+        u = Utterance(text, source, target, provider=o.provider, model=o.model,
+                      voice=o.voice, audio_format=o.audio_format)
         self._mark_read_back(u)
         self.current = u
         self._store("begin", u)
@@ -177,7 +182,7 @@ class Pipeline:
                 self.player.append(pcm)
             self.listener.on_audio(u, pcm)
 
-        voicer = _SentenceVoicer(self.speech, self.speech_language(text, source, target), self.voice or None,
+        voicer = _SentenceVoicer(self.speech, self.speech_language(text, source, target), o.voice or None,
                                  deliver) if strict else None
         try:
             async for ev in self.client.translate(text, source=source, target=target, metadata=metadata,
@@ -337,7 +342,7 @@ class Pipeline:
 
         return RepairContext(client=self.client, check_audio=self.check_audio, save=self.save,
                              listener=self.listener, language=self.verification_language,
-                             voice=self.voice or None)
+                             voice=self.options.voice or None)
 
     # --- helpers ---------------------------------------------------------------------
     def _finish_player(self, playing: bool) -> None:

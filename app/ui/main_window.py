@@ -652,10 +652,10 @@ class MainWindow(QMainWindow):
         speech = cloud_speech_for(client.config) or LocalSpeech()
         repairer = Repairer(RepairOptions(policy=s.repair_policy, attempts=s.repair_attempts),
                             speech=speech, ask=self._ask_repair)
+        options = PipelineOptions(provider=self.services.provider(), model=s.model, voice=s.voice,
+                                  audio_format=s.audio_format, strict=s.strict_mode)
         self.pipeline = Pipeline(client, verifier=verifier, store=store, player=self.player,
-                                 listener=_WindowListener(self), provider=self.services.provider(),
-                                 model=s.model, voice=s.voice, audio_format=s.audio_format,
-                                 options=PipelineOptions(strict=s.strict_mode), repairer=repairer,
+                                 listener=_WindowListener(self), options=options, repairer=repairer,
                                  speech=speech, can_translate=self.services.can_translate)
         return self.pipeline
 

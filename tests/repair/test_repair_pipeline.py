@@ -33,8 +33,8 @@ class Messages(Listener):
 def make_pipeline(eng, verifier, policy, listener=None, attempts=2):
     client = RealtimeClient(ProviderConfig(provider="local", api_key=eng.api_key, websocket_base_url=eng.url, voice="alloy"))
     speech = LocalSpeech()
-    return Pipeline(client, verifier=verifier, speech=speech, voice="alloy", listener=listener,
-                    options=PipelineOptions(autoplay=False),
+    return Pipeline(client, verifier=verifier, speech=speech, listener=listener,
+                    options=PipelineOptions(voice="alloy", autoplay=False),
                     repairer=Repairer(RepairOptions(policy=policy, attempts=attempts), speech=speech))
 
 
