@@ -123,6 +123,71 @@ class _SentenceVoicer:
             self.deliver(await self.speech.speak(text, self.language, self.voice))
 
 
+class _Stream:
+    """One answer while it arrives: audio to the player, text to the listener, checkpoints
+    to history. Lives for one `Pipeline.translate` call."""
+
+    def __init__(self, pipeline: Pipeline, u: Utterance) -> None:
+        self.p, self.u = pipeline, u
+        self.t0 = self.last_checkpoint = time.monotonic()
+        self.playing = False
+        self.voicer: _SentenceVoicer | None = None   # strict mode: speech from the text
+
+    def deliver(self, pcm: np.ndarray) -> None:
+        if not len(pcm):
+            return
+        u, p = self.u, self.p
+        u.timings.setdefault("first_audio_s", time.monotonic() - self.t0)
+        u.append_audio(pcm)
+        if p.player is not None and p.options.autoplay:
+            if not self.playing:
+                p.player.load(None, u.sample_rate, streaming=True)
+                p.player.play()
+                self.playing = True
+            p.player.append(pcm)
+        p.listener.on_audio(u, pcm)
+
+    def on_event(self, ev: Any) -> None:
+        match ev:
+            case TranscriptDelta():
+                self.u.transcript += ev.delta
+                self.u.timings.setdefault("first_transcript_s", time.monotonic() - self.t0)
+                self.p.listener.on_transcript(self.u)
+                if self.voicer is not None:
+                    self.voicer.feed(self.u.transcript)
+            case AudioDelta():
+                if self.voicer is None:
+                    self.deliver(ev.pcm)
+            case ResponseDone():
+                self._done(ev)
+
+    def _done(self, ev: ResponseDone) -> None:
+        u = self.u
+        u.transcript = ev.transcript or u.transcript
+        u.meta["response_id"] = ev.response_id
+        u.meta["status"] = ev.status
+        if ev.usage:
+            u.meta["usage"] = ev.usage
+        if ev.transcript_language:
+            u.meta["transcript_language"] = ev.transcript_language
+            if ev.transcript_language != u.target_language:
+                u.meta["read_back"] = True   # the engine said it spoke another language
+        if ev.audio_missing and self.voicer is None:
+            u.meta["audio_missing"] = True
+        if ev.late_audio_deltas:
+            u.meta["late_audio_deltas"] = ev.late_audio_deltas
+
+    def checkpoint(self) -> None:
+        now = time.monotonic()
+        if now - self.last_checkpoint >= CHECKPOINT_EVERY_S:
+            self.p._store("checkpoint", self.u)
+            self.last_checkpoint = now
+
+    def cancel(self) -> None:
+        if self.voicer is not None:
+            self.voicer.cancel()
+
+
 def check_input(text: str) -> str:
     text = (text or "").strip()
     if not text:
@@ -154,6 +219,37 @@ class Pipeline:
     async def translate(self, text: str, source: str, target: str, *,
                         metadata: dict[str, str] | None = None) -> Utterance:
         text = check_input(text)
+        u = self._start(text, source, target)
+        run = _Stream(self, u)
+        if self.options.strict and self.speech is not None:
+            u.meta["mode"] = "strict"
+            run.voicer = _SentenceVoicer(self.speech, self.speech_language(text, source, target),
+                                         self.options.voice or None, run.deliver)
+        try:
+            await self._receive(run, text, source, target, metadata)
+        except asyncio.CancelledError:
+            run.cancel()
+            self._settle(run, "incomplete", "stopped before the answer was complete")
+            self.listener.on_done(u)
+            self.listener.on_stopped(u, "streaming")
+            raise
+        except Exception as exc:  # typed realtime errors carry partial results
+            run.cancel()
+            self._absorb_partial(u, exc)
+            self._settle(run, "incomplete" if (u.transcript or len(u.audio)) else "failed", user_message(exc))
+            self.listener.on_error(u, u.error)
+            self.listener.on_done(u)
+            await self.saved()
+            return u
+        u.timings["done_s"] = time.monotonic() - run.t0
+        self._settle(run, "complete")
+        self.listener.on_done(u)
+        await self._check_and_repair(u)
+        await self.saved()
+        return u
+
+    def _start(self, text: str, source: str, target: str) -> Utterance:
+        """The new answer, recorded (history, listener) before anything is asked."""
         o = self.options
         u = Utterance(text, source, target, provider=o.provider, model=o.model,
                       voice=o.voice, audio_format=o.audio_format)
@@ -161,89 +257,28 @@ class Pipeline:
         self.current = u
         self._store("begin", u)
         self.listener.on_started(u)
-        t0 = time.monotonic()
-        last_checkpoint = t0
-        playing = False
-        strict = self.options.strict and self.speech is not None
-        if strict:
-            u.meta["mode"] = "strict"
+        return u
 
-        def deliver(pcm: np.ndarray) -> None:
-            nonlocal playing
-            if not len(pcm):
-                return
-            u.timings.setdefault("first_audio_s", time.monotonic() - t0)
-            u.append_audio(pcm)
-            if self.player is not None and self.options.autoplay:
-                if not playing:
-                    self.player.load(None, u.sample_rate, streaming=True)
-                    self.player.play()
-                    playing = True
-                self.player.append(pcm)
-            self.listener.on_audio(u, pcm)
+    async def _receive(self, run: _Stream, text: str, source: str, target: str,
+                       metadata: dict[str, str] | None) -> None:
+        """Stream the answer into run.u; strict mode asks for text only and voices it here."""
+        strict = run.voicer is not None
+        async for ev in self.client.translate(text, source=source, target=target, metadata=metadata,
+                                              **({"text_only": True} if strict else {})):
+            run.on_event(ev)
+            run.checkpoint()
+        if run.voicer is not None:
+            await run.voicer.finish(run.u.transcript)
 
-        voicer = _SentenceVoicer(self.speech, self.speech_language(text, source, target), o.voice or None,
-                                 deliver) if strict else None
-        try:
-            async for ev in self.client.translate(text, source=source, target=target, metadata=metadata,
-                                                  **({"text_only": True} if strict else {})):
-                match ev:
-                    case TranscriptDelta():
-                        u.transcript += ev.delta
-                        u.timings.setdefault("first_transcript_s", time.monotonic() - t0)
-                        self.listener.on_transcript(u)
-                        if voicer is not None:
-                            voicer.feed(u.transcript)
-                    case AudioDelta():
-                        if voicer is None:
-                            deliver(ev.pcm)
-                    case ResponseDone():
-                        u.transcript = ev.transcript or u.transcript
-                        u.meta["response_id"] = ev.response_id
-                        u.meta["status"] = ev.status
-                        if ev.usage:
-                            u.meta["usage"] = ev.usage
-                        if ev.transcript_language:
-                            u.meta["transcript_language"] = ev.transcript_language
-                            if ev.transcript_language != u.target_language:
-                                u.meta["read_back"] = True   # the engine said it spoke another language
-                        if ev.audio_missing and voicer is None:
-                            u.meta["audio_missing"] = True
-                        if ev.late_audio_deltas:
-                            u.meta["late_audio_deltas"] = ev.late_audio_deltas
-                now = time.monotonic()
-                if now - last_checkpoint >= CHECKPOINT_EVERY_S:
-                    self._store("checkpoint", u)
-                    last_checkpoint = now
-            if voicer is not None:
-                await voicer.finish(u.transcript)
-        except asyncio.CancelledError:
-            if voicer is not None:
-                voicer.cancel()
-            u.state = "incomplete"
-            u.error = "stopped before the answer was complete"
-            self._finish_player(playing)
-            self._store("save", u)
-            self.listener.on_done(u)
-            self.listener.on_stopped(u, "streaming")
-            raise
-        except Exception as exc:  # typed realtime errors carry partial results
-            if voicer is not None:
-                voicer.cancel()
-            self._absorb_partial(u, exc)
-            u.state = "incomplete" if (u.transcript or len(u.audio)) else "failed"
-            u.error = user_message(exc)
-            self._finish_player(playing)
-            self._store("save", u)
-            self.listener.on_error(u, u.error)
-            self.listener.on_done(u)
-            await self.saved()
-            return u
-        u.timings["done_s"] = time.monotonic() - t0
-        u.state = "complete"
-        self._finish_player(playing)
-        self._store("save", u)
-        self.listener.on_done(u)
+    def _settle(self, run: _Stream, state: str, error: str | None = None) -> None:
+        """The stream is over (answered, failed or stopped): final state, player told, saved."""
+        run.u.state = state
+        if error is not None:
+            run.u.error = error
+        self._finish_player(run.playing)
+        self._store("save", run.u)
+
+    async def _check_and_repair(self, u: Utterance) -> None:
         stage = "verifying"
         try:
             if self.options.verify and self.verifier is not None:
@@ -256,8 +291,6 @@ class Pipeline:
         except asyncio.CancelledError:
             self._stopped_after_answer(u, stage)
             raise
-        await self.saved()
-        return u
 
     def _stopped_after_answer(self, u: Utterance, stage: str) -> None:
         """Stop during the check or the repair: a final, saved state, never 'verifying' for good."""
