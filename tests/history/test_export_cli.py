@@ -64,3 +64,8 @@ def test_cli_lists_shows_exports_and_deletes(tmp_path):
     assert json.loads(cli("--dir", d, "list", "--json").stdout) == []
     r = cli("--dir", d, "show", "nope")
     assert r.returncode == 2 and "no history entry" in r.stderr
+    r = cli("--dir", d, "undelete", u.id)
+    assert r.returncode == 0 and r.stdout.strip() == f"restored {u.id}"
+    assert [e["id"] for e in json.loads(cli("--dir", d, "list", "--json").stdout)] == [u.id]
+    r = cli("--dir", d, "undelete", "nope")
+    assert r.returncode == 2 and "no history entry" in r.stderr
