@@ -156,8 +156,8 @@ class EngineSession:
 
     # --- plumbing ----------------------------------------------------------------------
     async def send(self, ev: dict[str, Any]) -> None:
+        # every server event carries an event_id; added last when missing (clients read JSON by key)
         ev.setdefault("event_id", new_id("event"))
-        # event_id first, as servers do; harmless either way
         self.engine.record(ev)
         await self.ws.send(json.dumps(ev, ensure_ascii=False))
 
@@ -405,7 +405,7 @@ class EngineSession:
         except FaultError as exc:
             raise ClientError(str(exc), param="response.metadata.verbatim_fault") from exc
         _instructions(params.get("instructions"), "response.instructions")
-        texts = self._input_texts(params, conversation)
+        texts = self._input_texts(params)
         out = _audio_part(params, "response", "output")
         fmt = _format(params, out, "output_audio_format", "response", "output") or self.config.audio_format
         voice = _voice(params.get("voice") or out.get("voice"), "response.voice",
@@ -444,7 +444,7 @@ class EngineSession:
         self.active = r
         self.tasks[r.id] = asyncio.create_task(self._respond(r, texts, fault))
 
-    def _input_texts(self, params: dict[str, Any], conversation: str) -> list[str]:
+    def _input_texts(self, params: dict[str, Any]) -> list[str]:
         """What to answer, in order: every user message (and tool output) since the last answer."""
         inp = params.get("input")
         items: list[dict[str, Any] | Said] = []
@@ -625,7 +625,7 @@ class EngineSession:
         await self._finish(r)
         truth["complete"] = True
         for b64 in v.held:   # deltas the seed says arrive after .done
-            await self._audio_delta(r, base, b64)
+            await self._audio_delta(base, b64)
             await self._pace(fault)
 
     async def _send_text(self, r: ResponseState, base: dict[str, Any], said: Said, piece: str, fault: Fault) -> None:
@@ -649,7 +649,7 @@ class EngineSession:
         for piece_bytes in split_wire(wire, r.audio_format, 0.2 + (v.rng.random() * 0.1 if fault.seed else 0)):
             v.held.append(base64.b64encode(piece_bytes).decode("ascii"))
             if len(v.held) > fault.late_deltas:
-                await self._audio_delta(r, base, v.held.pop(0))
+                await self._audio_delta(base, v.held.pop(0))
                 v.deltas += 1
                 if fault.drop_after_deltas is not None and v.deltas >= fault.drop_after_deltas:
                     await self._drop(truth)
@@ -684,7 +684,7 @@ class EngineSession:
         if self.active is r:
             self.active = None
 
-    async def _audio_delta(self, r: ResponseState, base: dict[str, Any], b64: str) -> None:
+    async def _audio_delta(self, base: dict[str, Any], b64: str) -> None:
         await self.send({"type": self.shape.audio_delta, **base, "delta": b64})
 
     async def _pace(self, fault: Fault) -> None:

@@ -214,6 +214,7 @@ class Pipeline:
         self.speech = speech          # exact-text TTS for strict mode (and repair)
         self.current: Utterance | None = None
         self._pending: asyncio.Future | None = None   # the latest queued history write
+        self._history_errors_said: list[str] = []     # ids of the latest answers whose save failed
 
     # --- one request -----------------------------------------------------------------
     async def translate(self, text: str, source: str, target: str, *,
@@ -425,7 +426,7 @@ class Pipeline:
             return
         # history trouble must not stop the translation; said once per answer: a read-only or
         # full history would fail every checkpoint too
-        said = self.__dict__.setdefault("_history_errors_said", [])   # ids of the latest answers
+        said = self._history_errors_said
         if u.id in said:
             log.debug("history %s failed again: %s", op, exc)
             return

@@ -75,9 +75,8 @@ class Repairer:
         """Returns True when delivered audio now matches. Never raises for a failed attempt."""
         if self.options.policy == "off" or u.report is None or u.report.matches:
             return False
-        if self.options.policy == "ask":
-            if self.ask is None or not await self.ask(u):
-                return False
+        if self.options.policy == "ask" and (self.ask is None or not await self.ask(u)):
+            return False
         plan = self.plan(u, ctx.client)
         if not plan:
             ctx.listener.on_repair(u, "No repair strategy is available; the flags stay.")
