@@ -4,9 +4,8 @@
   asyncio backend) and Repair, which the first translation imported on the Qt thread
   (27 modules, ~50 ms of its loop stall). Imports on another thread only cost the UI
   thread short GIL slices (<20 ms);
-- load lingua's language models. The first detection (in the first verification) loads
-  all 24 in one call that holds the GIL for ~230 ms, stalling the Qt loop whatever thread
-  makes it; loaded one language at a time at start, no single hold exceeds ~75 ms."""
+- load the language-ID model (fastText lid.176.ftz, ~20 ms), so the first verification
+  does not."""
 
 from __future__ import annotations
 
@@ -43,29 +42,11 @@ def warm_imports(modules=FIRST_REQUEST_MODULES) -> list[str]:
     return failed
 
 
-def warm_language_id(pause_s: float = 0.005) -> bool:
-    """Load lingua's models language by language (they are shared by every detector), then
-    build Verbatim's detector. False when lingua is unavailable."""
-    try:
-        from lingua import IsoCode639_1, LanguageDetectorBuilder
-    except ImportError:
-        return False
+def warm_language_id(pause_s: float = 0.0) -> bool:
+    """Load the language-ID model and run it once. False when it is unavailable.
+    (`pause_s` is kept for callers; the model is small enough to load in one go.)"""
     from app.core import langid
-    from app.core.languages import LANGUAGES
 
-    codes = []
-    for code in LANGUAGES:
-        iso = getattr(IsoCode639_1, code.split("-")[0].upper(), None)
-        if iso is not None and iso not in codes:
-            codes.append(iso)
-    pause = threading.Event()
-    for other in codes[1:]:
-        try:   # same mode as langid.detector(): low accuracy loads the trigram models only
-            pair = LanguageDetectorBuilder.from_iso_codes_639_1(codes[0], other).with_low_accuracy_mode().build()
-            pair.compute_language_confidence_values("warm up")
-        except Exception:
-            log.debug("lingua warm-up for %s failed", other, exc_info=True)
-        pause.wait(pause_s)    # let the Qt thread take the GIL between languages
     langid.confidences("warm up")
     return langid.detector() is not None
 
