@@ -134,7 +134,8 @@ def run_parent(args) -> dict:
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
                VERBATIM_AUDIO_OUTPUT="silent", VERBATIM_DATA_DIR=str(data / "data"),
                PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, __file__, "--session", str(data), "--long-seconds", str(args.long_seconds)]
+    cmd = [sys.executable, __file__, "--session", str(data), "--long-seconds", str(args.long_seconds),
+           "--startup", args.startup]
     t0 = time.monotonic()
     err_file = open(data / "stderr.txt", "w+")
     child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err_file, text=True)
@@ -372,6 +373,131 @@ def history_bytes_per_audio_second(data_dir: Path) -> dict | None:
             "audio_s": round(seconds, 1), "total_mb": round(total_bytes / 1e6, 2)}
 
 
+def sequence_window_start_up() -> None:
+    """What `--startup sequenced` measures, until app/ui/main_window.py does it itself: the
+    window's engine start (first: the first request needs it) and its verifier load (its
+    "verbatim-verifier-start" thread, waiting for the model) go through
+    app.core.warmup.startup_job, one after another, then the warm-up."""
+    import threading as real_threading
+    import types
+
+    from app.core.warmup import startup_job
+    from app.pipeline import services
+    from app.ui import main_window
+
+    class _Thread:
+        def __init__(self, target=None, name="", daemon=None, **_kw):
+            self.target, self.name = target, name
+
+        def start(self):
+            window_services = _services[0]
+
+            def job():
+                self.target()
+                worker = window_services.verifier()
+                return worker.warm() if hasattr(worker, "warm") else None
+            startup_job(job, name=self.name)
+
+    _services: list = []
+    original_warm = main_window.MainWindow.warm_verifier
+
+    def warm_verifier(self):
+        _services[:] = [self.services]
+        self.services.start_engine_in_background()   # first: the first request needs the engine
+        original_warm(self)
+    main_window.MainWindow.warm_verifier = warm_verifier
+    main_window.threading = types.SimpleNamespace(**{**vars(real_threading), "Thread": _Thread})
+    services.Services.start_engine_in_background = lambda self: (
+        startup_job(self.ensure_engine, name="engine") if self.engine is None and self.provider() == "local" else None)
+
+
+# --- what each start-up job costs the UI thread, alone -----------------------------------------
+def _job_verifier() -> None:
+    from app.verify.worker import VerifierWorker
+
+    VerifierWorker().warm().result()
+
+
+def _job_engine() -> None:
+    from app.engine import LocalEngine
+
+    LocalEngine(host="127.0.0.1", port=0).start_in_thread()
+
+
+def _job_ct2_load() -> None:
+    import ctranslate2
+
+    from app.verify.models import resolve_model
+
+    ctranslate2.models.Whisper(str(resolve_model()), device="cpu", compute_type="int8", intra_threads=2)
+
+
+def _job_tokenizer() -> None:
+    import tokenizers
+
+    from app.verify.models import resolve_model
+
+    tokenizers.Tokenizer.from_file(str(resolve_model() / "tokenizer.json"))
+
+
+def _job_imports() -> None:
+    from app.core.warmup import warm_imports
+
+    warm_imports()
+
+
+def _job_language_id() -> None:
+    from app.core.warmup import warm_language_id
+
+    warm_language_id()
+
+
+START_UP_JOBS = {"nothing": lambda: time.sleep(1.0), "warm-up imports": _job_imports,
+                 "language id": _job_language_id, "engine start": _job_engine,
+                 "verifier load": _job_verifier, "  of which CTranslate2 load": _job_ct2_load,
+                 "  of which tokenizer.json": _job_tokenizer}
+
+
+def job_cost(name: str) -> dict:
+    """Run one start-up job on a thread while this (main) thread ticks every 1 ms: the longest
+    gap is the longest the job kept the UI thread from running (GIL held in native code, or CPU)."""
+    if "of which" in name:     # the parts of the verifier load: imports done first
+        import app.verify.asr  # noqa: F401
+    done, took = threading.Event(), []
+    t0 = time.monotonic()
+
+    def run():
+        try:
+            START_UP_JOBS[name]()
+        finally:
+            took.append(time.monotonic() - t0)
+            done.set()
+    threading.Thread(target=run, daemon=True).start()
+    last, gaps = time.monotonic(), [0.0]
+    while not done.is_set():
+        time.sleep(0.001)
+        now = time.monotonic()
+        gaps.append(now - last)
+        last = now
+    return {"job": name, "s": round(took[0], 2), "max_gap_ms": round(1000 * max(gaps)),
+            "gaps_over_30ms": sum(g > 0.030 for g in gaps)}
+
+
+def print_job_costs() -> None:
+    """Each job in a fresh process (imports and loads are once per process)."""
+    print("start-up job                  took   longest UI-thread gap   gaps > 30 ms")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), VERBATIM_AUDIO_OUTPUT="silent")
+    for name in START_UP_JOBS:
+        r = subprocess.run([sys.executable, __file__, "--job-cost", name], capture_output=True, text=True,
+                           env=env, timeout=300)
+        try:
+            c = json.loads(r.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            print(f"{name:28s}  failed: {r.stderr.strip()[-200:]}")
+            continue
+        print(f"{name:28s} {c['s']:5.2f} s   {c['max_gap_ms']:5d} ms               {c['gaps_over_30ms']}")
+
+
 def run_session(data: Path, long_seconds: float) -> None:
     import asyncio
 
@@ -429,9 +555,23 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--long-seconds", type=float, default=180.0, help="length of the long answer (0: skip)")
     ap.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    ap.add_argument("--startup", choices=("window", "sequenced"), default="window",
+                    help="window: start-up jobs as the window starts them; sequenced: the proposed "
+                         "window change (verifier load, engine start, warm-up one after another)")
+    ap.add_argument("--job-costs", action="store_true",
+                    help="only: what each start-up job, run alone, costs the UI thread")
+    ap.add_argument("--job-cost", help=argparse.SUPPRESS)
     ap.add_argument("--session", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.job_cost:
+        print(json.dumps(job_cost(args.job_cost)))
+        return
+    if args.job_costs:
+        print_job_costs()
+        return
     if args.session:
+        if args.startup == "sequenced":
+            sequence_window_start_up()
         run_session(Path(args.session), args.long_seconds)
         return
     report = run_parent(args)

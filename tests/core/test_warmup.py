@@ -72,3 +72,49 @@ def test_language_id_warm_up_leaves_a_working_detector():
     assert warm_language_id(pause_s=0)
     assert langid.detect_text_language("Où est la gare ? Je dois y être à dix heures.") == "fr"
     assert langid.detect_text_language("Wo ist der Bahnhof? Ich muss um zehn dort sein.") == "de"
+
+
+def test_start_up_jobs_run_one_after_another_in_submission_order():
+    import threading
+    import time
+    from concurrent.futures import Future
+
+    from app.core.warmup import StartupSequence
+
+    seq, log, running = StartupSequence(), [], []
+    handed_on: Future = Future()
+
+    def job(name, seconds):
+        running.append(name)
+        assert len(running) == 1, f"{running} at once"
+        time.sleep(seconds)
+        log.append(name)
+        running.remove(name)
+
+    def hands_on():   # like VerifierWorker.warm(): returns a future of work done elsewhere
+        threading.Timer(0.2, lambda: (log.append("handed-on"), handed_on.set_result(None))).start()
+        return handed_on
+
+    def fails():
+        raise RuntimeError("no model")
+
+    futures = [seq.submit(job, "verifier", 0.05), seq.submit(hands_on), seq.submit(fails),
+               seq.submit(job, "engine", 0.01), seq.submit(job, "warm-up", 0.01)]
+    assert futures[-1].result(10) is None
+    assert log == ["verifier", "handed-on", "engine", "warm-up"]
+    assert isinstance(futures[2].exception(), RuntimeError)
+
+
+def test_warm_in_background_waits_behind_earlier_start_up_jobs():
+    import threading
+
+    from app.core.warmup import startup_job, warm_in_background
+
+    release, order = threading.Event(), []
+    startup_job(lambda: (release.wait(10), order.append("verifier")))
+    thread = warm_in_background(delay_s=0)
+    thread.join(0.3)
+    assert thread.is_alive(), "the warm-up ran beside the job queued before it"
+    release.set()
+    thread.join(60)
+    assert not thread.is_alive() and order == ["verifier"]
