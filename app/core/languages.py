@@ -1,6 +1,6 @@
 """Languages Verbatim offers, with the names and voices each part needs.
 
-Whisper and lingua both know many more; this table is what the pickers show and what
+Whisper and fastText both know many more; this table is what the pickers show and what
 the local engine can voice with espeak-ng.
 """
 
