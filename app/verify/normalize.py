@@ -45,7 +45,7 @@ for _w, _v in {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 7
                "cincuenta": 50, "cien": 100, "ciento": 100, "mil": 1000, "trente": 30,
                "quarante": 40, "cinquante": 50, "cent": 100, "dreissig": 30, "vierzig": 40,
                "funfzig": 50, "hundert": 100, "tausend": 1000, "trenta": 30, "quaranta": 40,
-               "cinquanta": 50, "cento": 100, "trinta": 30, "quarenta": 40, "cem": 100,
+               "cinquanta": 50, "cento": 100, "trinta": 30, "quarenta": 40, "cinquenta": 50, "cem": 100,
                "una": 1, "une": 1, "ein": 1, "eine": 1, "uma": 1, "oh": 0}.items():
     _NUMBERS.setdefault(_w, str(_v))
 # "a"/"an"/"un"/"um" are too common to be read as numbers except where listed above

@@ -219,15 +219,17 @@ class Verifier:
         self._place_times(words, call.heard, call.voiced)
         if self.decision == "forced" and call.windows:
             with self._verify_lock:
-                self._force(self.load(), words, call.windows, call.lang)
+                self._force(self.load(), words, call.windows, call.lang, call.heard)
                 # Whisper's language ID over the whole (first) window: clean answers score their
                 # language 0.85+; below half, some sentence is likely in another language even
                 # where free decoding, forced to the target, heard a fluent translation of it
-                lid = dict(self.load().detect_language(call.windows[0][2]))
-            call.foreign = lid.get(call.lang, 0.0) < FOREIGN_LID
+                call.lid = self.load().detect_language(call.windows[0][2])
+            call.foreign = dict(call.lid).get(call.lang, 0.0) < FOREIGN_LID
             _rescue(words, call.voiced)
         # a drifted sentence said in a shorter language (English for Spanish) still pays for it
         _assign_tail(words, call.voiced, FORCED_SEGMENT_SHARE if self.decision == "forced" else LATER_SEGMENT_SHARE)
+        if self.decision == "forced":
+            _trim_unsaid_tail(words, call.voiced)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("words: %s", " ".join(
                 f"{w.span.text}[{w.status} {w.sim:.2f} f={-1 if w.forced is None else w.forced:.2f}]" for w in words))
@@ -276,7 +278,7 @@ class Verifier:
         return kept, windows
 
     @staticmethod
-    def _force(asr, words: list[_Word], windows, lang: str) -> None:
+    def _force(asr, words: list[_Word], windows, lang: str, heard) -> None:
         """Score every transcript word against the audio window it falls in."""
         owner: dict[int, list[int]] = {}
         k = 0
@@ -292,6 +294,14 @@ class Verifier:
             for i, fw in zip(idx, scored, strict=False):
                 words[i].forced = fw.prob
                 words[i].forced_start, words[i].forced_end = fw.start, fw.end
+            digits = {i: _as_digits(words[i], heard) for i in idx}
+            if any(digits.values()):
+                # Whisper writes numbers as digits: "cinquenta" said scores near 0 as written,
+                # high as "50"; the number counts as said if either form is
+                texts = [digits[i] or words[i].span.text for i in idx]
+                for i, fw in zip(idx, asr.force(enc, n, lang, texts, offset=a), strict=False):
+                    if digits[i] and fw.prob > (words[i].forced or 0.0):
+                        words[i].forced = fw.prob
 
     @staticmethod
     def _align(words: list[_Word], heard_words, lang: str) -> None:
@@ -380,7 +390,8 @@ class Verifier:
         probe = None
         if not flagged and self.decision == "forced":
             flagged, probe = _probe(call, sw, spoken)
-        if flagged and probe is None and self.decision == "forced" \
+        cut = len(spoken) < len(sw)
+        if flagged and probe is None and self.decision == "forced" and not cut \
                 and not {id(w) for w in flagged} & {id(w) for w in _lead(call.text, sw)} \
                 and _plainly_misspoken(flagged, call.heard, call.lang, call.source):
             for w in flagged:
@@ -389,7 +400,7 @@ class Verifier:
             res.heard = " ".join(_dedupe([call.heard[j].text for w in sw for j in w.heard]))
         elif flagged:
             self._rule_on_flags(call, res, sw, flagged, probe)
-        elif len(spoken) < len(sw):
+        elif cut:
             res.status = "truncated"
         return res
 
@@ -507,6 +518,7 @@ class _Call:
     segments: list[Span]
     heard: list = field(default_factory=list)      # free decoding's words
     windows: list = field(default_factory=list)    # (start s, end s, encoder output, mel frames)
+    lid: list = field(default_factory=list)        # Whisper's language ID over the first window
     foreign: bool = False          # Whisper's language ID doubts the target language overall
 
     @property
@@ -630,6 +642,37 @@ def _assign_tail(words: list[_Word], voiced: np.ndarray, share: float = LATER_SE
         idx = np.nonzero(voiced)[0]
         end = (idx[-1] + 1) / 100.0 if len(idx) else len(voiced) / 100.0
         _spread(todo, max(t_after, 0.0), max(end, t_after))
+
+
+def _trim_unsaid_tail(words: list[_Word], voiced: np.ndarray) -> None:
+    """The audio stopped half-way through a sentence: its last words come in a run the forced
+    likelihood rules out, and the voice after the last supported word cannot pay for them at
+    the utterance's speaking rate. Those it cannot pay for are missing (what free decoding put
+    there is the last syllables misheard), so the sentence reads as cut, not as misspoken."""
+    live = [i for i, w in enumerate(words) if w.status != "missing"]
+    if not live:
+        return
+    end = k = live[-1]
+    while k >= 0 and words[k].forced is not None and words[k].forced < RESCUE_P:
+        k -= 1
+    if k < 0 or end - k < 2 or words[k].end is None:
+        return    # no run of at least two unsupported words after a supported one
+    remaining = _voiced_between(voiced, words[k].end, len(voiced) / 100.0)
+    rate = _speaking_rate(words, _anchors(words), voiced)
+    until = _paid_until(words[: end + 1], k, remaining, rate, FORCED_SEGMENT_SHARE)
+    for w in words[until + 1: end + 1]:
+        w.status = "missing"
+        w.start = w.end = None
+
+
+def _as_digits(w: _Word, heard_words) -> str | None:
+    """A number written in words ("cinquenta") as Whisper writes it ("50"), else None; also
+    None where free decoding heard a number there (then the values decide: "15" for "fifty")."""
+    if not w.tokens or not all(t.isdigit() for t in w.tokens) or any(c.isdigit() for c in w.span.text):
+        return None
+    if any(c.isdigit() for j in w.heard for c in heard_words[j].text):
+        return None
+    return " ".join(w.tokens)
 
 
 def _anchors(words: list[_Word]) -> list[int]:
