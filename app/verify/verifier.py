@@ -56,6 +56,7 @@ RESCUE_P = 0.3        # a word free decoding heard differently, but the audio su
 ANCHOR_P = 0.6        # ... and counts as proof that the audio got this far
 MISSPOKEN_P = 0.05    # a lone word this unlikely, heard as another word, was said differently
 HEARD_SURE = 0.4      # ... when free decoding was at least this sure of the other word
+WELL_HEARD_P = 0.5    # a word scoring this well as written was heard (for _unintelligible)
 SUSPECT_P = 0.45      # a sentence heard "right" whose words average below this is checked for drift
                       # (Whisper translates foreign speech into the target language when forced to it)
 
@@ -230,6 +231,7 @@ class Verifier:
         _assign_tail(words, call.voiced, FORCED_SEGMENT_SHARE if self.decision == "forced" else LATER_SEGMENT_SHARE)
         if self.decision == "forced":
             _trim_unsaid_tail(words, call.voiced)
+            call.unintelligible = _unintelligible(words, call.lid, call.lang)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("words: %s", " ".join(
                 f"{w.span.text}[{w.status} {w.sim:.2f} f={-1 if w.forced is None else w.forced:.2f}]" for w in words))
@@ -391,7 +393,7 @@ class Verifier:
         if not flagged and self.decision == "forced":
             flagged, probe = _probe(call, sw, spoken)
         cut = len(spoken) < len(sw)
-        if flagged and probe is None and self.decision == "forced" and not cut \
+        if flagged and probe is None and self.decision == "forced" and not cut and not call.unintelligible \
                 and not {id(w) for w in flagged} & {id(w) for w in _lead(call.text, sw)} \
                 and _plainly_misspoken(flagged, call.heard, call.lang, call.source):
             for w in flagged:
@@ -419,10 +421,12 @@ class Verifier:
         """Drifted, misspoken, truncated or misheard after all: the language check decides."""
         heard_lang, heard_text = self._identify(call, sw, flagged, strict=probe is not None, lead=probe == "lead")
         drifted = heard_lang is not None and heard_lang != call.lang
+        if drifted and call.unintelligible and call.source and heard_lang != call.source:
+            drifted = False   # a voice the recognizer cannot read: only the known suspect counts
         scored = [w.forced for w in flagged if w.forced is not None]
         misheard = self.decision == "forced" and bool(scored) and float(np.median(scored)) >= MISSPOKEN_P
         cut = any(w.status == "missing" for w in sw)
-        if not drifted and (probe or misheard):
+        if not drifted and (probe or misheard or call.unintelligible):
             # heard as written, or in the right language with words the audio does not
             # rule out (narrow-band espeak "Please send" heard "Clean and"): nothing to flag
             _set_ok(flagged)
@@ -520,6 +524,7 @@ class _Call:
     windows: list = field(default_factory=list)    # (start s, end s, encoder output, mel frames)
     lid: list = field(default_factory=list)        # Whisper's language ID over the first window
     foreign: bool = False          # Whisper's language ID doubts the target language overall
+    unintelligible: bool = False   # the recognizer cannot read this voice (see _unintelligible)
 
     @property
     def duration(self) -> float:
@@ -663,6 +668,23 @@ def _trim_unsaid_tail(words: list[_Word], voiced: np.ndarray) -> None:
     for w in words[until + 1: end + 1]:
         w.status = "missing"
         w.start = w.end = None
+
+
+def _unintelligible(words: list[_Word], lid: list[tuple[str, float]], lang: str) -> bool:
+    """Audio the recognizer cannot read (eSpeak French: "Les enfants jouent dans le jardin"
+    heard "Les morts, au point de chanter", its language called Thai): nowhere in what was
+    spoken do two consecutive written words score well, and Whisper's language ID does not
+    hear another of the usual languages instead. Low likelihoods there say "cannot read this
+    voice", not "these words are missing": no word is called misspoken, and a drift needs the
+    source language. Truncation is still judged by the voice's length."""
+    run = 0
+    for w in words:
+        good = w.status != "missing" and w.forced is not None and w.forced >= WELL_HEARD_P
+        run = run + 1 if good else 0
+        if run >= 2:
+            return False
+    top = lid[0] if lid else ("", 0.0)
+    return not (top[0] in _USUAL and top[0] != lang and top[1] >= 0.5)
 
 
 def _as_digits(w: _Word, heard_words) -> str | None:
