@@ -63,3 +63,29 @@ def test_a_different_number_is_still_misspoken(verifier):
     report = verifier.verify(transcript, pcm, rate, "en", "de")
     assert [s.status for s in report.segments] == ["ok", "ok", "misspoken"], [
         (s.status, s.heard) for s in report.segments]
+
+
+def test_a_voice_the_recognizer_cannot_read_is_not_called_misspoken(verifier):
+    # eSpeak Portuguese over G.711: "me envie o relatório" heard "mim, eu era", no two written
+    # words in a row score well and the language ID names no other usual language: the voice
+    # cannot be read, which is no evidence that a word was replaced
+    sentences = ["A reunião começa amanhã às nove horas.", "Por favor, me envie o relatório antes do almoço."]
+    transcript = " ".join(sentences)
+    audio, _ = build([("pt", sentences[0], 0), ("pt", sentences[1], len(sentences[0]) + 1)], transcript,
+                     style=("espeak:m3", 0.9))
+    pcm, rate = _as(audio, "g711_ulaw")
+    report = verifier.verify(transcript, pcm, rate, "pt", "de")
+    assert report.verdict == "match", [(s.status, s.heard, s.heard_language) for s in report.segments]
+
+
+def test_an_unreadable_drift_into_the_source_language_is_still_drifted(verifier):
+    # the same rule must not hide a drift: Italian text, the first sentence spoken in Spanish
+    # (the source language), the rest cut; Whisper's language ID calls it Latin
+    sentences = ["Ieri ho dimenticato le chiavi a casa.", "Questo ristorante serve ottimo pesce fresco.",
+                 "Il treno era di nuovo in ritardo stamattina."]
+    transcript = " ".join(sentences)
+    audio, _ = build([("es", "Ayer olvidé mis llaves en casa.", None)], transcript, style=("kokoro:jm_kumo", 1.0))
+    pcm, rate = _as(audio, "pcm16")
+    report = verifier.verify(transcript, pcm, rate, "it", "es")
+    assert [s.status for s in report.segments] == ["drifted", "truncated", "truncated"]
+    assert report.segments[0].heard_language == "es"
