@@ -22,6 +22,7 @@ import os
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -77,6 +78,106 @@ class Tally:
         return self.c[key + "_hit"] / n if n else float("nan")
 
 
+@dataclass
+class FormatRun:
+    """What one format's pass over the corpus measured."""
+
+    tallies: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    start_err: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    lat7: list[float] = field(default_factory=list)
+    confusion: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    failures: list[str] = field(default_factory=list)
+
+
+def family_of(voice: str) -> str:
+    return "natural" if voice.split(":")[0] in NATURAL else "espeak"
+
+
+def tally_segments(fr: FormatRun, u, r, keys) -> None:
+    got = [s.status for s in r.segments]
+    if len(got) != len(u.expected):
+        print(f"!! {u.id}: {len(got)} segments, expected {len(u.expected)}")
+    for e, g, seg in zip(u.expected, got, r.segments, strict=False):
+        fr.confusion[(e, g)] += 1
+        for key in keys:
+            tl = fr.tallies[key]
+            if e == "truncated":
+                tl.add("trunc", g == "truncated")
+            elif e == "drifted":
+                tl.add("drift", g == "drifted")
+                tl.add("driftlang", g == "drifted" and seg.heard_language == u.drift_language)
+            elif e == "misspoken":
+                tl.add("missp", g == "misspoken")
+            else:
+                tl.add("ok", g == "ok")
+    if u.kind == "clean":
+        for key in keys:
+            fr.tallies[key].add("fa", not r.matches)
+        by_start = {w.char_start: w for w in r.words}
+        for cs, st in u.marks:
+            w = by_start.get(cs)
+            if w is not None and w.start_s is not None:
+                fr.start_err[u.voice.split(":")[0]].append(abs(w.start_s - st))
+
+
+def show_result(fmt: str, u, r, dur: float, bad: bool) -> None:
+    got = [s.status for s in r.segments]
+    print(f"{'!!' if bad else 'ok'} [{fmt}] {u.id} {u.voice} {dur:4.1f}s {r.elapsed_s:4.2f}s "
+          f"expected={u.expected} got={got}")
+    if bad:
+        print(f"     transcript: {u.transcript}")
+        for s in r.segments:
+            if s.flagged:
+                print(f"     [{s.index}] {s.status} heard={s.heard!r} lang={s.heard_language}")
+
+
+def run_format(v, corpus, fmt: str, args) -> FormatRun:
+    fr = FormatRun()
+    for u in corpus:
+        audio, rate = as_format(u.audio, u.rate, fmt)
+        r = v.verify(u.transcript, audio, rate, u.language, source_of(u, args))
+        dur = len(audio) / rate
+        if 5.5 <= dur <= 9.0:
+            fr.lat7.append(r.elapsed_s)
+        family = family_of(u.voice)
+        tally_segments(fr, u, r, ("all", u.language, family, f"{u.language} {family}"))
+        bad = [s.status for s in r.segments] != u.expected
+        if bad:
+            fr.failures.append(f"{u.id} ({u.voice})")
+        if args.verbose or (bad and not args.quiet):
+            show_result(fmt, u, r, dur, bad)
+    return fr
+
+
+ROWS = ("all", *TARGETS, "natural", *(f"{t} natural" for t in TARGETS), "espeak",
+        *(f"{t} espeak" for t in TARGETS))
+
+
+def print_format(fr: FormatRun, fmt: str, n: int, args) -> None:
+    print()
+    print(f"=== verifier bench: {fmt} ({n} utterances, decision {args.decision}) ===")
+    print("| target | clean FA | truncated recall | drifted recall | drift language right | "
+          "misspoken recall | ok kept ok |")
+    print("|---|---|---|---|---|---|---|")
+    for key in ROWS:
+        tl = fr.tallies.get(key)
+        if tl is None:
+            continue
+        print(f"| {key} | {tl.rate('fa')} ({tl.frac('fa'):.1%}) | {tl.rate('trunc')} | {tl.rate('drift')} | "
+              f"{tl.rate('driftlang')} | {tl.rate('missp')} | {tl.rate('ok')} |")
+    print("segment confusion (expected -> got): " + ", ".join(
+        f"{e}->{g}: {c}" for (e, g), c in sorted(fr.confusion.items())))
+    for voice, errs in sorted(fr.start_err.items()):
+        ms = np.array(errs) * 1000
+        print(f"word start |error| ({voice} marks): median {np.median(ms):.0f} ms, p95 {pct(ms, 95):.0f} ms "
+              f"({len(ms)} words)")
+    if fr.lat7:
+        print(f"latency 5.5–9 s utterances: p50 {pct(fr.lat7, 50):.2f} s, p95 {pct(fr.lat7, 95):.2f} s "
+              f"(n={len(fr.lat7)})")
+    if args.quiet and fr.failures:
+        print("wrong: " + ", ".join(fr.failures))
+
+
 def run(args) -> int:
     from app.verify.verifier import Verifier
 
@@ -88,79 +189,9 @@ def run(args) -> int:
     v.load()
     v.verify("Warm up.", np.zeros(8000, np.int16), 16000, "en")
     print(f"model load: {time.monotonic() - t:.2f} s; decision: {args.decision}")
-    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     t_all = time.monotonic()
-    for fmt in formats:
-        tallies: dict[str, Tally] = defaultdict(Tally)    # "all", target, "natural", "espeak"
-        start_err: dict[str, list[float]] = defaultdict(list)
-        lat7: list[float] = []
-        confusion: dict[tuple[str, str], int] = defaultdict(int)
-        failures: list[str] = []
-        for u in corpus:
-            audio, rate = as_format(u.audio, u.rate, fmt)
-            r = v.verify(u.transcript, audio, rate, u.language, source_of(u, args))
-            got = [s.status for s in r.segments]
-            dur = len(audio) / rate
-            if 5.5 <= dur <= 9.0:
-                lat7.append(r.elapsed_s)
-            family = "natural" if u.voice.split(":")[0] in NATURAL else "espeak"
-            keys = ("all", u.language, family)
-            if len(got) != len(u.expected):
-                print(f"!! {u.id}: {len(got)} segments, expected {len(u.expected)}")
-            for e, g, seg in zip(u.expected, got, r.segments, strict=False):
-                confusion[(e, g)] += 1
-                for key in keys:
-                    tl = tallies[key]
-                    if e == "truncated":
-                        tl.add("trunc", g == "truncated")
-                    elif e == "drifted":
-                        tl.add("drift", g == "drifted")
-                        tl.add("driftlang", g == "drifted" and seg.heard_language == u.drift_language)
-                    elif e == "misspoken":
-                        tl.add("missp", g == "misspoken")
-                    else:
-                        tl.add("ok", g == "ok")
-            if u.kind == "clean":
-                for key in keys:
-                    tallies[key].add("fa", not r.matches)
-                by_start = {w.char_start: w for w in r.words}
-                for cs, st in u.marks:
-                    w = by_start.get(cs)
-                    if w is not None and w.start_s is not None:
-                        start_err[u.voice.split(":")[0]].append(abs(w.start_s - st))
-            bad = got != u.expected
-            if bad:
-                failures.append(f"{u.id} ({u.voice})")
-            if args.verbose or (bad and not args.quiet):
-                print(f"{'!!' if bad else 'ok'} [{fmt}] {u.id} {u.voice} {dur:4.1f}s {r.elapsed_s:4.2f}s "
-                      f"expected={u.expected} got={got}")
-                if bad:
-                    print(f"     transcript: {u.transcript}")
-                    for s in r.segments:
-                        if s.flagged:
-                            print(f"     [{s.index}] {s.status} heard={s.heard!r} lang={s.heard_language}")
-
-        print()
-        print(f"=== verifier bench: {fmt} ({len(corpus)} utterances, decision {args.decision}) ===")
-        print("| target | clean FA | truncated recall | drifted recall | drift language right | "
-              "misspoken recall | ok kept ok |")
-        print("|---|---|---|---|---|---|---|")
-        for key in ("all", *TARGETS, "natural", "espeak"):
-            tl = tallies.get(key)
-            if tl is None:
-                continue
-            print(f"| {key} | {tl.rate('fa')} ({tl.frac('fa'):.1%}) | {tl.rate('trunc')} | {tl.rate('drift')} | "
-                  f"{tl.rate('driftlang')} | {tl.rate('missp')} | {tl.rate('ok')} |")
-        print("segment confusion (expected -> got): " + ", ".join(
-            f"{e}->{g}: {c}" for (e, g), c in sorted(confusion.items())))
-        for voice, errs in sorted(start_err.items()):
-            ms = np.array(errs) * 1000
-            print(f"word start |error| ({voice} marks): median {np.median(ms):.0f} ms, p95 {pct(ms, 95):.0f} ms "
-                  f"({len(ms)} words)")
-        if lat7:
-            print(f"latency 5.5–9 s utterances: p50 {pct(lat7, 50):.2f} s, p95 {pct(lat7, 95):.2f} s (n={len(lat7)})")
-        if args.quiet and failures:
-            print("wrong: " + ", ".join(failures))
+    for fmt in (f.strip() for f in args.formats.split(",") if f.strip()):
+        print_format(run_format(v, corpus, fmt, args), fmt, len(corpus), args)
     print(f"\nverification time, all formats: {time.monotonic() - t_all:.0f} s")
     if not args.no_long:
         u = long_utterance(60.0)

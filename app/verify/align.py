@@ -26,45 +26,43 @@ class TokenLink:
     sim: float = 0.0
 
 
+def _best_move(written: list[str], heard: list[str], score: list[list[float]], i: int, j: int
+               ) -> tuple[float, tuple[int, int, float] | None]:
+    """The best way to reach cell (i, j): (score, (written used, heard used, similarity))."""
+    best, arg = float("-inf"), None
+    if i > 0 and j > 0:
+        s = similarity(written[i - 1], heard[j - 1])
+        v = score[i - 1][j - 1] + _score(s)
+        if v > best:
+            best, arg = v, (1, 1, s)
+    if i > 0 and score[i - 1][j] + GAP > best:
+        best, arg = score[i - 1][j] + GAP, (1, 0, 0.0)
+    if j > 0 and score[i][j - 1] + GAP > best:
+        best, arg = score[i][j - 1] + GAP, (0, 1, 0.0)
+    # a number never merges with a word ("costs" is not "cost" + "15")
+    if i > 0 and j > 1 and heard[j - 2].isdigit() == heard[j - 1].isdigit():   # one written token heard as two
+        s = similarity(written[i - 1], heard[j - 2] + heard[j - 1])
+        v = score[i - 1][j - 2] + _score(s) + 0.05
+        if v > best and s >= 0.6:
+            best, arg = v, (1, 2, s)
+    if i > 1 and j > 0 and written[i - 2].isdigit() == written[i - 1].isdigit():   # two written as one
+        s = similarity(written[i - 2] + written[i - 1], heard[j - 1])
+        v = score[i - 2][j - 1] + _score(s) + 0.05
+        if v > best and s >= 0.6:
+            best, arg = v, (2, 1, s)
+    return best, arg
+
+
 def align_tokens(written: list[str], heard: list[str]) -> list[TokenLink]:
     """For each written token: which heard tokens it lines up with, and how similar."""
     n, m = len(written), len(heard)
-    neg = float("-inf")
-    score = [[neg] * (m + 1) for _ in range(n + 1)]
+    score = [[float("-inf")] * (m + 1) for _ in range(n + 1)]
     back: list[list[tuple[int, int, float] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
     score[0][0] = 0.0
     for i in range(n + 1):
-        row = score[i]
         for j in range(m + 1):
-            if i == 0 and j == 0:
-                continue
-            best, arg = neg, None
-            if i > 0 and j > 0:
-                s = similarity(written[i - 1], heard[j - 1])
-                v = score[i - 1][j - 1] + _score(s)
-                if v > best:
-                    best, arg = v, (1, 1, s)
-            if i > 0:
-                v = score[i - 1][j] + GAP
-                if v > best:
-                    best, arg = v, (1, 0, 0.0)
-            if j > 0:
-                v = row[j - 1] + GAP
-                if v > best:
-                    best, arg = v, (0, 1, 0.0)
-            # a number never merges with a word ("costs" is not "cost" + "15")
-            if i > 0 and j > 1 and heard[j - 2].isdigit() == heard[j - 1].isdigit():   # one written token heard as two
-                s = similarity(written[i - 1], heard[j - 2] + heard[j - 1])
-                v = score[i - 1][j - 2] + _score(s) + 0.05
-                if v > best and s >= 0.6:
-                    best, arg = v, (1, 2, s)
-            if i > 1 and j > 0 and written[i - 2].isdigit() == written[i - 1].isdigit():   # two written as one
-                s = similarity(written[i - 2] + written[i - 1], heard[j - 1])
-                v = score[i - 2][j - 1] + _score(s) + 0.05
-                if v > best and s >= 0.6:
-                    best, arg = v, (2, 1, s)
-            row[j] = best
-            back[i][j] = arg
+            if i or j:
+                score[i][j], back[i][j] = _best_move(written, heard, score, i, j)
     links = [TokenLink() for _ in range(n)]
     i, j = n, m
     while i > 0 or j > 0:

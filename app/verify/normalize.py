@@ -45,7 +45,7 @@ for _w, _v in {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 7
                "cincuenta": 50, "cien": 100, "ciento": 100, "mil": 1000, "trente": 30,
                "quarante": 40, "cinquante": 50, "cent": 100, "dreissig": 30, "vierzig": 40,
                "funfzig": 50, "hundert": 100, "tausend": 1000, "trenta": 30, "quaranta": 40,
-               "cinquanta": 50, "cento": 100, "trinta": 30, "quarenta": 40, "cem": 100,
+               "cinquanta": 50, "cento": 100, "trinta": 30, "quarenta": 40, "cinquenta": 50, "cem": 100,
                "una": 1, "une": 1, "ein": 1, "eine": 1, "uma": 1, "oh": 0}.items():
     _NUMBERS.setdefault(_w, str(_v))
 # "a"/"an"/"un"/"um" are too common to be read as numbers except where listed above
@@ -73,46 +73,49 @@ def is_address(word: str) -> bool:
     return "@" in w or (("." in w) and bool(_ADDRESS_RE.search(w)) and not re.fullmatch(r"[\d.,]+", w))
 
 
+def _address_tokens(w: str, lang: str) -> tuple[str, ...]:
+    """An address: every '.' is read "dot", '@' is read "at"."""
+    out: list[str] = []
+    for p in re.split(r"([@.])", re.sub(r"^https?://", "", w)):
+        if p == "@":
+            out.extend(_AT.get(lang, ["at"]))
+        elif p == ".":
+            out.append(_DOT.get(lang, "dot"))
+        elif p:
+            out.extend(t for t in re.split(r"[^\w]+", p) if t)
+    return tuple(out)
+
+
+def _symbol_words(sym: str, lang: str) -> list[str]:
+    """How a symbol inside a word is read out."""
+    if sym == "@":
+        return list(_AT.get(lang, ["at"]))
+    if sym == "%":
+        return list(_PERCENT.get(lang, ["percent"]))
+    if sym == "&":
+        return [_AND.get(lang, "and")]
+    if sym == "+":
+        return [_PLUS.get(lang, "plus")]
+    return list(_HASH.get(lang, ["hash"]))
+
+
 @lru_cache(maxsize=8192)
 def _tokens_cached(word: str, language: str) -> tuple[str, ...]:
     lang = _lang(language)
     w = strip_accents(word.lower()).replace("’", "'")
-    out: list[str] = []
     if "@" in w or (("." in w) and _ADDRESS_RE.search(w) and not re.fullmatch(r"[\d.,]+", w)):
-        # an address: every '.' is read "dot", '@' is read "at"
-        w = re.sub(r"^https?://", "", w)
-        parts = re.split(r"([@.])", w)
-        for p in parts:
-            if p == "@":
-                out.extend(_AT.get(lang, ["at"]))
-            elif p == ".":
-                out.append(_DOT.get(lang, "dot"))
-            elif p:
-                out.extend(t for t in re.split(r"[^\w]+", p) if t)
-        return tuple(out)
+        return _address_tokens(w, lang)
     if re.fullmatch(r"\d+([.,:]\d+)*", w):
         return tuple(t for t in re.split(r"[.,:]", w) if t)
+    out: list[str] = []
     w = w.replace("'", "").replace("-", "")
     for piece in _SPLIT_RE.split(w):
-        if not piece:
-            continue
-        for sub in re.split(r"([@%&+#])", piece):
-            if not sub:
-                continue
-            if sub == "@":
-                out.extend(_AT.get(lang, ["at"]))
-            elif sub == "%":
-                out.extend(_PERCENT.get(lang, ["percent"]))
-            elif sub == "&":
-                out.append(_AND.get(lang, "and"))
-            elif sub == "+":
-                out.append(_PLUS.get(lang, "plus"))
-            elif sub == "#":
-                out.extend(_HASH.get(lang, ["hash"]))
-            else:
+        for sub in re.split(r"([@%&+#])", piece or ""):
+            if sub in ("@", "%", "&", "+", "#"):
+                out.extend(_symbol_words(sub, lang))
+            elif sub.replace("_", ""):
                 sub = sub.replace("_", "")
-                if sub:
-                    out.append(_NUMBERS.get(sub, sub))
+                out.append(_NUMBERS.get(sub, sub))
     return tuple(out)
 
 

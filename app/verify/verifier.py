@@ -56,6 +56,7 @@ RESCUE_P = 0.3        # a word free decoding heard differently, but the audio su
 ANCHOR_P = 0.6        # ... and counts as proof that the audio got this far
 MISSPOKEN_P = 0.05    # a lone word this unlikely, heard as another word, was said differently
 HEARD_SURE = 0.4      # ... when free decoding was at least this sure of the other word
+WELL_HEARD_P = 0.5    # a word scoring this well as written was heard (for _unintelligible)
 SUSPECT_P = 0.45      # a sentence heard "right" whose words average below this is checked for drift
                       # (Whisper translates foreign speech into the target language when forced to it)
 
@@ -190,60 +191,51 @@ class Verifier:
             lang = get_language(language).code
         except UnknownLanguage as exc:
             raise VerifyError(str(exc)) from None
-        if not sample_rate or int(sample_rate) < 1000:
-            raise VerifyError(f"implausible sample rate {sample_rate!r}")
-        pcm = np.asarray(audio if audio is not None else np.zeros(0, np.int16))
-        if pcm.ndim > 1:
-            pcm = pcm.reshape(len(pcm), -1).mean(axis=1)
-        duration = len(pcm) / float(sample_rate)
-        x = pcm.astype(np.float32) / 32768.0 if pcm.dtype == np.int16 else pcm.astype(np.float32)
-        if len(x) and int(sample_rate) != SR:
-            from app.audio.resample import resample
-
-            x = resample(x, int(sample_rate), SR)
-        x = np.nan_to_num(np.asarray(x, dtype=np.float32))
-
+        x, duration = _prepare_audio(audio, sample_rate)
         transcript = transcript or ""
         words, segments = self._transcript_words(transcript, lang)
-        voiced = voiced_frames(x)
         report = Report("match", lang, duration, engine=self.engine)
         if not words:
             report.elapsed_s = time.monotonic() - t0
             return report
-
-        heard_words = []
-        windows: list = []
-        if voiced.sum() >= 10:   # at least 0.1 s of voice
-            asr = self.load()
-            with self._verify_lock:
-                heard_words, windows = self._recognize(asr, x, voiced, lang)
-        self._align(words, heard_words, lang)
-        self._place_times(words, heard_words, voiced)
-        foreign = False
-        if self.decision == "forced" and windows:
-            with self._verify_lock:
-                self._force(self.load(), words, windows, lang)
-                # Whisper's language ID over the whole (first) window: clean answers score their
-                # language 0.85+; below half, some sentence is likely in another language even
-                # where free decoding, forced to the target, heard a fluent translation of it
-                lid = dict(self.load().detect_language(windows[0][2]))
-            foreign = lid.get(lang, 0.0) < FOREIGN_LID
-            _rescue(words, voiced)
-        # a drifted sentence said in a shorter language (English for Spanish) still pays for it
-        self._assign_tail(words, voiced, FORCED_SEGMENT_SHARE if self.decision == "forced" else LATER_SEGMENT_SHARE)
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("words: %s", " ".join(
-                f"{w.span.text}[{w.status} {w.sim:.2f} f={-1 if w.forced is None else w.forced:.2f}]" for w in words))
-            log.debug("heard: %s", " ".join(f"{h.text}({h.probability:.2f})" for h in heard_words))
         source = source_language if source_language and source_language != lang else None
-        seg_results = self._judge(transcript, segments, words, heard_words, x, voiced, lang, source, foreign)
-
+        call = _Call(transcript, lang, source, x, voiced_frames(x), words, segments)
+        self._listen(call)
+        seg_results = self._judge(call)
         report.segments = seg_results
         report.words = [WordResult(w.span.text, w.span.start, w.span.end, w.status,  # type: ignore[arg-type]
                                    w.start, w.end) for w in words]
         report.verdict = "mismatch" if any(s.flagged for s in seg_results) else "match"
         report.elapsed_s = time.monotonic() - t0
         return report
+
+    def _listen(self, call: _Call) -> None:
+        """Gather the evidence for every transcript word: heard, where, how likely as written."""
+        words = call.words
+        if call.voiced.sum() >= 10:   # at least 0.1 s of voice
+            asr = self.load()
+            with self._verify_lock:
+                call.heard, call.windows = self._recognize(asr, call.x, call.voiced, call.lang)
+        self._align(words, call.heard, call.lang)
+        self._place_times(words, call.heard, call.voiced)
+        if self.decision == "forced" and call.windows:
+            with self._verify_lock:
+                self._force(self.load(), words, call.windows, call.lang, call.heard)
+                # Whisper's language ID over the whole (first) window: clean answers score their
+                # language 0.85+; below half, some sentence is likely in another language even
+                # where free decoding, forced to the target, heard a fluent translation of it
+                call.lid = self.load().detect_language(call.windows[0][2])
+            call.foreign = dict(call.lid).get(call.lang, 0.0) < FOREIGN_LID
+            _rescue(words, call.voiced)
+        # a drifted sentence said in a shorter language (English for Spanish) still pays for it
+        _assign_tail(words, call.voiced, FORCED_SEGMENT_SHARE if self.decision == "forced" else LATER_SEGMENT_SHARE)
+        if self.decision == "forced":
+            _trim_unsaid_tail(words, call.voiced)
+            call.unintelligible = _unintelligible(words, call.lid, call.lang)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("words: %s", " ".join(
+                f"{w.span.text}[{w.status} {w.sim:.2f} f={-1 if w.forced is None else w.forced:.2f}]" for w in words))
+            log.debug("heard: %s", " ".join(f"{h.text}({h.probability:.2f})" for h in call.heard))
 
     # --- steps -----------------------------------------------------------------------------------
     @staticmethod
@@ -288,7 +280,7 @@ class Verifier:
         return kept, windows
 
     @staticmethod
-    def _force(asr, words: list[_Word], windows, lang: str) -> None:
+    def _force(asr, words: list[_Word], windows, lang: str, heard) -> None:
         """Score every transcript word against the audio window it falls in."""
         owner: dict[int, list[int]] = {}
         k = 0
@@ -304,6 +296,14 @@ class Verifier:
             for i, fw in zip(idx, scored, strict=False):
                 words[i].forced = fw.prob
                 words[i].forced_start, words[i].forced_end = fw.start, fw.end
+            digits = {i: _as_digits(words[i], heard) for i in idx}
+            if any(digits.values()):
+                # Whisper writes numbers as digits: "cinquenta" said scores near 0 as written,
+                # high as "50"; the number counts as said if either form is
+                texts = [digits[i] or words[i].span.text for i in idx]
+                for i, fw in zip(idx, asr.force(enc, n, lang, texts, offset=a), strict=False):
+                    if digits[i] and fw.prob > (words[i].forced or 0.0):
+                        words[i].forced = fw.prob
 
     @staticmethod
     def _align(words: list[_Word], heard_words, lang: str) -> None:
@@ -376,247 +376,392 @@ class Verifier:
             else:
                 i += 1
 
-    @staticmethod
-    def _assign_tail(words: list[_Word], voiced: np.ndarray, share: float = LATER_SEGMENT_SHARE) -> None:
-        """Transcript words after the last well-heard word: spoken (differently) or missing?
+    def _judge(self, call: _Call) -> list[SegmentResult]:
+        return [self._judge_segment(call, si, seg) for si, seg in enumerate(call.segments)]
 
-        The voice left after the last matching word pays for them in order, at the
-        utterance's own speaking rate; later sentences count as spoken only when at least
-        half of their expected time is there. What the voice cannot pay for is missing.
-        """
-        seg_forced: dict[int, float] = {}
-        for seg in {w.seg for w in words}:
-            fs = [w.forced for w in words if w.seg == seg and w.forced is not None]
-            if fs:
-                seg_forced[seg] = float(np.mean(fs))
+    def _judge_segment(self, call: _Call, si: int, seg: Span) -> SegmentResult:
+        sw = [w for w in call.words if w.seg == si]
+        spoken = [w for w in sw if w.status != "missing"]
+        res = SegmentResult(si, seg.text, seg.start, seg.end, "ok")
+        if not spoken:
+            res.status = "truncated"
+            return res
+        res.start_s = min(w.start for w in spoken if w.start is not None)
+        res.end_s = max(w.end for w in spoken if w.end is not None)
+        flagged = self._credible_flags(sw)
+        probe = None
+        if not flagged and self.decision == "forced":
+            flagged, probe = _probe(call, sw, spoken)
+        cut = len(spoken) < len(sw)
+        if flagged and probe is None and self.decision == "forced" and not cut and not call.unintelligible \
+                and not {id(w) for w in flagged} & {id(w) for w in _lead(call.text, sw)} \
+                and _plainly_misspoken(flagged, call.heard, call.lang, call.source):
+            for w in flagged:
+                w.status = "misspoken"
+            res.status = "misspoken"
+            res.heard = " ".join(_dedupe([call.heard[j].text for w in sw for j in w.heard]))
+        elif flagged:
+            self._rule_on_flags(call, res, sw, flagged, probe)
+        elif cut:
+            res.status = "truncated"
+        return res
 
-        def reliable(i: int) -> bool:
-            # a sentence whose words the audio all but rules out is no anchor for where it
-            # ended, even if a word or two matched (a translation's "morning" for "morning")
-            if seg_forced.get(words[i].seg, 1.0) < SUSPECT_P / 2:
-                return False
-            # a lone short word ("the", "a") matched out of context is no proof the audio
-            # got this far: Whisper produces such words from foreign or garbled speech too
-            if len("".join(words[i].tokens)) >= 4:
-                return True
-            if words[i].forced is not None and words[i].forced >= ANCHOR_P:
-                return True
-            return any(0 <= j < len(words) and words[j].status == "ok" for j in (i - 1, i + 1))
+    def _credible_flags(self, sw: list[_Word]) -> list[_Word]:
+        """The sentence's words heard differently that are evidence of a fault, not of a
+        mishearing; the others are set ok."""
+        flagged = _beyond_addresses(sw, [w for w in sw if w.status in ("sub", "gap")])
+        if flagged and self.decision == "forced" and not _ruled_out(flagged):
+            flagged = _set_ok(flagged)   # heard differently, but the audio supports the written words
+        if flagged and not spoken_len_ok(sw, flagged):
+            flagged = _set_ok(flagged)   # one short misheard word in a sentence otherwise heard right
+        return flagged
 
-        oks = [i for i, w in enumerate(words) if w.status == "ok" and reliable(i)]
-        last_ok = oks[-1] if oks else -1
-        tail = words[last_ok + 1:]
-        if not tail:
+    def _rule_on_flags(self, call: _Call, res: SegmentResult, sw: list[_Word], flagged: list[_Word],
+                       probe: str | None) -> None:
+        """Drifted, misspoken, truncated or misheard after all: the language check decides."""
+        heard_lang, heard_text = self._identify(call, sw, flagged, strict=probe is not None, lead=probe == "lead")
+        drifted = heard_lang is not None and heard_lang != call.lang
+        if drifted and call.unintelligible and call.source and heard_lang != call.source:
+            drifted = False   # a voice the recognizer cannot read: only the known suspect counts
+        scored = [w.forced for w in flagged if w.forced is not None]
+        misheard = self.decision == "forced" and bool(scored) and float(np.median(scored)) >= MISSPOKEN_P
+        cut = any(w.status == "missing" for w in sw)
+        if not drifted and (probe or misheard or call.unintelligible):
+            # heard as written, or in the right language with words the audio does not
+            # rule out (narrow-band espeak "Please send" heard "Clean and"): nothing to flag
+            _set_ok(flagged)
+            if cut:
+                res.status = "truncated"
             return
-        t_after = words[last_ok].end if last_ok >= 0 and words[last_ok].end is not None else 0.0
-        remaining = _voiced_between(voiced, t_after, len(voiced) / 100.0)
-        rate = 0.07  # voiced seconds per normalised character
-        if len(oks) >= 3:
-            first = oks[0]
-            chars = sum(len("".join(w.tokens)) for w in words[first:last_ok + 1])
-            v = _voiced_between(voiced, words[first].start or 0.0, words[last_ok].end or 0.0)
-            if chars > 0 and v > 0:
-                rate = float(np.clip(v / chars, 0.04, 0.12))
-        cur_seg = words[last_ok].seg if last_ok >= 0 else -1
-        spoken_until = last_ok
-        i = last_ok + 1
-        while i < len(words) and remaining > 0.05:
-            if words[i].seg == cur_seg:
-                need = rate * len("".join(words[i].tokens))
-                if remaining < 0.5 * need:
-                    break
-                remaining -= need
-                spoken_until = i
-                i += 1
-                continue
-            seg = words[i].seg
-            seg_words = [k for k in range(i, len(words)) if words[k].seg == seg]
-            need = rate * sum(len("".join(words[k].tokens)) for k in seg_words)
-            # speech nobody could match before this sentence is most often the previous one said
-            # at length in another language (translations run longer), not this one
-            spread = FOREIGN_SPREAD if spoken_until > last_ok else 1.0
-            if remaining < share * spread * need:
-                break
-            remaining -= need
-            spoken_until = seg_words[-1]
-            cur_seg = seg
-            i = seg_words[-1] + 1
-        for w in words[spoken_until + 1:]:
-            w.status = "missing"
-            w.start = w.end = None
-        for w in words[last_ok + 1: spoken_until + 1]:
-            if w.status == "ok":
-                w.status = "sub"
-        # words that are spoken but got no time (nothing heard after the last match)
-        todo = [w for w in words[last_ok + 1: spoken_until + 1] if w.start is None]
-        if todo:
-            end = len(voiced) / 100.0
-            idx = np.nonzero(voiced)[0]
-            if len(idx):
-                end = (idx[-1] + 1) / 100.0
-            _spread(todo, max(t_after, 0.0), max(end, t_after))
+        for w in flagged:
+            w.status = "drifted" if drifted else "misspoken"
+        res.status = "drifted" if drifted else ("truncated" if cut else "misspoken")
+        res.heard = heard_text
+        res.heard_language = heard_lang if drifted else None
 
-    def _judge(self, text: str, segments: list[Span], words: list[_Word], heard_words,
-               x: np.ndarray, voiced: np.ndarray, lang: str, source: str | None = None,
-               foreign: bool = False) -> list[SegmentResult]:
-        results = []
-        duration = len(x) / SR
-        for si, seg in enumerate(segments):
-            sw = [w for w in words if w.seg == si]
-            spoken = [w for w in sw if w.status != "missing"]
-            flagged = [w for w in sw if w.status in ("sub", "gap")]
-            res = SegmentResult(si, seg.text, seg.start, seg.end, "ok")
-            flagged = _beyond_addresses(sw, flagged)
-            if spoken:
-                res.start_s = min(w.start for w in spoken if w.start is not None)
-                res.end_s = max(w.end for w in spoken if w.end is not None)
-            if not spoken:
-                res.status = "truncated"
-            if flagged and self.decision == "forced" and not _ruled_out(flagged):
-                # heard differently, but the audio still supports the written words: misheard
-                for w in flagged:
-                    w.status = "ok"
-                flagged = []
-            if flagged and not spoken_len_ok(sw, flagged):
-                # one short misheard word in a sentence otherwise heard right: ASR noise
-                for w in flagged:
-                    w.status = "ok"
-                flagged = []
-            suspect = lead_probe = whole = False
-            if spoken and not flagged and self.decision == "forced":
-                flagged = _beyond_addresses(sw, _suspect_words(spoken))
-                lead_probe = False
-                if not flagged:
-                    flagged = _suspect_opener(text, sw)
-                    lead_probe = bool(flagged)
-                whole = False
-                if not flagged and foreign:
-                    flagged = [w for w in spoken if w.start is not None]
-                    for w in flagged:
-                        w.status = "sub"
-                    whole = True
-                suspect = bool(flagged)
-            if not spoken:
-                pass
-            elif flagged and not suspect and self.decision == "forced" and not {id(w) for w in flagged} & {id(w) for w in _lead(text, sw)} \
-                    and self._plainly_misspoken(flagged, heard_words, lang, source):
-                for w in flagged:
-                    w.status = "misspoken"
-                res.status = "misspoken"
-                res.heard = " ".join(_dedupe([heard_words[j].text for w in sw for j in w.heard]))
-            elif flagged:
-                heard_lang, heard_text = self._identify(sw, flagged, words, heard_words, x, voiced,
-                                                        lang, res.start_s or 0.0, res.end_s or duration, source,
-                                                        strict=suspect, whole=None if lead_probe else whole)
-                drifted = heard_lang is not None and heard_lang != lang
-                scored = [w.forced for w in flagged if w.forced is not None]
-                misheard = self.decision == "forced" and bool(scored) and float(np.median(scored)) >= MISSPOKEN_P
-                if not drifted and (suspect or misheard):
-                    # heard as written, or in the right language with words the audio does not
-                    # rule out (narrow-band espeak "Please send" heard "Clean and"): nothing to flag
-                    for w in flagged:
-                        w.status = "ok"
-                    if len(spoken) < len(sw):
-                        res.status = "truncated"
-                    results.append(res)
-                    continue
-                for w in flagged:
-                    w.status = "drifted" if drifted else "misspoken"
-                res.status = "drifted" if drifted else (
-                    "truncated" if len(spoken) < len(sw) else "misspoken")
-                res.heard = heard_text
-                res.heard_language = heard_lang if drifted else None
-            elif len(spoken) < len(sw):
-                res.status = "truncated"
-            results.append(res)
-        return results
-
-    @staticmethod
-    def _plainly_misspoken(flagged: list[_Word], heard_words, lang: str, source: str | None) -> bool:
-        """One or two words heard confidently as other words, the written ones all but ruled
-        out by the forced likelihood, and nothing sounding like the source language there:
-        the same language with other words (no language ID needed)."""
-        if len(flagged) > 2 or any(w.status != "sub" or w.heard_p < HEARD_SURE or w.forced is None
-                                   or w.forced >= RESCUE_P for w in flagged):
-            return False
-        heard = " ".join(_dedupe([heard_words[j].text for w in flagged for j in w.heard]))
-        tl = dict(text_language(heard))
-        return not (source and tl.get(source, 0.0) >= 0.3 and tl.get(source, 0.0) > tl.get(lang, 0.0))
-
-    def _identify(self, seg_words, flagged, words, heard_words, x, voiced, lang,
-                  seg_start: float, seg_end: float, source: str | None = None,
-                  strict: bool = False, whole: bool | None = None) -> tuple[str | None, str]:
-        """Which language were the flagged words spoken in? -> (code or None, heard text)."""
+    def _identify(self, call: _Call, seg_words: list[_Word], flagged: list[_Word],
+                  strict: bool = False, lead: bool = False) -> tuple[str | None, str]:
+        """Which language were the flagged words spoken in? -> (code or None, heard text).
+        `strict`: a probe of words free decoding heard as written; `lead`: the probe is a
+        sentence's lead-in, not a whole sentence."""
         asr = self.load()
-        duration = len(x) / SR
-        a = min(w.start for w in flagged if w.start is not None)
-        b = max(w.end for w in flagged if w.end is not None)
-        # include a neighbour whose timing looks smeared (Whisper glued the foreign bit to it)
-        first, last = words.index(flagged[0]), words.index(flagged[-1])
-        if first > 0 and words[first - 1].start is not None and words[first - 1].end - words[first - 1].start > 0.6:
-            a = min(a, words[first - 1].start)
-        if last + 1 < len(words) and words[last + 1].end is not None and words[last + 1].start is not None \
-                and words[last + 1].end - words[last + 1].start > 0.6:
-            b = max(b, words[last + 1].end)
-        if b - a < 1.0:
-            pad = (1.0 - (b - a)) / 2
-            a, b = max(0.0, a - pad), min(duration, b + pad)
-        a, b = max(0.0, a - 0.1), min(duration, b + 0.1)
-        region = x[int(a * SR): int(b * SR)]
-        heard_target = " ".join(heard_words[j].text for w in flagged for j in w.heard)
+        lang = call.lang
+        a, b = _region(call, flagged)
+        region = call.x[int(a * SR): int(b * SR)]
+        heard_target = " ".join(call.heard[j].text for w in flagged for j in w.heard)
         with self._verify_lock:
             enc, n = asr.encode(region, min_frames=REGION_FRAMES if self.decision == "forced" else None)
             lid = [(code, p) for code, p in asr.detect_language(enc) if code in _SUPPORTED]
         probs = dict(lid)
-        candidates = [lang] + ([source] if source in _SUPPORTED else [])
+        candidates = self._candidates(call, lid)
+        with self._verify_lock:
+            scores = asr.decode_many(enc, n, candidates)
+        best, evidence = _best_other(call, scores, candidates, probs)
+        log.debug("identify %.2f-%.2f lid=%s heard=%r target=%.2f best=%s %.2f %r ev=%.2f",
+                  a, b, lid[:3], heard_target, scores[lang][0], best, scores[best][0], scores[best][1], evidence)
+        if call.source in scores and not heard_target.strip() and scores[call.source][1].strip() and not strict:
+            # voiced audio the target-language decoder could not put a single word to, while the
+            # source language reads words there: the model slipped into the source language
+            best, evidence = call.source, max(evidence, DRIFT_EVIDENCE + 1.0)
+        if evidence > self._drift_bar(call, lid, best, strict, lead):
+            # what the segment sounds like: heard words before and after the region,
+            # the region itself as decoded in the other language
+            before = [call.heard[j].text for w in seg_words if w.end is not None and w.end <= a + 0.05
+                      for j in w.heard]
+            after = [call.heard[j].text for w in seg_words if w.start is not None and w.start >= b - 0.05
+                     for j in w.heard]
+            parts = _dedupe(before) + [scores[best][1].strip()] + _dedupe(after)
+            return best, " ".join(p for p in parts if p).strip()
+        seg_heard = _dedupe([call.heard[j].text for w in seg_words for j in w.heard])
+        return lang, " ".join(seg_heard)
+
+    def _candidates(self, call: _Call, lid: list[tuple[str, float]]) -> list[str]:
+        """Languages to decode the region in: the target, the source, what Whisper hears."""
+        source = call.source
+        candidates = [call.lang] + ([source] if source in _SUPPORTED else [])
         if source in _SUPPORTED and self.decision == "forced":
             # the source language is the known suspect: besides it, only what Whisper hears
             candidates += [code for code, p in lid[:2] if code not in candidates and p >= 0.2]
         else:
             candidates += [code for code, p in lid[:2] if code not in candidates and p >= 0.5]
             candidates += [code for code in _USUAL if code not in candidates]
-        candidates = candidates[:7]
-        with self._verify_lock:
-            scores = asr.decode_many(enc, n, candidates)
-        target_score = scores[lang][0]
-        best = max((c for c in candidates if c != lang), key=lambda c: scores[c][0])
-        if source in scores and best != source and scores[source][0] >= scores[best][0] - SOURCE_SLACK:
-            best = source      # near-tie: the source language is the known way to drift
-        margin = scores[best][0] - target_score + (SOURCE_BONUS if best == source else 0.0)
-        tl = text_language(scores[best][1])
-        text_ok = bool(tl) and tl[0][0] == best
-        evidence = margin + (0.15 if text_ok else 0.0) + 0.3 * (probs.get(best, 0.0) - probs.get(lang, 0.0))
-        log.debug("identify %.2f-%.2f lid=%s heard=%r target=%.2f best=%s %.2f %r tl=%s ev=%.2f",
-                  a, b, lid[:3], heard_target, target_score, best, scores[best][0], scores[best][1],
-                  tl[:2], evidence)
-        if source in scores and not heard_target.strip() and scores[source][1].strip() and not strict:
-            # voiced audio the target-language decoder could not put a single word to, while the
-            # source language reads words there: the model slipped into the source language
-            best, evidence = source, max(evidence, DRIFT_EVIDENCE + 1.0)
+        return candidates[:7]
+
+    def _drift_bar(self, call: _Call, lid: list[tuple[str, float]], best: str, strict: bool, lead: bool) -> float:
+        """How much evidence a drift into `best` needs."""
+        probs = dict(lid)
+        forced = self.decision == "forced"
+        heard_first = bool(lid) and lid[0][0] == best
         # Whisper's language ID sure of the target language: only clear evidence makes it a drift
-        bar = TARGET_SURE_EVIDENCE if probs.get(lang, 0.0) >= 0.8 and self.decision == "forced" else DRIFT_EVIDENCE
-        if self.decision == "forced" and source and best != source and not (lid and lid[0][0] == best and lid[0][1] >= 0.5):
+        bar = TARGET_SURE_EVIDENCE if probs.get(call.lang, 0.0) >= 0.8 and forced else DRIFT_EVIDENCE
+        if forced and call.source and best != call.source and not (heard_first and lid[0][1] >= 0.5):
             bar = max(bar, TARGET_SURE_EVIDENCE)   # the source language is the suspect; others need clear evidence
-        if strict:
-            # a probe of words free decoding heard as written: Whisper's language ID must not
-            # hear the target language there ("Okay" decodes as Spanish "ok" just as well)
-            if probs.get(lang, 0.0) >= 0.1 and not (lid and lid[0][0] == best):
-                bar = float("inf")
-            elif best != source:
-                bar = max(bar, TARGET_SURE_EVIDENCE)   # a language nobody typed in: clear evidence only
-            if whole is not None and not (lid and lid[0][0] == best and lid[0][1] >= 0.6 and probs.get(lang, 0.0) < 0.2):
-                bar = float("inf")   # a whole sentence heard fluently: only Whisper's own ear decides
-        if evidence > bar:
-            # what the segment sounds like: heard words before and after the region,
-            # the region itself as decoded in the other language
-            before = [heard_words[j].text for w in seg_words if w.end is not None and w.end <= a + 0.05
-                      for j in w.heard]
-            after = [heard_words[j].text for w in seg_words if w.start is not None and w.start >= b - 0.05
-                     for j in w.heard]
-            parts = _dedupe(before) + [scores[best][1].strip()] + _dedupe(after)
-            return best, " ".join(p for p in parts if p).strip()
-        seg_heard = _dedupe([heard_words[j].text for w in seg_words for j in w.heard])
-        return lang, " ".join(seg_heard)
+        if not strict:
+            return bar
+        # a probe of words free decoding heard as written: Whisper's language ID must not
+        # hear the target language there ("Okay" decodes as Spanish "ok" just as well)
+        if probs.get(call.lang, 0.0) >= 0.1 and not heard_first:
+            return float("inf")
+        if best != call.source:
+            bar = max(bar, TARGET_SURE_EVIDENCE)   # a language nobody typed in: clear evidence only
+        if not lead and not (heard_first and lid[0][1] >= 0.6 and probs.get(call.lang, 0.0) < 0.2):
+            return float("inf")   # a whole sentence heard fluently: only Whisper's own ear decides
+        return bar
+
+
+@dataclass(slots=True)
+class _Call:
+    """One verification: its inputs and the evidence the steps gather and share."""
+
+    text: str
+    lang: str
+    source: str | None
+    x: np.ndarray                  # mono float32 at 16 kHz
+    voiced: np.ndarray             # voice per 10 ms frame
+    words: list[_Word]
+    segments: list[Span]
+    heard: list = field(default_factory=list)      # free decoding's words
+    windows: list = field(default_factory=list)    # (start s, end s, encoder output, mel frames)
+    lid: list = field(default_factory=list)        # Whisper's language ID over the first window
+    foreign: bool = False          # Whisper's language ID doubts the target language overall
+    unintelligible: bool = False   # the recognizer cannot read this voice (see _unintelligible)
+
+    @property
+    def duration(self) -> float:
+        return len(self.x) / SR
+
+
+def _prepare_audio(audio: np.ndarray | None, sample_rate: int) -> tuple[np.ndarray, float]:
+    """Mono float32 at 16 kHz, and the input's duration in seconds."""
+    if not sample_rate or int(sample_rate) < 1000:
+        raise VerifyError(f"implausible sample rate {sample_rate!r}")
+    pcm = np.asarray(audio if audio is not None else np.zeros(0, np.int16))
+    if pcm.ndim > 1:
+        pcm = pcm.reshape(len(pcm), -1).mean(axis=1)
+    duration = len(pcm) / float(sample_rate)
+    x = pcm.astype(np.float32) / 32768.0 if pcm.dtype == np.int16 else pcm.astype(np.float32)
+    if len(x) and int(sample_rate) != SR:
+        from app.audio.resample import resample
+
+        x = resample(x, int(sample_rate), SR)
+    return np.nan_to_num(np.asarray(x, dtype=np.float32)), duration
+
+
+def _set_ok(flagged: list[_Word]) -> list[_Word]:
+    """Clear these flags (misheard, not wrong); returns the empty list of flags left."""
+    for w in flagged:
+        w.status = "ok"
+    return []
+
+
+def _probe(call: _Call, sw: list[_Word], spoken: list[_Word]) -> tuple[list[_Word], str | None]:
+    """A sentence heard as written may still be a drift Whisper translated back: the words to
+    check and why ("suspect": low likelihood; "lead": its lead-in; "whole": the utterance's
+    language ID doubts the target), or ([], None)."""
+    flagged = _beyond_addresses(sw, _suspect_words(spoken))
+    if flagged:
+        return flagged, "suspect"
+    flagged = _suspect_opener(call.text, sw)
+    if flagged:
+        return flagged, "lead"
+    if call.foreign:
+        flagged = [w for w in spoken if w.start is not None]
+        for w in flagged:
+            w.status = "sub"
+        return flagged, "whole" if flagged else None
+    return [], None
+
+
+def _region(call: _Call, flagged: list[_Word]) -> tuple[float, float]:
+    """The stretch of audio to identify: the flagged words, at least 1 s, with a neighbour
+    whose timing looks smeared (Whisper glued the foreign bit to it)."""
+    words, duration = call.words, call.duration
+    a = min(w.start for w in flagged if w.start is not None)
+    b = max(w.end for w in flagged if w.end is not None)
+    first, last = words.index(flagged[0]), words.index(flagged[-1])
+    before = words[first - 1] if first > 0 else None
+    after = words[last + 1] if last + 1 < len(words) else None
+    if before is not None and before.start is not None and before.end - before.start > 0.6:
+        a = min(a, before.start)
+    if after is not None and after.start is not None and after.end is not None and after.end - after.start > 0.6:
+        b = max(b, after.end)
+    if b - a < 1.0:
+        pad = (1.0 - (b - a)) / 2
+        a, b = max(0.0, a - pad), min(duration, b + pad)
+    return max(0.0, a - 0.1), min(duration, b + 0.1)
+
+
+def _best_other(call: _Call, scores: dict[str, tuple[float, str]], candidates: list[str],
+                probs: dict[str, float]) -> tuple[str, float]:
+    """The language other than the target that explains the region best, and how much better
+    than the target it does (decoding score, text language, Whisper's language ID)."""
+    lang, source = call.lang, call.source
+    best = max((c for c in candidates if c != lang), key=lambda c: scores[c][0])
+    if source in scores and best != source and scores[source][0] >= scores[best][0] - SOURCE_SLACK:
+        best = source      # near-tie: the source language is the known way to drift
+    margin = scores[best][0] - scores[lang][0] + (SOURCE_BONUS if best == source else 0.0)
+    tl = text_language(scores[best][1])
+    text_ok = bool(tl) and tl[0][0] == best
+    return best, margin + (0.15 if text_ok else 0.0) + 0.3 * (probs.get(best, 0.0) - probs.get(lang, 0.0))
+
+
+def _plainly_misspoken(flagged: list[_Word], heard_words, lang: str, source: str | None) -> bool:
+    """One or two words heard confidently as other words, the written ones all but ruled
+    out by the forced likelihood, and nothing sounding like the source language there:
+    the same language with other words (no language ID needed)."""
+    if len(flagged) > 2 or any(w.status != "sub" or w.heard_p < HEARD_SURE or w.forced is None
+                               or w.forced >= RESCUE_P for w in flagged):
+        return False
+    heard = " ".join(_dedupe([heard_words[j].text for w in flagged for j in w.heard]))
+    tl = dict(text_language(heard))
+    return not (source and tl.get(source, 0.0) >= 0.3 and tl.get(source, 0.0) > tl.get(lang, 0.0))
+
+
+# --- where the audio ended ---------------------------------------------------------------------
+
+
+def _assign_tail(words: list[_Word], voiced: np.ndarray, share: float = LATER_SEGMENT_SHARE) -> None:
+    """Transcript words after the last well-heard word: spoken (differently) or missing?
+
+    The voice left after the last matching word pays for them in order, at the
+    utterance's own speaking rate; later sentences count as spoken only when at least
+    `share` of their expected time is there. What the voice cannot pay for is missing.
+    """
+    oks = _anchors(words)
+    last_ok = oks[-1] if oks else -1
+    if last_ok + 1 >= len(words):
+        return
+    t_after = words[last_ok].end if last_ok >= 0 and words[last_ok].end is not None else 0.0
+    remaining = _voiced_between(voiced, t_after, len(voiced) / 100.0)
+    rate = _speaking_rate(words, oks, voiced)
+    spoken_until = _paid_until(words, last_ok, remaining, rate, share)
+    for w in words[spoken_until + 1:]:
+        w.status = "missing"
+        w.start = w.end = None
+    for w in words[last_ok + 1: spoken_until + 1]:
+        if w.status == "ok":
+            w.status = "sub"
+    # words that are spoken but got no time (nothing heard after the last match)
+    todo = [w for w in words[last_ok + 1: spoken_until + 1] if w.start is None]
+    if todo:
+        idx = np.nonzero(voiced)[0]
+        end = (idx[-1] + 1) / 100.0 if len(idx) else len(voiced) / 100.0
+        _spread(todo, max(t_after, 0.0), max(end, t_after))
+
+
+def _trim_unsaid_tail(words: list[_Word], voiced: np.ndarray) -> None:
+    """The audio stopped half-way through a sentence: its last words come in a run the forced
+    likelihood rules out, and the voice after the last supported word cannot pay for them at
+    the utterance's speaking rate. Those it cannot pay for are missing (what free decoding put
+    there is the last syllables misheard), so the sentence reads as cut, not as misspoken."""
+    live = [i for i, w in enumerate(words) if w.status != "missing"]
+    if not live:
+        return
+    end = k = live[-1]
+    while k >= 0 and words[k].forced is not None and words[k].forced < RESCUE_P:
+        k -= 1
+    if k < 0 or end - k < 2 or words[k].end is None:
+        return    # no run of at least two unsupported words after a supported one
+    remaining = _voiced_between(voiced, words[k].end, len(voiced) / 100.0)
+    rate = _speaking_rate(words, _anchors(words), voiced)
+    until = _paid_until(words[: end + 1], k, remaining, rate, FORCED_SEGMENT_SHARE)
+    for w in words[until + 1: end + 1]:
+        w.status = "missing"
+        w.start = w.end = None
+
+
+def _unintelligible(words: list[_Word], lid: list[tuple[str, float]], lang: str) -> bool:
+    """Audio the recognizer cannot read (eSpeak French: "Les enfants jouent dans le jardin"
+    heard "Les morts, au point de chanter", its language called Thai): nowhere in what was
+    spoken do two consecutive written words score well, and Whisper's language ID does not
+    hear another of the usual languages instead. Low likelihoods there say "cannot read this
+    voice", not "these words are missing": no word is called misspoken, and a drift needs the
+    source language. Truncation is still judged by the voice's length."""
+    run = 0
+    for w in words:
+        good = w.status != "missing" and w.forced is not None and w.forced >= WELL_HEARD_P
+        run = run + 1 if good else 0
+        if run >= 2:
+            return False
+    top = lid[0] if lid else ("", 0.0)
+    return not (top[0] in _USUAL and top[0] != lang and top[1] >= 0.5)
+
+
+def _as_digits(w: _Word, heard_words) -> str | None:
+    """A number written in words ("cinquenta") as Whisper writes it ("50"), else None; also
+    None where free decoding heard a number there (then the values decide: "15" for "fifty")."""
+    if not w.tokens or not all(t.isdigit() for t in w.tokens) or any(c.isdigit() for c in w.span.text):
+        return None
+    if any(c.isdigit() for j in w.heard for c in heard_words[j].text):
+        return None
+    return " ".join(w.tokens)
+
+
+def _anchors(words: list[_Word]) -> list[int]:
+    """Indices of the words that prove the audio got at least this far."""
+    seg_forced: dict[int, float] = {}
+    for seg in {w.seg for w in words}:
+        fs = [w.forced for w in words if w.seg == seg and w.forced is not None]
+        if fs:
+            seg_forced[seg] = float(np.mean(fs))
+
+    def reliable(i: int) -> bool:
+        # a sentence whose words the audio all but rules out is no anchor for where it
+        # ended, even if a word or two matched (a translation's "morning" for "morning")
+        if seg_forced.get(words[i].seg, 1.0) < SUSPECT_P / 2:
+            return False
+        # a lone short word ("the", "a") matched out of context is no proof the audio
+        # got this far: Whisper produces such words from foreign or garbled speech too
+        if len("".join(words[i].tokens)) >= 4:
+            return True
+        if words[i].forced is not None and words[i].forced >= ANCHOR_P:
+            return True
+        return any(0 <= j < len(words) and words[j].status == "ok" for j in (i - 1, i + 1))
+
+    return [i for i, w in enumerate(words) if w.status == "ok" and reliable(i)]
+
+
+def _chars(w: _Word) -> int:
+    return len("".join(w.tokens))
+
+
+def _speaking_rate(words: list[_Word], oks: list[int], voiced: np.ndarray) -> float:
+    """Voiced seconds per normalised character, from the well-heard stretch (default 0.07)."""
+    if len(oks) < 3:
+        return 0.07
+    first, last = oks[0], oks[-1]
+    chars = sum(_chars(w) for w in words[first:last + 1])
+    v = _voiced_between(voiced, words[first].start or 0.0, words[last].end or 0.0)
+    return float(np.clip(v / chars, 0.04, 0.12)) if chars > 0 and v > 0 else 0.07
+
+
+def _paid_until(words: list[_Word], last_ok: int, remaining: float, rate: float, share: float) -> int:
+    """The last transcript word the voice after `last_ok` pays for."""
+    cur_seg = words[last_ok].seg if last_ok >= 0 else -1
+    spoken_until = last_ok
+    i = last_ok + 1
+    while i < len(words) and remaining > 0.05:
+        if words[i].seg == cur_seg:
+            need = rate * _chars(words[i])
+            if remaining < 0.5 * need:
+                break
+            remaining -= need
+            spoken_until = i
+            i += 1
+            continue
+        seg = words[i].seg
+        seg_words = [k for k in range(i, len(words)) if words[k].seg == seg]
+        need = rate * sum(_chars(words[k]) for k in seg_words)
+        # speech nobody could match before this sentence is most often the previous one said
+        # at length in another language (translations run longer), not this one
+        spread = FOREIGN_SPREAD if spoken_until > last_ok else 1.0
+        if remaining < share * spread * need:
+            break
+        remaining -= need
+        spoken_until = seg_words[-1]
+        cur_seg = seg
+        i = seg_words[-1] + 1
+    return spoken_until
 
 
 def _ruled_out(flagged: list[_Word]) -> bool:
