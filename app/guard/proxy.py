@@ -34,7 +34,7 @@ from app.core.loopthread import LoopThread
 from app.core.net import is_local_origin
 
 from .mend import missing_tail, to_wire, wire_deltas
-from .records import GuardListener, GuardResponse, GuardSession, save_to_history
+from .records import GuardListener, GuardResponse, GuardSession, save_to_history, verdict_event
 from .stream import Settled, StreamingCheck, plan_steps
 from .tap import AUDIO_DELTA, CLOSING, SessionTap, TappedResponse
 from .upstream import (
@@ -73,7 +73,8 @@ class Guard:
                  upstream_ssl=None, verifier=None, speech=None, history=None,
                  listener: GuardListener | None = None, language: str | None = None,
                  hold_timeout: float = 10.0, max_sessions: int = 100, max_pending: int = 32,
-                 verify: bool = True, hold_audio: bool = False, keep_responses: int = 50) -> None:
+                 verify: bool = True, hold_audio: bool | None = None, keep_responses: int = 50,
+                 verdict_events: bool = False) -> None:
         if mode not in MODES:
             raise GuardError(f"mode must be one of {', '.join(MODES)}")
         keys = frozenset(k for k in (api_keys or ()) if k)
@@ -92,7 +93,10 @@ class Guard:
         self.listener = listener or GuardListener()
         self.language = language
         self.hold_timeout = hold_timeout
-        self.hold_audio = hold_audio      # repair: hold each sentence until verified, replace drifted ones
+        # repair holds each sentence until verified and replaces wrong ones (the default), or with
+        # hold_audio=False streams live and only appends missing tail sentences (append-only)
+        self.hold_audio = mode == "repair" and (hold_audio is None or bool(hold_audio))
+        self.verdict_events = verdict_events   # send the app a `verbatim.verdict` event per response
         self.max_sessions = max_sessions
         self.max_pending = max_pending
         self.sessions: dict[str, GuardSession] = {}
@@ -112,6 +116,13 @@ class Guard:
         host = f"[{self.host}]" if ":" in self.host else self.host
         base = self.upstream.base_path if not self.upstream.base_path.startswith("/openai") else ""
         return f"{'wss' if self.ssl_context else 'ws'}://{host}:{self.port}{base}"
+
+    @property
+    def repair(self) -> str | None:
+        """How repair mode fixes audio: "replace" (held, drift replaced too) or "append" (live, tails only)."""
+        if self.mode != "repair":
+            return None
+        return "replace" if self.hold_audio else "append"
 
     @property
     def http_url(self) -> str:
@@ -187,8 +198,8 @@ class Guard:
         if not self.access.key_ok(presented):
             return http_response(401, error_body("Incorrect API key provided for Verbatim Guard.", "invalid_api_key"))
         if parts.path.rstrip("/") == HEALTH_PATH:
-            return http_response(200, {"guard": "verbatim", "mode": self.mode, "upstream": str(self.upstream),
-                                       "sessions": len(self.links)})
+            return http_response(200, {"guard": "verbatim", "mode": self.mode, "repair": self.repair,
+                                       "upstream": str(self.upstream), "sessions": len(self.links)})
         if not is_realtime_path(parts.path):
             return http_response(404, error_body(f"No such path {parts.path[:200]}: Guard forwards Realtime "
                                                  "connections (…/realtime).", "not_found"))
@@ -561,7 +572,21 @@ class _Link:
         gr = self._record(resp)
         if gr.status != "incomplete":
             await self._judge(gr, resp.overflow)
+        await self._conclude(gr)
+
+    async def _conclude(self, gr: GuardResponse) -> None:
+        """Record the response; with verdict events, tell the app too (after its own events)."""
         await self.guard.conclude(gr)
+        if not self.guard.verdict_events or self.client.close_code is not None:
+            return
+        import json
+
+        msg = json.dumps(verdict_event(gr, f"event_guard_{secrets.token_hex(8)}"), ensure_ascii=False)
+        if self.out:
+            self.out.append(msg)
+            self.wake.set()
+        else:
+            await self._send(msg)
 
     def _record(self, resp: TappedResponse) -> GuardResponse:
         self.session.responses += 1
@@ -781,7 +806,7 @@ class _Link:
                 gr.error = f"the repaired audio could not be verified: {exc}"
             if gr.delivered_report is not None:
                 gr.status = "repaired" if gr.delivered_report.matches else "mismatch"
-        await self.guard.conclude(gr)
+        await self._conclude(gr)
 
 
 def _last_sentence(transcript: str) -> str:
