@@ -689,6 +689,8 @@ class _Link:
             gr.timings["verdict_s"] = time.monotonic() - t0
             if tail is None or tail.matches:
                 return False
+            if hold is not None and settled.char > 0 and not await self._wrong_in_context(gr, settled.char, tail):
+                return False
             fix = missing_tail(tail, tail_text)
             flagged = tail.flagged_segments
             if fix is not None and (hold is None or all(s.char_end > fix.char_start for s in flagged)):
@@ -736,6 +738,18 @@ class _Link:
         finally:
             if early is not None and not early.done():
                 early.cancel()
+
+    async def _wrong_in_context(self, gr: GuardResponse, char: int, tail) -> bool:
+        """A second opinion on held sentences the tail check flagged, from the whole answer.
+
+        Whisper hears a sentence alone less well than with the ones before it ("and your"
+        heard as "in your"): audio the app has not heard yet is replaced only when the whole
+        answer's check agrees that something from `char` on is wrong. That report is the record's."""
+        full = await self.guard.verify(gr.transcript, gr.audio, gr.sample_rate, tail.language)
+        if full is None:
+            return True
+        gr.report = full
+        return any(s.flagged and s.char_end > char for s in full.segments)
 
     # --- held audio (repair with hold): released sentence by sentence ----------------------------------
     @staticmethod
@@ -797,8 +811,10 @@ class _Link:
 
     async def _after_repair(self, gr: GuardResponse, repaired: bool, overflow: bool) -> None:
         """The full verdicts for the record, once the app has its audio."""
-        if gr.status != "incomplete":
+        if gr.status != "incomplete" and gr.report is None:
             await self._judge(gr, overflow)
+        elif gr.report is not None and gr.status != "incomplete":
+            gr.status = gr.report.verdict
         if repaired and gr.delivered_audio is not None:
             try:
                 gr.delivered_report = await self.guard.verify(gr.transcript, gr.delivered_audio, gr.sample_rate)

@@ -47,7 +47,7 @@ async def test_guard_cli_repairs_a_truncated_answer_and_prints_each_verdict(engi
         assert run.types[-1] == "response.done"
         line = json.loads(await asyncio.wait_for(proc.stdout.readline(), 60))
         assert line["response_id"] == run.response["id"]
-        assert line["status"] == "repaired" and line["appended_text"] == "I didn't know that existed."
+        assert line["status"] == "repaired" and line["appended_text"] == "I didn't know that existed.", line
     finally:
         proc.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(proc.wait(), 30) == 0
