@@ -90,7 +90,8 @@ async def start(args):
     from app.guard import Guard
     from app.verify.worker import VerifierWorker
 
-    engine = LocalEngine(default_voice="verse", api_keys={KEY})
+    # room for the idle sessions of the memory figure (the engine bounds its sessions)
+    engine = LocalEngine(default_voice="verse", api_keys={KEY}, max_sessions=args.idle + args.sessions + 8)
     engine.done_at = {}
 
     def on_event(ev):
