@@ -11,6 +11,9 @@ with every event after them in order; only that response's audio deltas keep flo
 has arrived the audio is verified (off the loop); if its tail sentences were not spoken,
 their audio is synthesized in the session's format and sent as extra audio deltas of the
 same item, then the held events are released in their original order.
+By default repair also holds the audio itself, sentence by sentence (`StreamingCheck`):
+each is released once judged, as it was or spoken anew, so drifted spans are replaced;
+`hold_audio=False` (append-only) lets the audio stream live and only appends.
 Nothing waits without bound: a gate opens after `hold_timeout` whatever happens, the
 queue behind it stops reading upstream when it is full, taps cap the audio they keep.
 """

@@ -8,7 +8,7 @@ they are not looked at again. A flagged sentence is not settled; a later pass (o
 final check, which covers everything unsettled) judges it again. Passes never delay audio: they run beside the stream, on the
 verifier's thread, one at a time per response.
 
-When Guard holds a response's audio (repair with `hold`), settling is what releases it:
+When Guard holds a response's audio (repair, unless append-only), settling releases it:
 sentences spoken as written go to the app as they were, a drifted or misspoken sentence
 is replaced by its text spoken anew (`on_steps`).
 """
