@@ -11,7 +11,7 @@ REPAIR_HELP = (
     "observe (default): change nothing, record verdicts. repair: make the audio say the transcript: "
     "each sentence's audio is held until it is verified, sentences spoken in the wrong language or "
     "with other words are spoken anew, missing tail sentences are appended; the app hears the first "
-    "sentence once it is judged (about 1-3 s later than without Guard), later sentences arrive ahead "
+    "sentence once it is judged (about 1.5-2 s later than without Guard on 2 cores), later sentences arrive ahead "
     "of playback while the service streams faster than real time. Add --append-only for live audio "
     "(no added latency) where only missing tail sentences are appended and drift is recorded, not replaced")
 
