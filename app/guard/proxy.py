@@ -77,7 +77,7 @@ class Guard:
                  listener: GuardListener | None = None, language: str | None = None,
                  hold_timeout: float = 10.0, max_sessions: int = 100, max_pending: int = 32,
                  verify: bool = True, hold_audio: bool | None = None, keep_responses: int = 50,
-                 verdict_events: bool = False) -> None:
+                 verdict_events: bool = False, max_held_s: float = 12.0) -> None:
         if mode not in MODES:
             raise GuardError(f"mode must be one of {', '.join(MODES)}")
         keys = frozenset(k for k in (api_keys or ()) if k)
@@ -100,6 +100,7 @@ class Guard:
         # hold_audio=False streams live and only appends missing tail sentences (append-only)
         self.hold_audio = mode == "repair" and (hold_audio is None or bool(hold_audio))
         self.verdict_events = verdict_events   # send the app a `verbatim.verdict` event per response
+        self.max_held_s = max_held_s      # unjudged audio held at most (then it streams live, unjudged)
         self.max_sessions = max_sessions
         self.max_pending = max_pending
         self.sessions: dict[str, GuardSession] = {}
@@ -375,6 +376,7 @@ class _Link:
         self.checks: dict[str, StreamingCheck] = {}
         self.hold_audio = self.repair and guard.hold_audio and guard.verify_enabled
         self.holds: dict[str, _Hold] = {}
+        self.unheld: set[str] = set()        # responses whose hold was given up
         self.upstream_gone = False
 
     async def run(self) -> None:
@@ -519,7 +521,7 @@ class _Link:
 
     def _stream_check(self, rid) -> None:
         resp = self.tap.responses.get(rid) if isinstance(rid, str) else None
-        if resp is None or rid in self.gates or not self.guard.verify_enabled:
+        if resp is None or rid in self.gates or rid in self.unheld or not self.guard.verify_enabled:
             return
         check = self.checks.get(rid)
         if check is None:
@@ -535,14 +537,18 @@ class _Link:
         resp = self.tap.responses.get(rid) if isinstance(rid, str) else None
         if hold is None or resp is None:
             return False
-        if resp.overflow:     # too long to hold: what is held goes now, the rest passes through
+        unjudged_s = (len(resp.audio) - hold.released) / self._bps(resp) / resp.sample_rate
+        if resp.overflow or unjudged_s > self.guard.max_held_s:
+            # too long to hold (or the verifier cannot keep up): what is held goes now, later audio
+            # passes through live and only a missing tail is still appended
             self.holds.pop(rid, None)
             check = self.checks.pop(rid, None)
             if check is not None:
                 check.cancel()
+            self.unheld.add(rid)
             for m in self._deltas(resp, self._keep(resp, hold, len(resp.audio))):
                 await self._send(m)
-            return False
+            return not resp.overflow     # this delta's bytes went with them (none are kept on overflow)
         return True
 
     def _open_gate(self, rid: str) -> None:
@@ -593,10 +599,14 @@ class _Link:
 
     def _record(self, resp: TappedResponse) -> GuardResponse:
         self.session.responses += 1
+        timings = {"response_s": (resp.finished or time.monotonic()) - resp.started}
+        if resp.response_id in self.unheld:
+            self.unheld.discard(resp.response_id)
+            timings["hold_given_up"] = 1.0
         return GuardResponse(self.session.id, resp.response_id, self.guard.mode, resp.transcript, resp.input_text,
                              resp.audio_format, resp.voice, resp.pcm(), resp.sample_rate, model=self.tap.model,
                              status="incomplete" if resp.status not in (None, "completed") else "unverified",
-                             timings={"response_s": (resp.finished or time.monotonic()) - resp.started})
+                             timings=timings)
 
     async def _judge(self, gr: GuardResponse, overflow: bool = False) -> None:
         """The full verdict on the upstream's audio, for the record."""

@@ -144,3 +144,18 @@ async def test_concurrent_answers_beyond_the_verifiers_queue_pass_unrepaired_not
         if g.appended_text is None:
             assert bytes(by_id[g.response_id].audio) == g.audio.astype("<i2").tobytes()
     await until(lambda: not guard.sessions)
+
+
+async def test_held_audio_is_bounded_when_the_verifier_cannot_keep_up(engine, make_guard):
+    # no verification slot at all: no sentence is ever judged while the answer streams
+    guard = await make_guard("repair", max_pending=0, max_held_s=1.0, language="en")
+    text = "The train leaves at ten in the morning. We should be there a little early. Bring the tickets."
+    run = await run_app(guard.url, text=text, voice=VOICE, fault={"delay_ms": 20})
+    sent = engine_messages(engine)
+    assert run.types[-1] == "response.done"
+    assert bytes(run.audio) == sent_audio(engine)
+    # after ~1 s of held audio the hold was given up: the service's later deltas reached the app as sent
+    live = [m for m in run.raw if m in sent and "audio.delta" in m]
+    assert live and len(live) < sum("audio.delta" in m for m in sent)
+    [got] = await verdicts(guard)
+    assert got.timings.get("hold_given_up") == 1.0 and got.error == "the verifier was busy"
