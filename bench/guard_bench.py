@@ -3,10 +3,12 @@
     PYTHONPATH=$PWD .venv/bin/python bench/guard_bench.py [--n 8] [--sessions 20] [--idle 100]
 
 - first audio byte: time from `response.create` to the first audio delta at the app,
-  direct to the engine vs through Guard (observe, repair); the difference is Guard's;
+  direct to the engine vs through Guard (observe, repair, repair --append-only); the
+  difference is Guard's;
 - before `response.done`: time from the engine sending `response.done` to the app
-  receiving it, for a truncated ~7 s answer (repair appends the missing sentence) and a
-  clean one, in repair mode, with and without --hold (observe forwards at once);
+  receiving it, for a truncated ~7 s answer (repair appends the missing sentence), a clean
+  one and (default repair) a drifted one whose first word is Spanish (replaced), in repair
+  mode (the default, held, and --append-only; observe forwards at once);
 - the engine paces its audio (`--pace-ms`, default 4x real time like the services) so
   streaming verification can work as it would against them;
 - throughput: 20 sessions each sending requests back to back for a while, direct, through
@@ -76,12 +78,20 @@ def med(xs: list[float]) -> float:
     return round(statistics.median(xs), 4) if xs else float("nan")
 
 
-async def main(args) -> dict:
+async def settled(guard, count: int) -> None:
+    """Wait for Guard's verdicts, so one request's verification does not slow the next one."""
+    while len(guard.responses) < count:
+        await asyncio.sleep(0.02)
+
+
+async def start(args):
+    """The engine (recording when it sends each `response.done`), the verifier, one Guard per mode."""
     from app.engine import LocalEngine
     from app.guard import Guard
     from app.verify.worker import VerifierWorker
 
-    engine = LocalEngine(default_voice="verse", api_keys={KEY})
+    # room for the idle sessions of the memory figure (the engine bounds its sessions)
+    engine = LocalEngine(default_voice="verse", api_keys={KEY}, max_sessions=args.idle + args.sessions + 8)
     engine.done_at = {}
 
     def on_event(ev):
@@ -92,26 +102,20 @@ async def main(args) -> dict:
     await engine.start()
     worker = VerifierWorker()
     await asyncio.wrap_future(worker.warm())
-    observe = await Guard(engine.url, mode="observe", verifier=worker).start()
-    repair = await Guard(engine.url, mode="repair", verifier=worker).start()
-    hold = await Guard(engine.url, mode="repair", verifier=worker, hold_audio=True, language="en").start()
+    guards = {"observe": await Guard(engine.url, mode="observe", verifier=worker).start(),
+              # the default repair: held audio, drift replaced too
+              "repair": await Guard(engine.url, mode="repair", verifier=worker, language="en").start(),
+              "repair_append": await Guard(engine.url, mode="repair", verifier=worker, hold_audio=False).start()}
     plain = await Guard(engine.url, mode="observe", verify=False).start()   # forwarding alone
-    routes = {"direct": engine.url, "observe": observe.url, "repair": repair.url, "repair_hold": hold.url}
-    guards = {"observe": observe, "repair": repair, "repair_hold": hold}
-    pace = {"delay_ms": args.pace_ms} if args.pace_ms else {}
-    result: dict = {"n": args.n, "pace_ms_per_0.2s_delta": args.pace_ms}
+    return engine, worker, guards, plain
 
-    # warm every path (TTS caches, piper load, lingua, Whisper)
-    for url in routes.values():
+
+async def first_audio(args, engine, guards, pace) -> dict:
+    routes = {"direct": engine.url, **{k: g.url for k, g in guards.items()}}
+    for url in routes.values():      # warm every path (TTS caches, piper load, lingua, Whisper)
         await one_request(url, engine, text=CLEAN, fault=None)
         await one_request(url, engine, text="x", fault={"case": "truncated-1"})
     await asyncio.sleep(2)
-
-    async def settled(guard, count: int) -> None:
-        """Wait for Guard's verdicts, so one request's verification does not slow the next one."""
-        while len(guard.responses) < count:
-            await asyncio.sleep(0.02)
-
     first: dict[str, list[float]] = {k: [] for k in routes}
     for _ in range(args.n):
         for name, url in routes.items():
@@ -121,32 +125,45 @@ async def main(args) -> dict:
             first[name].append(r["first_audio_s"])
             if guard:
                 await settled(guard, count)
-    result["first_audio_ms"] = {k: round(med(v) * 1000, 1) for k, v in first.items()}
-    result["extra_first_audio_ms"] = {k: round((med(first[k]) - med(first["direct"])) * 1000, 1)
-                                      for k in guards}
+    return {"first_audio_ms": {k: round(med(v) * 1000, 1) for k, v in first.items()},
+            "extra_first_audio_ms": {k: round((med(first[k]) - med(first["direct"])) * 1000, 1) for k in guards}}
 
+
+async def before_done(args, engine, guards, pace) -> dict:
     delays: dict[str, list[float]] = {}
+    firsts: dict[str, list[float]] = {}
     audio_s = {}
     changed: dict[str, int] = {}       # clean answers Guard voiced something for (false alarms)
-    runs = [("repair_truncated", repair, "x", {"case": "truncated-1"}), ("repair_clean", repair, CLEAN, None),
-            ("repair_hold_truncated", hold, "x", {"case": "truncated-1"}), ("repair_hold_clean", hold, CLEAN, None),
-            ("repair_hold_drifted", hold, "x", {"case": "drifted-1"}), ("observe_clean", observe, CLEAN, None)]
+    repaired: dict[str, int] = {}
+    runs = [("repair_append_truncated", "repair_append", "x", {"case": "truncated-1"}),
+            ("repair_append_clean", "repair_append", CLEAN, None),
+            ("repair_truncated", "repair", "x", {"case": "truncated-1"}), ("repair_clean", "repair", CLEAN, None),
+            ("repair_drifted", "repair", "x", {"case": "drifted-1"}), ("observe_clean", "observe", CLEAN, None)]
     for _ in range(args.n):
-        for name, guard, text, fault in runs:
+        for name, gname, text, fault in runs:
+            guard = guards[gname]
             count = len(guard.responses) + 1
             r = await one_request(guard.url, engine, text=text, fault={**(fault or {}), **pace} or None)
             delays.setdefault(name, []).append(r["done_delay_s"])
+            firsts.setdefault(name, []).append(r["first_audio_s"])
             audio_s[name] = r["audio_bytes"] / 8000
             await settled(guard, count)     # the record's own verification done: next one starts fresh
-            if fault is None and guard.responses[-1].appended_text:
+            last = guard.responses[-1]
+            if fault is None and last.appended_text:
                 changed[name] = changed.get(name, 0) + 1
+            if fault is not None and last.status == "repaired":
+                repaired[name] = repaired.get(name, 0) + 1
             await asyncio.sleep(0.2)
-    result["extra_before_done_s"] = {k: {"median": med(v), "max": round(max(v), 4)} for k, v in delays.items()}
-    result["answer_audio_s"] = {k: round(v, 2) for k, v in audio_s.items()}
-    result["clean_answers_changed"] = changed
+    return {"extra_before_done_s": {k: {"median": med(v), "max": round(max(v), 4)} for k, v in delays.items()},
+            "first_audio_s": {k: med(v) for k, v in firsts.items()},
+            "answer_audio_s": {k: round(v, 2) for k, v in audio_s.items()},
+            "clean_answers_changed": changed, "faulty_answers_repaired": repaired}
 
-    # throughput: sessions x back-to-back requests
-    for name, url in (("direct", engine.url), ("observe_unverified", plain.url), ("observe", observe.url)):
+
+async def throughput(args, engine, guards, plain) -> dict:
+    """Sessions x back-to-back requests, direct, forwarding only, observing (every answer verified)."""
+    out = {}
+    for name, url in (("direct", engine.url), ("observe_unverified", plain.url), ("observe", guards["observe"].url)):
         t0 = time.monotonic()
         done = 0
         audio = 0.0
@@ -161,15 +178,18 @@ async def main(args) -> dict:
 
         await asyncio.gather(*[session(i) for i in range(args.sessions)])
         wall = time.monotonic() - t0
-        result[f"throughput_{name}"] = {"sessions": args.sessions, "responses_per_s": round(done / wall, 2),
-                                        "audio_s_per_s": round(audio / wall, 2)}
+        out[f"throughput_{name}"] = {"sessions": args.sessions, "responses_per_s": round(done / wall, 2),
+                                     "audio_s_per_s": round(audio / wall, 2)}
     await asyncio.sleep(3)
+    return out
 
-    # memory per idle session (client + Guard's two sockets + upstream session in the engine, so a ceiling)
+
+async def memory(args, guard) -> dict:
+    """RSS per idle session (client + Guard's two sockets + the engine's session: a ceiling)."""
     from websockets.asyncio.client import connect
 
     before = rss_mb()
-    conns = [await connect(observe.url + "/realtime?model=gpt-realtime",
+    conns = [await connect(guard.url + "/realtime?model=gpt-realtime",
                            additional_headers={"Authorization": f"Bearer {KEY}"}) for _ in range(args.idle)]
     for c in conns:
         await c.recv()
@@ -177,15 +197,25 @@ async def main(args) -> dict:
     after = rss_mb()
     for c in conns:
         await c.close()
-    result["memory_per_idle_session_kb"] = round((after - before) * 1024 / args.idle, 1)
-    result["note_memory"] = "includes the client's and the engine's side of each session, all in this process"
-    result["tap_per_response_kb_per_audio_s"] = {"pcm16": 48.0, "g711": 8.0}
+    return {"memory_per_idle_session_kb": round((after - before) * 1024 / args.idle, 1),
+            "note_memory": "includes the client's and the engine's side of each session, all in this process",
+            "tap_per_response_kb_per_audio_s": {"pcm16": 48.0, "g711": 8.0}}
 
-    result["observe_verdicts_skipped_busy"] = sum(1 for r in observe.responses if r.error == "the verifier was busy")
-    await observe.stop()
-    await repair.stop()
-    await hold.stop()
-    await plain.stop()
+
+async def main(args) -> dict:
+    engine, worker, guards, plain = await start(args)
+    pace = {"delay_ms": args.pace_ms} if args.pace_ms else {}
+    result: dict = {"n": args.n, "pace_ms_per_0.2s_delta": args.pace_ms}
+    result.update(await first_audio(args, engine, guards, pace))
+    result.update(await before_done(args, engine, guards, pace))
+    if args.seconds > 0:
+        result.update(await throughput(args, engine, guards, plain))
+    if args.idle > 0:
+        result.update(await memory(args, guards["observe"]))
+    result["observe_verdicts_skipped_busy"] = sum(1 for r in guards["observe"].responses
+                                                  if r.error == "the verifier was busy")
+    for g in (*guards.values(), plain):
+        await g.stop()
     await engine.stop()
     worker.close()
     return result

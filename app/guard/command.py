@@ -7,6 +7,14 @@ import asyncio
 import json
 import sys
 
+REPAIR_HELP = (
+    "observe (default): change nothing, record verdicts. repair: make the audio say the transcript: "
+    "each sentence's audio is held until it is verified, sentences spoken in the wrong language or "
+    "with other words are spoken anew, missing tail sentences are appended; the app hears the first "
+    "sentence once it is judged (about 1.5-2 s later than without Guard on 2 cores), later sentences arrive ahead "
+    "of playback while the service streams faster than real time. Add --append-only for live audio "
+    "(no added latency) where only missing tail sentences are appended and drift is recorded, not replaced")
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; others need --api-key)")
@@ -14,11 +22,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--upstream", required=True,
                    help="the service's Realtime base: wss://api.openai.com/v1, https://NAME.openai.azure.com, "
                         "or ws://127.0.0.1:PORT/v1 for the local engine")
-    p.add_argument("--mode", choices=["observe", "repair"], default="observe",
-                   help="observe: change nothing, record verdicts; repair: make the audio say the transcript")
-    p.add_argument("--hold", action="store_true",
-                   help="with --mode repair: hold each sentence's audio until it is verified, so sentences "
-                        "spoken in the wrong language are replaced too (the app hears each sentence later)")
+    p.add_argument("--mode", choices=["observe", "repair"], default="observe", help=REPAIR_HELP)
+    p.add_argument("--append-only", action="store_true",
+                   help="with --mode repair: stream audio live and only append missing tail sentences "
+                        "(lowest latency; sentences in the wrong language stay as they are)")
+    # before replacing became the default, --hold asked for it; still accepted
+    p.add_argument("--hold", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--verdict-events", action="store_true",
+                   help="also send the app one `verbatim.verdict` event per response, after its "
+                        "`response.done` (not a service event type: only for apps that ignore unknown types)")
     p.add_argument("--api-key", action="append", dest="api_keys",
                    help="Guard's own key (repeatable): clients must send it, and Guard uses the key stored in "
                         "Verbatim's settings for the service")
@@ -30,96 +42,133 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="print the address as one JSON line, then one JSON line per response")
 
 
+class _Bad(Exception):
+    """A bad argument or setting: its message is for the user, the exit code is 2."""
+
+
 def _fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 2
 
 
-def run(args: argparse.Namespace) -> int:
-    from app.core.loopthread import wait_for_stop_signal
-
-    from .proxy import Guard, GuardError
-    from .records import GuardListener
+def _check_arguments(args: argparse.Namespace):
+    """The parsed upstream, or _Bad."""
     from .upstream import Upstream, UpstreamError, is_loopback
 
     if args.port < 0 or args.port > 65535:
-        return _fail("--port must be between 0 and 65535")
-    if args.hold and args.mode != "repair":
-        return _fail("--hold needs --mode repair")
+        raise _Bad("--port must be between 0 and 65535")
+    if args.append_only and args.hold:
+        raise _Bad("--hold and --append-only contradict each other")
+    for flag, given in (("--append-only", args.append_only), ("--hold", args.hold)):
+        if given and args.mode != "repair":
+            raise _Bad(f"{flag} needs --mode repair")
     if not args.api_keys and not is_loopback(args.host):
-        return _fail(f"--host {args.host} is not a loopback address: give --api-key so others need a key")
+        raise _Bad(f"--host {args.host} is not a loopback address: give --api-key so others need a key")
     try:
         upstream = Upstream.parse(args.upstream)
     except UpstreamError as exc:
-        return _fail(str(exc))
+        raise _Bad(str(exc)) from None
     if args.language:
         from app.core.languages import UnknownLanguage, get_language
 
         try:
             args.language = get_language(args.language).code
         except UnknownLanguage as exc:
-            return _fail(str(exc))
-    ssl_context = None
-    if args.tls_cert or args.tls_key:
-        import ssl
+            raise _Bad(str(exc)) from None
+    return upstream
 
-        if not (args.tls_cert and args.tls_key):
-            return _fail("--tls-cert and --tls-key go together")
-        ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        try:
-            ssl_context.load_cert_chain(args.tls_cert, args.tls_key)
-        except (OSError, ssl.SSLError) as exc:
-            return _fail(f"cannot load the TLS certificate: {exc}")
-    upstream_key = None
-    if args.api_keys:
-        from app.core.secrets import SecretStore
 
-        upstream_key = SecretStore().get("azure" if upstream.kind == "azure" else "openai")
-        if not upstream_key:
-            return _fail("with --api-key, Guard sends the service the key stored in Verbatim's settings "
-                         "(or OPENAI_API_KEY / AZURE_OPENAI_API_KEY), and there is none")
-    history = None
-    if not args.no_history:
-        from app.history.store import HistoryError, HistoryStore
+def _tls_context(args: argparse.Namespace):
+    if not (args.tls_cert or args.tls_key):
+        return None
+    import ssl
 
-        try:
-            history = HistoryStore()
-        except (HistoryError, OSError) as exc:
-            return _fail(f"cannot open the history: {exc} (use --no-history)")
+    if not (args.tls_cert and args.tls_key):
+        raise _Bad("--tls-cert and --tls-key go together")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise _Bad(f"cannot load the TLS certificate: {exc}") from None
+    return ctx
+
+
+def _upstream_key(args: argparse.Namespace, upstream) -> str | None:
+    if not args.api_keys:
+        return None     # each client's own key is passed on
+    from app.core.secrets import SecretStore
+
+    key = SecretStore().get("azure" if upstream.kind == "azure" else "openai")
+    if not key:
+        raise _Bad("with --api-key, Guard sends the service the key stored in Verbatim's settings "
+                   "(or OPENAI_API_KEY / AZURE_OPENAI_API_KEY), and there is none")
+    return key
+
+
+def _open_history(args: argparse.Namespace):
+    if args.no_history:
+        return None
+    from app.history.store import HistoryError, HistoryStore
+
+    try:
+        return HistoryStore()
+    except (HistoryError, OSError) as exc:
+        raise _Bad(f"cannot open the history: {exc} (use --no-history)") from None
+
+
+def _printer(as_json: bool):
+    from .records import GuardListener
 
     class Printer(GuardListener):
         def on_response(self, r) -> None:
-            if args.json:
+            if as_json:
                 print(json.dumps(r.summary(), ensure_ascii=False), flush=True)
                 return
             flags = "; ".join(f"sentence {s.index + 1} {s.status}" for s in r.flagged)
-            extra = f"  appended: {r.appended_text!r}" if r.appended_text else ""
+            extra = f"  voiced: {r.appended_text!r}" if r.appended_text else ""
             print(f"[{r.status}] {r.transcript[:80]!r}{'  ' + flags if flags else ''}{extra}"
                   f"{'  (' + r.error + ')' if r.error else ''}", flush=True)
 
-    async def main() -> int:
-        try:
-            guard = Guard(args.upstream, host=args.host, port=args.port, mode=args.mode,
-                          api_keys=set(args.api_keys or ()), upstream_key=upstream_key, ssl_context=ssl_context,
-                          history=history, listener=Printer(), language=args.language, hold_audio=args.hold)
-            await guard.start()
-        except GuardError as exc:
-            return _fail(str(exc))
-        except OSError as exc:
-            return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
-        info = {"url": guard.url, "http": guard.http_url, "upstream": str(guard.upstream), "mode": guard.mode,
-                "hold": guard.hold_audio}
-        if args.json:
-            print(json.dumps(info), flush=True)
-        else:
-            print(f"Verbatim Guard ({guard.mode}) on {guard.url}, forwarding to {guard.upstream}", flush=True)
-            print("Point your app's Realtime base URL at it. Ctrl+C to stop.", flush=True)
-        await wait_for_stop_signal()
-        await guard.stop()
-        return 0
+    return Printer()
+
+
+async def _serve(args: argparse.Namespace, **kw) -> int:
+    from app.core.loopthread import wait_for_stop_signal
+
+    from .proxy import Guard, GuardError
 
     try:
-        return asyncio.run(main())
+        guard = Guard(args.upstream, host=args.host, port=args.port, mode=args.mode,
+                      api_keys=set(args.api_keys or ()), listener=_printer(args.json), language=args.language,
+                      hold_audio=not args.append_only, verdict_events=args.verdict_events, **kw)
+        await guard.start()
+    except GuardError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    info = {"url": guard.url, "http": guard.http_url, "upstream": str(guard.upstream), "mode": guard.mode,
+            "repair": guard.repair, "hold": guard.hold_audio, "verdict_events": guard.verdict_events}
+    if args.json:
+        print(json.dumps(info), flush=True)
+    else:
+        how = f"{guard.mode}, {guard.repair}" if guard.repair else guard.mode
+        print(f"Verbatim Guard ({how}) on {guard.url}, forwarding to {guard.upstream}", flush=True)
+        print("Point your app's Realtime base URL at it. Ctrl+C to stop.", flush=True)
+    await wait_for_stop_signal()
+    await guard.stop()
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    history = None
+    try:
+        upstream = _check_arguments(args)
+        ssl_context = _tls_context(args)
+        upstream_key = _upstream_key(args, upstream)
+        history = _open_history(args)
+        return asyncio.run(_serve(args, upstream_key=upstream_key, ssl_context=ssl_context, history=history))
+    except _Bad as exc:
+        return _fail(str(exc))
     except KeyboardInterrupt:
         return 0
     finally:

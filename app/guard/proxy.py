@@ -11,6 +11,9 @@ with every event after them in order; only that response's audio deltas keep flo
 has arrived the audio is verified (off the loop); if its tail sentences were not spoken,
 their audio is synthesized in the session's format and sent as extra audio deltas of the
 same item, then the held events are released in their original order.
+By default repair also holds the audio itself, sentence by sentence (`StreamingCheck`):
+each is released once judged, as it was or spoken anew, so drifted spans are replaced;
+`hold_audio=False` (append-only) lets the audio stream live and only appends.
 Nothing waits without bound: a gate opens after `hold_timeout` whatever happens, the
 queue behind it stops reading upstream when it is full, taps cap the audio they keep.
 """
@@ -34,7 +37,7 @@ from app.core.loopthread import LoopThread
 from app.core.net import is_local_origin
 
 from .mend import missing_tail, to_wire, wire_deltas
-from .records import GuardListener, GuardResponse, GuardSession, save_to_history
+from .records import GuardListener, GuardResponse, GuardSession, save_to_history, verdict_event
 from .stream import Settled, StreamingCheck, plan_steps
 from .tap import AUDIO_DELTA, CLOSING, SessionTap, TappedResponse
 from .upstream import (
@@ -73,7 +76,8 @@ class Guard:
                  upstream_ssl=None, verifier=None, speech=None, history=None,
                  listener: GuardListener | None = None, language: str | None = None,
                  hold_timeout: float = 10.0, max_sessions: int = 100, max_pending: int = 32,
-                 verify: bool = True, hold_audio: bool = False, keep_responses: int = 50) -> None:
+                 verify: bool = True, hold_audio: bool | None = None, keep_responses: int = 50,
+                 verdict_events: bool = False, max_held_s: float = 12.0) -> None:
         if mode not in MODES:
             raise GuardError(f"mode must be one of {', '.join(MODES)}")
         keys = frozenset(k for k in (api_keys or ()) if k)
@@ -92,7 +96,11 @@ class Guard:
         self.listener = listener or GuardListener()
         self.language = language
         self.hold_timeout = hold_timeout
-        self.hold_audio = hold_audio      # repair: hold each sentence until verified, replace drifted ones
+        # repair holds each sentence until verified and replaces wrong ones (the default), or with
+        # hold_audio=False streams live and only appends missing tail sentences (append-only)
+        self.hold_audio = mode == "repair" and (hold_audio is None or bool(hold_audio))
+        self.verdict_events = verdict_events   # send the app a `verbatim.verdict` event per response
+        self.max_held_s = max_held_s      # unjudged audio held at most (then it streams live, unjudged)
         self.max_sessions = max_sessions
         self.max_pending = max_pending
         self.sessions: dict[str, GuardSession] = {}
@@ -112,6 +120,13 @@ class Guard:
         host = f"[{self.host}]" if ":" in self.host else self.host
         base = self.upstream.base_path if not self.upstream.base_path.startswith("/openai") else ""
         return f"{'wss' if self.ssl_context else 'ws'}://{host}:{self.port}{base}"
+
+    @property
+    def repair(self) -> str | None:
+        """How repair mode fixes audio: "replace" (held, drift replaced too) or "append" (live, tails only)."""
+        if self.mode != "repair":
+            return None
+        return "replace" if self.hold_audio else "append"
 
     @property
     def http_url(self) -> str:
@@ -187,8 +202,8 @@ class Guard:
         if not self.access.key_ok(presented):
             return http_response(401, error_body("Incorrect API key provided for Verbatim Guard.", "invalid_api_key"))
         if parts.path.rstrip("/") == HEALTH_PATH:
-            return http_response(200, {"guard": "verbatim", "mode": self.mode, "upstream": str(self.upstream),
-                                       "sessions": len(self.links)})
+            return http_response(200, {"guard": "verbatim", "mode": self.mode, "repair": self.repair,
+                                       "upstream": str(self.upstream), "sessions": len(self.links)})
         if not is_realtime_path(parts.path):
             return http_response(404, error_body(f"No such path {parts.path[:200]}: Guard forwards Realtime "
                                                  "connections (…/realtime).", "not_found"))
@@ -361,6 +376,7 @@ class _Link:
         self.checks: dict[str, StreamingCheck] = {}
         self.hold_audio = self.repair and guard.hold_audio and guard.verify_enabled
         self.holds: dict[str, _Hold] = {}
+        self.unheld: set[str] = set()        # responses whose hold was given up
         self.upstream_gone = False
 
     async def run(self) -> None:
@@ -505,7 +521,7 @@ class _Link:
 
     def _stream_check(self, rid) -> None:
         resp = self.tap.responses.get(rid) if isinstance(rid, str) else None
-        if resp is None or rid in self.gates or not self.guard.verify_enabled:
+        if resp is None or rid in self.gates or rid in self.unheld or not self.guard.verify_enabled:
             return
         check = self.checks.get(rid)
         if check is None:
@@ -521,14 +537,18 @@ class _Link:
         resp = self.tap.responses.get(rid) if isinstance(rid, str) else None
         if hold is None or resp is None:
             return False
-        if resp.overflow:     # too long to hold: what is held goes now, the rest passes through
+        unjudged_s = (len(resp.audio) - hold.released) / self._bps(resp) / resp.sample_rate
+        if resp.overflow or unjudged_s > self.guard.max_held_s:
+            # too long to hold (or the verifier cannot keep up): what is held goes now, later audio
+            # passes through live and only a missing tail is still appended
             self.holds.pop(rid, None)
             check = self.checks.pop(rid, None)
             if check is not None:
                 check.cancel()
+            self.unheld.add(rid)
             for m in self._deltas(resp, self._keep(resp, hold, len(resp.audio))):
                 await self._send(m)
-            return False
+            return not resp.overflow     # this delta's bytes went with them (none are kept on overflow)
         return True
 
     def _open_gate(self, rid: str) -> None:
@@ -561,14 +581,32 @@ class _Link:
         gr = self._record(resp)
         if gr.status != "incomplete":
             await self._judge(gr, resp.overflow)
+        await self._conclude(gr)
+
+    async def _conclude(self, gr: GuardResponse) -> None:
+        """Record the response; with verdict events, tell the app too (after its own events)."""
         await self.guard.conclude(gr)
+        if not self.guard.verdict_events or self.client.close_code is not None:
+            return
+        import json
+
+        msg = json.dumps(verdict_event(gr, f"event_guard_{secrets.token_hex(8)}"), ensure_ascii=False)
+        if self.out:
+            self.out.append(msg)
+            self.wake.set()
+        else:
+            await self._send(msg)
 
     def _record(self, resp: TappedResponse) -> GuardResponse:
         self.session.responses += 1
+        timings = {"response_s": (resp.finished or time.monotonic()) - resp.started}
+        if resp.response_id in self.unheld:
+            self.unheld.discard(resp.response_id)
+            timings["hold_given_up"] = 1.0
         return GuardResponse(self.session.id, resp.response_id, self.guard.mode, resp.transcript, resp.input_text,
                              resp.audio_format, resp.voice, resp.pcm(), resp.sample_rate, model=self.tap.model,
                              status="incomplete" if resp.status not in (None, "completed") else "unverified",
-                             timings={"response_s": (resp.finished or time.monotonic()) - resp.started})
+                             timings=timings)
 
     async def _judge(self, gr: GuardResponse, overflow: bool = False) -> None:
         """The full verdict on the upstream's audio, for the record."""
@@ -664,6 +702,8 @@ class _Link:
             gr.timings["verdict_s"] = time.monotonic() - t0
             if tail is None or tail.matches:
                 return False
+            if hold is not None and settled.char > 0 and not await self._wrong_in_context(gr, settled.char, tail):
+                return False
             fix = missing_tail(tail, tail_text)
             flagged = tail.flagged_segments
             if fix is not None and (hold is None or all(s.char_end > fix.char_start for s in flagged)):
@@ -711,6 +751,18 @@ class _Link:
         finally:
             if early is not None and not early.done():
                 early.cancel()
+
+    async def _wrong_in_context(self, gr: GuardResponse, char: int, tail) -> bool:
+        """A second opinion on held sentences the tail check flagged, from the whole answer.
+
+        Whisper hears a sentence alone less well than with the ones before it ("and your"
+        heard as "in your"): audio the app has not heard yet is replaced only when the whole
+        answer's check agrees that something from `char` on is wrong. That report is the record's."""
+        full = await self.guard.verify(gr.transcript, gr.audio, gr.sample_rate, tail.language)
+        if full is None:
+            return True
+        gr.report = full
+        return any(s.flagged and s.char_end > char for s in full.segments)
 
     # --- held audio (repair with hold): released sentence by sentence ----------------------------------
     @staticmethod
@@ -772,8 +824,10 @@ class _Link:
 
     async def _after_repair(self, gr: GuardResponse, repaired: bool, overflow: bool) -> None:
         """The full verdicts for the record, once the app has its audio."""
-        if gr.status != "incomplete":
+        if gr.status != "incomplete" and gr.report is None:
             await self._judge(gr, overflow)
+        elif gr.report is not None and gr.status != "incomplete":
+            gr.status = gr.report.verdict
         if repaired and gr.delivered_audio is not None:
             try:
                 gr.delivered_report = await self.guard.verify(gr.transcript, gr.delivered_audio, gr.sample_rate)
@@ -781,7 +835,7 @@ class _Link:
                 gr.error = f"the repaired audio could not be verified: {exc}"
             if gr.delivered_report is not None:
                 gr.status = "repaired" if gr.delivered_report.matches else "mismatch"
-        await self.guard.conclude(gr)
+        await self._conclude(gr)
 
 
 def _last_sentence(transcript: str) -> str:

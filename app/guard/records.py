@@ -65,6 +65,22 @@ class GuardResponse:
                 "history_id": self.history_id}
 
 
+VERDICT_EVENT = "verbatim.verdict"
+
+
+def verdict_event(r: GuardResponse, event_id: str) -> dict[str, Any]:
+    """Guard's own server event (sent only with `verdict_events`): the verdict on one response.
+
+    Its type is not one of the service's: the npm SDK emits it like any event, the Python SDK
+    parses it into a loosely built model whose `type` is "verbatim.verdict"; apps that check
+    event classes rather than `type` may misread it, hence opt-in."""
+    return {"type": VERDICT_EVENT, "event_id": event_id, "response_id": r.response_id,
+            "status": r.status, "mode": r.mode, "appended_text": r.appended_text,
+            "flagged": [{"index": s.index, "status": s.status, "char_start": s.char_start, "char_end": s.char_end,
+                         "heard_language": s.heard_language} for s in r.flagged],
+            "error": r.error}
+
+
 class GuardListener:
     """Override what you need; every method is called on Guard's event loop thread."""
 

@@ -8,7 +8,7 @@ they are not looked at again. A flagged sentence is not settled; a later pass (o
 final check, which covers everything unsettled) judges it again. Passes never delay audio: they run beside the stream, on the
 verifier's thread, one at a time per response.
 
-When Guard holds a response's audio (repair with `hold`), settling is what releases it:
+When Guard holds a response's audio (repair, unless append-only), settling releases it:
 sentences spoken as written go to the app as they were, a drifted or misspoken sentence
 is replaced by its text spoken anew (`on_steps`).
 """
@@ -37,6 +37,10 @@ STEP_S = 1.0          # new audio between passes
 MIN_PAUSE_S = 0.08    # between two sentences, where the audio is cut
 MAX_SPEEDUP = 8.0     # passes only while audio streams at most this much faster than real time
 LEAD_S = 0.08         # a replaced sentence's audio ends this long before the next one's first word
+# Held audio: a pass runs once the first unsettled sentence has probably been spoken and the
+# next begun (a pass before that settles nothing and delays the one that can; the app waits)
+FAST_PACE = 18.0      # chars/s: a brisk voice, until the response shows its own pace
+NEXT_S = 0.5          # of the next sentence a pass needs to hear it begin
 
 
 @dataclass
@@ -69,7 +73,9 @@ class StreamingCheck:
         if self.stopped or self.resp.overflow or (self.task is not None and not self.task.done()):
             return
         samples = len(self.resp.audio) // self.bytes_per_sample
-        if samples - self._checked_at < STEP_S * self.resp.sample_rate:
+        if samples - self._checked_at < STEP_S * self.resp.sample_rate and not self._first_pass_due(samples):
+            return
+        if self.hold and not self._next_can_settle(samples):
             return
         # audio arriving in a burst ends before a pass could help, and the pass would delay the final
         # check (audio that is held waits for passes, whatever the pace)
@@ -78,6 +84,20 @@ class StreamingCheck:
             return
         self._checked_at = samples
         self.task = asyncio.get_running_loop().create_task(self._pass())
+
+    def _first_pass_due(self, samples: int) -> bool:
+        """Held audio waits for the first pass: run it as soon as it can settle something."""
+        return self.hold and self.passes == 0 and self._next_can_settle(samples)
+
+    def _next_can_settle(self, samples: int) -> bool:
+        sentences = [s for s in split_sentences(self.resp.transcript) if s.start >= self.settled.char]
+        if len(sentences) < 2:
+            return False
+        rate = self.resp.sample_rate
+        pace = FAST_PACE if self.settled.sample < rate else max(
+            FAST_PACE / 2, self.settled.char / (self.settled.sample / rate))
+        need = len(sentences[0].text) / pace + NEXT_S
+        return (samples - self.settled.sample) / rate >= need
 
     async def finish(self) -> None:
         """Wait for a running pass (its settling makes the final check shorter)."""

@@ -155,30 +155,11 @@ class SessionTap:
         if kind == "response.done":
             r = ev.get("response") if isinstance(ev.get("response"), dict) else {}
             rid = r.get("id")
-        if not isinstance(rid, str):
-            return
-        resp = self.responses.get(rid)
+        resp = self.responses.get(rid) if isinstance(rid, str) else None
         if resp is None:
             return
         if kind in AUDIO_DELTA:
-            self.beta = kind == "response.audio.delta"
-            self._place(resp, ev)
-            delta = ev.get("delta")
-            if isinstance(delta, str) and not resp.overflow:
-                try:
-                    data = base64.b64decode(delta, validate=False)
-                except (binascii.Error, ValueError):
-                    data = b""
-                fmt = get_format(resp.audio_format)
-                if len(resp.audio) + len(data) > self.max_audio_s * fmt.sample_rate * fmt.bytes_per_sample:
-                    resp.overflow = True      # what is kept stays (held audio lives here); no more
-                else:
-                    resp.audio += data
-            resp.audio_deltas += 1
-            if resp.first_audio is None:
-                resp.first_audio = time.monotonic()
-            if resp.delta_template is None:
-                resp.delta_template = {k: v for k, v in ev.items() if k not in ("delta", "event_id")}
+            self._audio_delta(resp, ev)
         elif kind in TRANSCRIPT_DELTA:
             self.beta = kind == "response.audio_transcript.delta"
             self._place(resp, ev)
@@ -193,14 +174,37 @@ class SessionTap:
             self._place(resp, ev)
             resp.audio_done = True
         elif kind == "response.done":
-            r = ev.get("response") or {}
-            resp.done = True
-            resp.finished = time.monotonic()
-            resp.status = r.get("status") if isinstance(r.get("status"), str) else None
-            if resp.transcript_final is None:
-                final = _output_transcript(r)
-                if final is not None and (final or not resp.transcript_parts):
-                    resp.transcript_final = final
+            self._done(resp, ev.get("response") or {})
+
+    def _audio_delta(self, resp: TappedResponse, ev: dict[str, Any]) -> None:
+        self.beta = ev["type"] == "response.audio.delta"
+        self._place(resp, ev)
+        delta = ev.get("delta")
+        if isinstance(delta, str) and not resp.overflow:
+            try:
+                data = base64.b64decode(delta, validate=False)
+            except (binascii.Error, ValueError):
+                data = b""
+            fmt = get_format(resp.audio_format)
+            if len(resp.audio) + len(data) > self.max_audio_s * fmt.sample_rate * fmt.bytes_per_sample:
+                resp.overflow = True      # what is kept stays (held audio lives here); no more
+            else:
+                resp.audio += data
+        resp.audio_deltas += 1
+        if resp.first_audio is None:
+            resp.first_audio = time.monotonic()
+        if resp.delta_template is None:
+            resp.delta_template = {k: v for k, v in ev.items() if k not in ("delta", "event_id")}
+
+    @staticmethod
+    def _done(resp: TappedResponse, r: dict[str, Any]) -> None:
+        resp.done = True
+        resp.finished = time.monotonic()
+        resp.status = r.get("status") if isinstance(r.get("status"), str) else None
+        if resp.transcript_final is None:
+            final = _output_transcript(r)
+            if final is not None and (final or not resp.transcript_parts):
+                resp.transcript_final = final
 
     def forget(self, response_id: str) -> None:
         self.responses.pop(response_id, None)

@@ -39,8 +39,8 @@ DEFAULT_PORT = 8766
 # (label, Guard mode, hold_audio)
 MODE_CHOICES = [
     ("Observe — change nothing, record each verdict", "observe", False),
-    ("Repair — voice sentences the audio left out", "repair", False),
-    ("Repair with hold — also replace sentences said wrongly (each sentence a little later)", "repair", True),
+    ("Repair — replace sentences said wrongly, voice those left out (each sentence a little later)", "repair", True),
+    ("Repair, append-only — live audio, only voice sentences left out at the end", "repair", False),
 ]
 VERDICT = {"match": "matches", "mismatch": "differs", "repaired": "repaired", "unverified": "not checked",
            "incomplete": "incomplete"}
@@ -188,7 +188,7 @@ class GuardView(QWidget):
         self.copy_key_button.setVisible(running and self.engine_key is not None)
         if running:
             g = self.guard
-            hold = " with hold" if g.hold_audio else ""
+            hold = ", append-only" if g.repair == "append" else ""
             where = f"the local engine ({g.upstream})" if self.engine_key else str(g.upstream)
             self.state.setText(f"Running ({g.mode}{hold}), forwarding to {where}")
             self.url.setText(g.url)

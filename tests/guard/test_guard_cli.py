@@ -27,7 +27,8 @@ def guard_cli(*args, timeout=60):
     (["--upstream", "ws://127.0.0.1:1/v1", "--port", "70000"], "--port"),
     (["--upstream", "ws://127.0.0.1:1/v1", "--tls-cert", "x.pem"], "--tls-key"),
     (["--upstream", "ws://127.0.0.1:1/v1", "--language", "klingon"], "klingon"),
-    (["--upstream", "ws://127.0.0.1:1/v1", "--hold"], "--mode repair"),
+    (["--upstream", "ws://127.0.0.1:1/v1", "--append-only"], "--mode repair"),
+    (["--upstream", "ws://127.0.0.1:1/v1", "--mode", "repair", "--append-only", "--hold"], "contradict"),
 ])
 def test_bad_arguments_exit_2_with_a_clear_message(args, needle):
     r = guard_cli(*args)
@@ -41,11 +42,12 @@ async def test_guard_cli_repairs_a_truncated_answer_and_prints_each_verdict(engi
     try:
         info = json.loads(await asyncio.wait_for(proc.stdout.readline(), 60))
         assert info["url"].startswith("ws://127.0.0.1:") and info["mode"] == "repair"
+        assert info["repair"] == "replace"      # the default: drift is replaced too
         run = await run_app(info["url"], fault={"case": "truncated-2"}, voice="alloy")
         assert run.types[-1] == "response.done"
         line = json.loads(await asyncio.wait_for(proc.stdout.readline(), 60))
         assert line["response_id"] == run.response["id"]
-        assert line["status"] == "repaired" and line["appended_text"] == "I didn't know that existed."
+        assert line["status"] == "repaired" and line["appended_text"] == "I didn't know that existed.", line
     finally:
         proc.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(proc.wait(), 30) == 0

@@ -7,8 +7,6 @@ import base64
 import json
 import os
 import shutil
-import ssl
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -17,27 +15,9 @@ import pytest
 from app.audio.codecs import decode, get_format
 from app.engine import seed_cases
 
-from .conftest import ENGINE_KEY
+from .conftest import ENGINE_KEY, NPM_DIR
 
-NPM_DIR = Path(__file__).resolve().parents[1] / "npm"
 pytestmark = pytest.mark.npm
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    if not (NPM_DIR / "node_modules" / "openai").is_dir():
-        pytest.fail("the openai npm package is not installed: run `bash packaging/bootstrap.sh test`")
-    openssl = shutil.which("openssl")
-    assert shutil.which("node") and openssl, "node and openssl are installed by the test setup"
-    d = tmp_path_factory.mktemp("tls")
-    cert, key = d / "cert.pem", d / "key.pem"
-    # the npm client always uses wss://, so Guard serves TLS with a certificate made here
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1"],
-                   check=True, capture_output=True)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    return cert, ctx
 
 
 async def node_app(form: str, base: str, cert: Path, fmt: str, case: str) -> dict:

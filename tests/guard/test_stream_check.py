@@ -58,3 +58,25 @@ async def test_a_pass_settles_nothing_while_the_first_sentence_is_still_arriving
     check = StreamingCheck(resp, verify)
     await check._pass()
     assert check.settled.sentences == 0 and check.settled.sample == 0
+
+
+async def test_held_audio_gets_its_first_pass_once_the_next_sentence_can_have_begun(worker):
+    from app.guard.stream import FAST_PACE, NEXT_S
+
+    async def verify(text, pcm, rate, language=None):
+        return await asyncio.wrap_future(worker.submit(text, pcm, rate, language or "en"))
+
+    resp = TappedResponse("resp_3", "pcm16")
+    resp.transcript_parts = [" ".join(SENTENCES)]
+    audio = np.concatenate([speech(SENTENCES[0]), np.zeros(int(0.3 * 24000), np.int16), speech(SENTENCES[1])])
+    due = int((len(SENTENCES[0]) / FAST_PACE + NEXT_S) * 24000)
+    check = StreamingCheck(resp, verify, hold=True)
+    # a pass on less audio could not settle the first sentence: none starts (not even after 1 s of audio)
+    resp.audio = bytearray(audio[: due - 2400].astype("<i2").tobytes())
+    check.poke()
+    assert check.task is None
+    resp.audio = bytearray(audio[:due].astype("<i2").tobytes())
+    check.poke()
+    assert check.task is not None
+    await check.finish()
+    assert check.passes == 1 and check._checked_at == due     # (whether it settles is the verifier's call)

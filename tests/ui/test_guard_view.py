@@ -89,8 +89,8 @@ def test_closing_the_window_stops_guard(make_window, qtbot, loop):
     w = make_window()
     view = w.open_guard()
     start(view, loop, mode=2)
-    assert (view.guard.mode, view.guard.hold_audio) == ("repair", True)
-    assert "repair with hold" in view.state.text()
+    assert (view.guard.mode, view.guard.hold_audio) == ("repair", False)
+    assert "(repair, append-only)" in view.state.text()
     port = view.guard.port
     assert port_open(port)
     w.close()
