@@ -16,6 +16,8 @@ for var, sub in [("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Never read or write the real OS keyring from tests.
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+# Reproducible voices: Piper's VITS noise made verdict-dependent tests pass or fail by chance.
+os.environ["VERBATIM_STEADY_VOICES"] = "1"
 os.environ["VERBATIM_AUDIO_OUTPUT"] = os.environ.get("VERBATIM_AUDIO_OUTPUT", "silent")
 # The verifier model is assembled once per machine into the real cache, not per run.
 os.environ.setdefault("VERBATIM_MODEL_CACHE", str(Path(tempfile.gettempdir()) / "verbatim-model-cache"))

@@ -146,12 +146,20 @@ def _load():
     return _voice
 
 
+def steady() -> bool:
+    """VERBATIM_STEADY_VOICES=1: Piper without its sampling noise, so the same text always
+    gives the same samples (the test suite sets it: a verdict must not depend on which random
+    draw the voice made, or on what the process synthesized before)."""
+    return os.environ.get("VERBATIM_STEADY_VOICES") == "1"
+
+
 def synthesize(text: str, *, speed: float = 1.0, language: str = "en") -> Synthesis:
     from piper import SynthesisConfig
 
     with _lock:
         voice = _load()
-        cfg = SynthesisConfig(length_scale=1.0 / max(0.5, min(2.0, speed)), normalize_audio=False)
+        noise = {"noise_scale": 0.0, "noise_w_scale": 0.0} if steady() else {}
+        cfg = SynthesisConfig(length_scale=1.0 / max(0.5, min(2.0, speed)), normalize_audio=False, **noise)
         chunks, word_starts = [], []
         offset = 0
         for chunk in voice.synthesize(text, syn_config=cfg, include_alignments=_aligned):
