@@ -30,9 +30,6 @@ from app.ui import theme
 log = logging.getLogger(__name__)
 PAGE = 100
 ROW_CHARS = 80
-STATUS_LABEL = {"match": "matches", "mismatch": "mismatch", "repaired": "repaired", "incomplete": "incomplete",
-                "failed": "failed", "verifying": "not checked yet", "unverified": "not verified",
-                "streaming": "receiving"}
 EXPORT_DIR_KEY = "export/last_dir"
 EXPORT_FORMAT_KEY = "export/last_format"
 
@@ -188,8 +185,8 @@ class HistoryPanel(QWidget):
 
     def _item(self, r) -> QListWidgetItem:
         when = time.strftime("%d %b %H:%M", time.localtime(r.created_at))
-        glyph = theme.GLYPH.get(r.status, "")
-        label = STATUS_LABEL.get(r.status, r.status)
+        look = theme.look(r.status)
+        glyph, label = look.glyph, look.label or r.status
         text = r.transcript or r.input_text
         item = QListWidgetItem(f"{glyph} {elide(text)}\n{when} · {label} · {r.duration_s:.1f} s · "
                                f"{languages_label(r.source_language, r.target_language)}")

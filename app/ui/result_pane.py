@@ -4,7 +4,15 @@ their legend and the player bar. It shows what it is given; the window decides w
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ui import theme
 from app.ui.transcript_view import TranscriptView
@@ -29,6 +37,10 @@ class ResultPane(QWidget):
         head.addWidget(self.title)
         head.addWidget(self.badge)
         head.addStretch(1)
+        self.copy_button = QToolButton(self)
+        self.copy_button.setText("Copy")
+        self.copy_button.setToolTip("Copy the translation (Ctrl+Shift+C)")
+        head.addWidget(self.copy_button)
         lay.addLayout(head)
         self.set_title("translation")
 
@@ -57,9 +69,9 @@ class ResultPane(QWidget):
         self.title.setProperty("kind", kind)
 
     def set_badge(self, status: str, text: str) -> None:
-        glyph = theme.GLYPH.get(status, "")
-        self.badge.setText(f"{glyph} {text}".strip())
-        self.badge.setStyleSheet(theme.BADGE_STYLE.get(status, ""))
+        look = theme.look(status)
+        self.badge.setText(f"{look.glyph} {text}".strip())
+        self.badge.setStyleSheet(look.style)
         self.badge.setProperty("status", status)
         self.badge.setVisible(bool(text))
 
@@ -67,7 +79,7 @@ class ResultPane(QWidget):
         """One row per flagged sentence (click: hear it), and the legend when there are any."""
         self.flags.clear()
         for seg in report.flagged_segments:
-            item = QListWidgetItem(f"{theme.GLYPH.get(seg.status, '!')}  Sentence {seg.index + 1} — "
+            item = QListWidgetItem(f"{theme.look(seg.status).glyph or '!'}  Sentence {seg.index + 1} — "
                                    f"{describe_segment(seg, report)}")
             item.setData(Qt.ItemDataRole.UserRole, seg.start_s if seg.start_s is not None else report.audio_duration_s)
             item.setToolTip(seg.text)
