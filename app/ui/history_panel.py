@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -194,7 +194,7 @@ class HistoryPanel(QWidget):
         item.setData(Qt.ItemDataRole.UserRole + 1, r.status)
         item.setToolTip(f"Typed: {elide(r.input_text, 600)}\nHeard: {elide(r.transcript, 600)}")
         if r.status in ("mismatch", "failed"):
-            item.setForeground(Qt.GlobalColor.darkRed)
+            item.setForeground(QColor(theme.FLAG_TEXT))     # the theme's red: legible light or dark
         return item
 
     def _maybe_load_more(self, value: int) -> None:

@@ -4,6 +4,7 @@ their legend and the player bar. It shows what it is given; the window decides w
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -55,14 +56,23 @@ class ResultPane(QWidget):
         self.flags.itemClicked.connect(self._flag_activated)
         self.flags.hide()
         lay.addWidget(self.flags)
-        self.legend = QLabel(
-            f"<span style='color:{theme.FLAG_TEXT}'>✂ <s>not spoken</s> &nbsp; "
-            f"⇆ <u>wrong language</u> (wavy) &nbsp; ≠ spoken differently (dashed)</span>", self)
+        self.legend = QLabel(self)
         self.legend.hide()
         lay.addWidget(self.legend)
 
         self.player_bar = PlayerBar(self)
         lay.addWidget(self.player_bar)
+        self.restyle()
+
+    def restyle(self) -> None:
+        """Draw the badge, legend and flags in the theme's colours in use now (light/dark)."""
+        self.legend.setText(f"<span style='color:{theme.FLAG_TEXT}'>✂ <s>not spoken</s> &nbsp; "
+                            f"⇆ <u>wrong language</u> (wavy) &nbsp; ≠ spoken differently (dashed)</span>")
+        status = self.badge.property("status")
+        if status:
+            self.badge.setStyleSheet(theme.badge_style(status))
+        for i in range(self.flags.count()):
+            self.flags.item(i).setForeground(QColor(theme.FLAG_TEXT))
 
     def set_title(self, kind: str) -> None:
         self.title.setText(f"<b>{TITLE[kind]}</b>")
@@ -71,7 +81,7 @@ class ResultPane(QWidget):
     def set_badge(self, status: str, text: str) -> None:
         look = theme.look(status)
         self.badge.setText(f"{look.glyph} {text}".strip())
-        self.badge.setStyleSheet(look.style)
+        self.badge.setStyleSheet(theme.badge_style(status))
         self.badge.setProperty("status", status)
         self.badge.setVisible(bool(text))
 
@@ -83,7 +93,7 @@ class ResultPane(QWidget):
                                    f"{describe_segment(seg, report)}")
             item.setData(Qt.ItemDataRole.UserRole, seg.start_s if seg.start_s is not None else report.audio_duration_s)
             item.setToolTip(seg.text)
-            item.setForeground(Qt.GlobalColor.darkRed)
+            item.setForeground(QColor(theme.FLAG_TEXT))
             self.flags.addItem(item)
         self.flags.setVisible(bool(report.flagged_segments))
         self.legend.setVisible(bool(report.flagged_segments))

@@ -21,13 +21,13 @@ class Look:
     glyph: str
     badge: str = ""
     label: str = ""
-    style: str = ""
+    style: str = ""     # a template: {ok}, {warn}, {muted}, {flag_text} are the colours in use
 
 
-_PLAIN = f"color: {MUTED};"
-_GOOD = f"color: white; background: {OK};"
-_BAD = f"color: white; background: {FLAG_TEXT};"
-_CAUTION = f"color: white; background: {WARN};"
+_PLAIN = "color: {muted};"
+_GOOD = "color: white; background: {ok};"
+_BAD = "color: white; background: {flag_text};"
+_CAUTION = "color: white; background: {warn};"
 
 # The one status table: an utterance's Status, the request phases the badge shows
 # (idle, connecting, repairing, stopped), and a flagged sentence's status.
@@ -43,7 +43,7 @@ STATUS: dict[str, Look] = {
     "idle": Look("", "", "", _PLAIN),
     "connecting": Look("◌", "Connecting…", "connecting", _PLAIN),
     "repairing": Look("↻", "Repairing…", "repairing", _CAUTION),
-    "stopped": Look("■", "Stopped", "stopped", f"color: {WARN}; border: 1px solid {WARN};"),
+    "stopped": Look("■", "Stopped", "stopped", "color: {warn}; border: 1px solid {warn};"),
     # a flagged sentence
     "truncated": Look("✂", label="Not spoken"),
     "drifted": Look("⇆", label="Wrong language"),
@@ -54,6 +54,11 @@ _UNKNOWN = Look("")
 
 def look(status: str) -> Look:
     return STATUS.get(status, _UNKNOWN)
+
+
+def badge_style(status: str) -> str:
+    """The badge's style sheet for `status`, in the colours in use now."""
+    return look(status).style.format(ok=OK, warn=WARN, muted=MUTED, flag_text=FLAG_TEXT)
 
 
 # Views of the table for older callers (Guard view).
