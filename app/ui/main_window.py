@@ -56,7 +56,9 @@ ERROR_CAUSES_OF_A_REQUEST = ("input", "request", "connection")
 
 
 class _WindowListener(Listener):
-    """Pipeline progress -> window (runs on the Qt thread: qasync's loop is Qt's)."""
+    """Pipeline progress -> window. The pipeline calls it from the event loop's thread, which
+    under qasync is the Qt thread (history saves on the disk thread report back through the
+    loop too); worker threads reach the window through app.ui.threads instead."""
 
     def __init__(self, window: MainWindow) -> None:
         self.w = window

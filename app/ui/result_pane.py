@@ -95,6 +95,8 @@ class ResultPane(QWidget):
             item.setToolTip(seg.text)
             item.setForeground(QColor(theme.FLAG_TEXT))
             self.flags.addItem(item)
+        rows = sum(self.flags.sizeHintForRow(i) for i in range(min(self.flags.count(), 4)))
+        self.flags.setMaximumHeight(max(24, rows + 2 * self.flags.frameWidth() + 4))   # no empty band
         self.flags.setVisible(bool(report.flagged_segments))
         self.legend.setVisible(bool(report.flagged_segments))
 
