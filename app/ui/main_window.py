@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         self._phrase_baseline = ""     # the phrase box as last sent or loaded: anything else is a draft
         self._model_generation = 0     # progress from a replaced model's loader is ignored
         self._closed = False
+        self.guard_view = None         # built when first opened
         self.phrase_player: Player | None = None      # the phrase read aloud, beside the answer's player
         self._listen_task: asyncio.Task | None = None
         self.to_ui = ui_thread()       # worker threads reach the window only through this
@@ -173,12 +174,7 @@ class MainWindow(QMainWindow):
             # building the worker imports app.verify (faster-whisper, CTranslate2): ~100 ms of
             # imports that would stall the Qt loop at start
             try:
-                worker = services.verifier()
-                warm = getattr(worker, "warm", None)
-                if warm is None:       # nothing to load (a verifier given ready)
-                    loaded("ok")
-                    return
-                future = warm(progress=progress)
+                future = services.verifier().warm(progress=progress)
             except Exception as exc:
                 loaded(f"error:{exc}")
                 return
@@ -351,7 +347,7 @@ class MainWindow(QMainWindow):
         self.phrase.setFocus()
 
     def open_guard(self):
-        if getattr(self, "guard_view", None) is None:
+        if self.guard_view is None:
             from app.ui.guard_view import GuardView
 
             self.guard_view = GuardView(self.services, parent=self)
@@ -443,10 +439,6 @@ class MainWindow(QMainWindow):
                                        "verifying": "Stopped — not checked",
                                        "repairing": "Stopped — not repaired"}.get(self.stopped_stage or "",
                                                                                    "Stopped"))
-
-    def set_busy(self, busy: bool) -> None:
-        """Kept for scripts: the button follows the request state."""
-        self._phase_changed(self.request.phase, self.request.phase)
 
     # --- actions -----------------------------------------------------------------------
     def swap_languages(self) -> None:
@@ -769,7 +761,7 @@ class MainWindow(QMainWindow):
 
     def history_changed(self, u: Utterance) -> None:
         panel = self.history_panel
-        if panel is not None and hasattr(panel, "refresh"):
+        if panel is not None:
             panel.refresh()
 
     # --- playback ------------------------------------------------------------------------
@@ -856,7 +848,7 @@ class MainWindow(QMainWindow):
         if self.task is not None and not self.task.done():
             self.task.cancel()
         self.refresh_timer.stop()
-        if getattr(self, "guard_view", None) is not None:
+        if self.guard_view is not None:
             self.guard_view.shutdown()
         self.stop_phrase()
         try:
