@@ -622,17 +622,36 @@ class MainWindow(QMainWindow):
         return None
 
     async def _ensure_pipeline(self) -> Pipeline | None:
+        """The pipeline of the current connection; connects first when there is none."""
         if self.pipeline is not None:
             return self.pipeline
         status = self.services.status()
+        problem = self._connection_problem(status)
+        if problem:
+            self.show_error(problem, cause="connection")
+            return None
+        client = await self._connect(status)
+        if client is None:
+            return None
+        self.refresh_status()     # the engine now knows which pairs it really translates
+        verifier = await self._verifier_or_none()
+        store = self._store_or_none()
+        self.pipeline = self.services.make_pipeline(client, player=self.player, listener=self.listener,
+                                                    ask_repair=self._ask_repair, verifier=verifier, store=store)
+        return self.pipeline
+
+    def _connection_problem(self, status) -> str:
+        """Why connecting cannot work with these settings ("" when it may)."""
+        if status.problem == "no-key":
+            return status.notice
+        if status.provider != "local" and endpoint_problem(self.settings.endpoint):
+            return endpoint_problem(self.settings.endpoint) + " Change it in Settings."
+        return ""
+
+    async def _connect(self, status):
+        """A connected client, or None after saying in the window why not."""
         where = status.label + (f" at {self.settings.endpoint}" if self.settings.endpoint
                                 and status.provider != "local" else "")
-        if status.problem == "no-key":
-            self.show_error(status.notice, cause="connection")
-            return None
-        if status.provider != "local" and endpoint_problem(self.settings.endpoint):
-            self.show_error(endpoint_problem(self.settings.endpoint) + " Change it in Settings.", cause="connection")
-            return None
         self.set_connection("connecting…")
         client = None
         try:
@@ -651,12 +670,7 @@ class MainWindow(QMainWindow):
             return None
         self.client = client
         self.set_connection("connected")
-        self.refresh_status()     # the engine now knows which pairs it really translates
-        verifier = await self._verifier_or_none()
-        store = self._store_or_none()
-        self.pipeline = self.services.make_pipeline(client, player=self.player, listener=self.listener,
-                                                    ask_repair=self._ask_repair, verifier=verifier, store=store)
-        return self.pipeline
+        return client
 
     async def _ask_repair(self, u: Utterance) -> bool:
         """Policy 'ask': a non-blocking question; the loop keeps running while it is open."""
