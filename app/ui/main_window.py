@@ -37,7 +37,7 @@ from app.pipeline.services import Services
 from app.pipeline.state import RequestState
 from app.pipeline.translate import MAX_INPUT_CHARS
 from app.ui import theme
-from app.ui.actions import build_actions, shortcut_rows, shortcuts_dialog
+from app.ui.actions import build_actions, shortcuts_dialog
 from app.ui.qt_settings import load_settings, save_settings
 from app.ui.result_pane import ResultPane
 from app.ui.threads import ui_thread
@@ -47,8 +47,6 @@ log = logging.getLogger(__name__)
 POLL_MS = 30   # ≥ 30 Hz highlight updates from the player clock
 ENGINE_START_DELAY_MS = 500   # the local engine starts this long after the window, off its thread
 
-# Kept for scripts and tests: (key, what it does), read from the one action table.
-SHORTCUTS: list[tuple[str, str]] = shortcut_rows()
 GEOMETRY_KEY = "window/geometry"
 ZOOM_KEY = "view/transcript_zoom"
 SPLITTER_KEY = "window/splitter"
