@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.languages import LANGUAGES
+from app.ui import theme
 
 
 class LanguagePicker(QComboBox):
@@ -38,6 +39,44 @@ class LanguagePicker(QComboBox):
             self.setCurrentIndex(i)
 
 
+class LanguageBar(QWidget):
+    """From [source] ⇄ to [target] … Settings: the row above the phrase box."""
+
+    languages_changed = Signal()
+    swap_requested = Signal()
+    settings_requested = Signal()
+
+    def __init__(self, source: str, target: str, parent=None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.source = LanguagePicker(allow_auto=True, parent=self)
+        self.target = LanguagePicker(allow_auto=False, parent=self)
+        self.source.set_code(source)
+        self.target.set_code(target)
+        self.swap = QToolButton(self)
+        self.swap.setText("⇄")
+        self.swap.setToolTip("Swap the languages (and the phrase with the answer shown)")
+        self.swap.clicked.connect(self.swap_requested.emit)
+        self.source.currentIndexChanged.connect(lambda _i: self.languages_changed.emit())
+        self.target.currentIndexChanged.connect(lambda _i: self.languages_changed.emit())
+        self.settings_button = QPushButton("Settings…", self)
+        self.settings_button.setToolTip("Provider, API key, voice, repair (Ctrl+,)")
+        self.settings_button.clicked.connect(self.settings_requested.emit)
+        for w in (QLabel("From", self), self.source, self.swap, QLabel("to", self), self.target):
+            lay.addWidget(w)
+        lay.addStretch(1)
+        lay.addWidget(self.settings_button)
+
+    def swap_codes(self, source: str, target: str) -> None:
+        """Set both pickers and say `languages_changed` once."""
+        for picker, code in ((self.source, source), (self.target, target)):
+            picker.blockSignals(True)
+            picker.set_code(code)
+            picker.blockSignals(False)
+        self.languages_changed.emit()
+
+
 class PhraseEdit(QPlainTextEdit):
     """Where the user types; Ctrl+Enter (Cmd+Enter on macOS) asks for a translation."""
 
@@ -56,6 +95,39 @@ class PhraseEdit(QPlainTextEdit):
             self.submitted.emit()
             return
         super().keyPressEvent(event)
+
+
+class PhraseTools(QWidget):
+    """Under the phrase box: listen to it, clear it, and how many characters of the limit it uses."""
+
+    def __init__(self, limit: int, parent=None) -> None:
+        super().__init__(parent)
+        self.limit = limit
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.listen_button = QToolButton(self)
+        self.listen_button.setText("Listen")
+        self.listen_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaVolume))
+        self.listen_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.listen_button.setToolTip("Listen to the phrase, read by an offline voice (Ctrl+Shift+S)")
+        self.clear_button = QToolButton(self)
+        self.clear_button.setText("Clear")
+        self.clear_button.setToolTip("Clear the phrase and the answer shown (Ctrl+Shift+Backspace)")
+        self.count = QLabel(self)
+        self.count.setObjectName("charCount")
+        lay.addWidget(self.listen_button)
+        lay.addWidget(self.clear_button)
+        lay.addStretch(1)
+        lay.addWidget(self.count)
+        self.set_count(0)
+
+    def set_count(self, n: int) -> None:
+        over = n > self.limit
+        self.count.setText(f"{n:,} / {self.limit:,}")
+        self.count.setProperty("over", over)
+        self.count.setStyleSheet(f"color: {theme.FLAG_TEXT}; font-weight: 600;" if over else f"color: {theme.MUTED};")
+        self.count.setToolTip(f"Too long: Verbatim translates up to {self.limit:,} characters at a time."
+                              if over else f"Up to {self.limit:,} characters at a time.")
 
 
 class Banner(QLabel):

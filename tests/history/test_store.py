@@ -7,14 +7,7 @@ from app.core.report import Report, SegmentResult, WordResult
 from app.core.utterance import RepairAttempt, Utterance
 from app.history import HistoryError, HistoryStore
 from app.history.schema import VERSION
-
-
-def utterance(text="Where is the station?", input_text="¿Dónde está la estación?", seconds=1.0):
-    u = Utterance(input_text, "es", "en", provider="local", voice="verse")
-    u.transcript = text
-    u.audio = (np.sin(np.arange(int(24000 * seconds)) / 7) * 5000).astype(np.int16)
-    u.state = "complete"
-    return u
+from tests.helpers import utterance
 
 
 def report(text, status="ok"):

@@ -4,9 +4,9 @@ import pytest
 import qasync
 from PySide6.QtCore import QSettings
 
-from app.core.secrets import SecretStore
 from app.core.settings import Settings
 from app.pipeline.services import Services
+from tests.helpers import SessionSecrets
 
 
 @pytest.fixture(scope="session")
@@ -23,44 +23,22 @@ def loop(qapp):
         pass
 
 
-def run(loop, coro, timeout=120):
-    return loop.run_until_complete(asyncio.wait_for(coro, timeout))
-
-
-async def until(predicate, timeout=60.0, step=0.02):
-    t = 0.0
-    while not predicate():
-        await asyncio.sleep(step)
-        t += step
-        if t > timeout:
-            raise AssertionError("condition not reached in time")
-
-
-class SessionSecrets(SecretStore):
-    """Keys for this test only: never the machine's keyring or environment."""
-
-    @staticmethod
-    def _probe():
-        return "test session", False
-
-    def get(self, provider):
-        return self._session.get(provider)
-
-
 @pytest.fixture
 def make_window(qtbot, tmp_path, loop):
     from app.ui.main_window import MainWindow
 
     made = []
 
-    def make(player=None, secrets=None, **settings):
+    def make(player=None, secrets=None, settings_file=None, **settings):
+        """`settings_file`: reuse one settings file (a restart); by default each window gets its own."""
         settings.setdefault("provider", "local")
         s = Settings(voice=settings.pop("voice", "alloy"), **settings)
-        qs = QSettings(str(tmp_path / f"settings{len(made)}.ini"), QSettings.Format.IniFormat)
+        qs = QSettings(str(settings_file or tmp_path / f"settings{len(made)}.ini"), QSettings.Format.IniFormat)
         w = MainWindow(services=Services(s, secrets or SessionSecrets()), player=player, qsettings=qs)
         w.settings = s
         qtbot.addWidget(w)
-        w.resize(1000, 700)
+        if settings_file is None:     # a restart keeps the size it restored
+            w.resize(1000, 700)
         w.show()
         made.append(w)
         return w
