@@ -14,6 +14,7 @@ SCHEMA_VERSION = 1
 PROVIDERS = ("local", "openai", "azure")
 AUDIO_FORMATS = ("pcm16", "g711_ulaw", "g711_alaw")
 REPAIR_POLICIES = ("off", "ask", "automatic")
+APPEARANCES = ("system", "light", "dark")
 
 
 @dataclass(slots=True)
@@ -33,6 +34,7 @@ class Settings:
     repair_attempts: int = 2
     strict_mode: bool = False         # text from the model, speech from TTS of that exact text
     audio_device: str = "auto"
+    appearance: str = "system"        # light/dark: follow the system, or the user's choice
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, **asdict(self)}
@@ -72,6 +74,8 @@ class Settings:
             self.azure_style = "v1"
         if self.flavor not in ("auto", "ga", "beta"):
             self.flavor = "auto"
+        if self.appearance not in APPEARANCES:
+            self.appearance = "system"
 
 
 ENDPOINT_SCHEMES = ("https", "wss", "http", "ws")
