@@ -10,24 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
+    QProgressBar,
     QPushButton,
     QSplitter,
     QStatusBar,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from app import APP_NAME
 from app.audio.player import Player, open_output
@@ -39,35 +36,20 @@ from app.pipeline import InputError, Listener, Pipeline, check_input
 from app.pipeline.services import Services
 from app.pipeline.state import RequestState
 from app.ui import theme
+from app.ui.actions import build_actions, shortcut_rows, shortcuts_dialog
 from app.ui.qt_settings import load_settings, save_settings
-from app.ui.transcript_view import TranscriptView
-from app.ui.widgets import Banner, LanguagePicker, PhraseEdit, PlayerBar, elide_status
-from app.verify.report import describe_segment
+from app.ui.result_pane import ResultPane
+from app.ui.threads import ui_thread
+from app.ui.widgets import Banner, LanguageBar, PhraseEdit, elide_status
 
 log = logging.getLogger(__name__)
 POLL_MS = 30   # ≥ 30 Hz highlight updates from the player clock
 ENGINE_START_DELAY_MS = 500   # the local engine starts this long after the window, off its thread
 
-# Every shortcut the window has, in the order Help ▸ Keyboard shortcuts lists them.
-# (key, what it does); the window registers the ones marked here and tests check both agree.
-SHORTCUTS: list[tuple[str, str]] = [
-    ("Ctrl+Return", "Translate the phrase (in the phrase box)"),
-    ("Esc", "Stop: the answer, its check or repair, and the audio"),
-    ("Space", "Play / pause (when the cursor is not in a text box)"),
-    ("Ctrl+P", "Play / pause"),
-    ("Ctrl+R", "Replay from the start"),
-    ("Ctrl+L", "Go to the phrase box"),
-    ("Ctrl+,", "Settings"),
-    ("Ctrl+G", "Guard: check (and repair) the audio of your own Realtime app"),
-    ("Ctrl+Z", "Undo the last history delete (when not typing)"),
-    ("Del", "Delete the selected history entry (in the history list)"),
-    ("Return", "Replay the selected history entry (in the history list)"),
-    ("F1", "Keyboard shortcuts (this list)"),
-    ("Ctrl+Q", "Quit"),
-]
-
-TITLE = {"translation": "Translation", "read_back": "Read back (not translated)",
-         "swapped": "Your earlier phrase (not spoken — press Translate)"}
+# Kept for scripts and tests: (key, what it does), read from the one action table.
+SHORTCUTS: list[tuple[str, str]] = shortcut_rows()
+GEOMETRY_KEY = "window/geometry"
+SPLITTER_KEY = "window/splitter"
 ERROR_CAUSES_OF_A_REQUEST = ("input", "request", "connection")
 
 
@@ -132,10 +114,6 @@ class _WindowListener(Listener):
 
 
 class MainWindow(QMainWindow):
-    # from the verifier's loading thread; queued onto the Qt thread
-    model_progress = Signal(int, int)
-    model_loaded = Signal(str)
-
     def __init__(self, services: Services | None = None, player: Player | None = None,
                  qsettings: QSettings | None = None) -> None:
         super().__init__()
@@ -154,15 +132,14 @@ class MainWindow(QMainWindow):
         self.error_cause: str | None = None
         self._phrase_baseline = ""     # the phrase box as last sent or loaded: anything else is a draft
         self._model_generation = 0     # progress from a replaced model's loader is ignored
+        self._closed = False
+        self.to_ui = ui_thread()       # worker threads reach the window only through this
         self._build()
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._tick)
         self._poll.start()
         self.refresh_status()
-        self._model_events: queue.SimpleQueue = queue.SimpleQueue()
-        self.model_progress.connect(self._show_model_progress)
-        self.model_loaded.connect(self._model_loaded)
         QTimer.singleShot(0, self.warm_verifier)
         QTimer.singleShot(ENGINE_START_DELAY_MS, self, self._start_engine)   # after the window is up
 
@@ -170,44 +147,44 @@ class MainWindow(QMainWindow):
     def warm_verifier(self) -> None:
         """Load the speech model now (assembling or downloading a user-chosen one first), so
         the first answer is checked without waiting; the status bar shows the progress."""
-        from PySide6.QtWidgets import QProgressBar
-
         self._model_generation += 1
         generation = self._model_generation
-        if not hasattr(self, "model_bar"):
-            self.model_bar = QProgressBar(self)
-            self.model_bar.setMaximumWidth(160)
-            self.model_bar.setFormat("model %p%")
-            self.statusBar().addPermanentWidget(self.model_bar)
         self.model_bar.hide()
         self.verifier_label.setText("Verifier: loading…")
         self.verifier_label.setToolTip(f"Speech model: {self.settings.verifier_model}")
-        # The loading thread only posts to a queue; the poll timer (Qt thread) reads it. A signal
-        # emitted from that thread at a window already deleted would crash the process.
-        events, services = self._model_events, self.services
+        to_ui, services = self.to_ui, self.services
+
+        def progress(done: int, total: int) -> None:     # on the download thread
+            to_ui(self._from_loader, generation, self._show_model_progress,
+                  int(done // 1024), int(max(total, 1) // 1024))
+
+        def loaded(result: str) -> None:
+            to_ui(self._from_loader, generation, self._model_loaded, result)
 
         def load() -> None:
             # building the worker imports app.verify (faster-whisper, CTranslate2): ~100 ms of
             # imports that would stall the Qt loop at start
             try:
                 worker = services.verifier()
+                warm = getattr(worker, "warm", None)
+                if warm is None:       # nothing to load (a verifier given ready)
+                    loaded("ok")
+                    return
+                future = warm(progress=progress)
             except Exception as exc:
-                events.put(("loaded", generation, f"error:{exc}"))
+                loaded(f"error:{exc}")
                 return
-            if not hasattr(worker, "warm"):   # nothing to load (a verifier given ready)
-                events.put(("loaded", generation, "ok"))
-                return
-            worker.verifier._progress = lambda done, total: events.put(
-                ("progress", generation, int(done // 1024), int(max(total, 1) // 1024)))
-            try:
-                future = worker.warm()
-            except Exception as exc:
-                events.put(("loaded", generation, f"error:{exc}"))
-                return
-            future.add_done_callback(lambda f: events.put(
-                ("loaded", generation, "ok" if f.exception() is None else f"error:{f.exception()}")))
+            future.add_done_callback(
+                lambda f: loaded("ok" if f.exception() is None else f"error:{f.exception()}"))
 
         threading.Thread(target=load, name="verbatim-verifier-start", daemon=True).start()
+
+    def _from_loader(self, generation: int, show, *args) -> None:
+        """On the Qt thread: show what the model loader said, unless the window is gone or
+        the settings have since replaced that model."""
+        if self._closed or not isValid(self) or generation != self._model_generation:
+            return
+        show(*args)
 
     def _start_engine(self) -> None:
         """With the local provider, start the engine in the background now so the first
@@ -218,27 +195,13 @@ class MainWindow(QMainWindow):
             except Exception:   # the first request tries again and says why
                 log.warning("could not start the local engine early", exc_info=True)
 
-    def _drain_model_events(self) -> None:
-        while True:
-            try:
-                kind, generation, *args = self._model_events.get_nowait()
-            except queue.Empty:
-                return
-            if generation != self._model_generation:
-                continue   # from a model the settings have since replaced
-            if kind == "progress":
-                self.model_progress.emit(*args)
-            else:
-                self.model_loaded.emit(*args)
-
     def _show_model_progress(self, done_kb: int, total_kb: int) -> None:
         self.model_bar.show()
         self.model_bar.setRange(0, max(1, total_kb))
         self.model_bar.setValue(min(done_kb, total_kb))
 
     def _model_loaded(self, result: str) -> None:
-        if hasattr(self, "model_bar"):
-            self.model_bar.hide()
+        self.model_bar.hide()
         if result == "ok":
             self.verifier_label.setText("Verifier: ready")
             if self.error_cause == "verifier":
@@ -261,36 +224,51 @@ class MainWindow(QMainWindow):
         self.show_status(f"Verifier model changed — loading {self.settings.verifier_model}…", 8000)
         self.warm_verifier()
 
-    # --- layout ------------------------------------------------------------------------
+    # --- layout: named parts ------------------------------------------------------------
     def _build(self) -> None:
         self.setStyleSheet(theme.STYLE_SHEET)
         central = QWidget(self)
         outer = QVBoxLayout(central)
-
-        langs = QHBoxLayout()
-        self.source = LanguagePicker(allow_auto=True, parent=self)
-        self.target = LanguagePicker(allow_auto=False, parent=self)
-        self.source.set_code(self.settings.source_language)
-        self.target.set_code(self.settings.target_language)
-        self.swap = QToolButton(self)
-        self.swap.setText("⇄")
-        self.swap.setToolTip("Swap the languages (and the phrase with the answer shown)")
-        self.swap.clicked.connect(self.swap_languages)
-        self.source.currentIndexChanged.connect(self._languages_changed)
-        self.target.currentIndexChanged.connect(self._languages_changed)
-        self.settings_button = QPushButton("Settings…", self)
-        self.settings_button.setToolTip("Provider, API key, voice, repair (Ctrl+,)")
-        self.settings_button.clicked.connect(self.open_settings)
-        for w in (QLabel("From", self), self.source, self.swap, QLabel("to", self), self.target):
-            langs.addWidget(w)
-        langs.addStretch(1)
-        langs.addWidget(self.settings_button)
-        outer.addLayout(langs)
-
+        self.language_bar = self._build_language_bar()
+        outer.addWidget(self.language_bar)
         self.phrase = PhraseEdit(self)
         self.phrase.setMaximumHeight(110)
         self.phrase.submitted.connect(self.translate_clicked)
         outer.addWidget(self.phrase)
+        outer.addLayout(self._build_request_row())
+        self.error = Banner("error", self)
+        outer.addWidget(self.error)
+        self.result = self._build_result_pane()
+        outer.addWidget(self.result, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(central)
+        self.history_panel = self._make_history_panel()
+        if self.history_panel is not None:
+            self.splitter.addWidget(self.history_panel)
+            self.splitter.setStretchFactor(0, 3)
+            self.splitter.setStretchFactor(1, 2)
+        self.setCentralWidget(self.splitter)
+        self._build_status_bar()
+        build_actions(self)
+        # typing right after launch goes into the phrase, never into a language list
+        self.setTabOrder(self.phrase, self.translate_button)
+        self.phrase.setFocus()
+        self.resize(1100, 680)
+        self._restore_layout()
+
+    def _build_language_bar(self) -> LanguageBar:
+        bar = LanguageBar(self.settings.source_language, self.settings.target_language, self)
+        bar.swap_requested.connect(self.swap_languages)
+        bar.languages_changed.connect(self._languages_changed)
+        bar.settings_requested.connect(self.open_settings)
+        self.source, self.target, self.swap = bar.source, bar.target, bar.swap
+        self.settings_button = bar.settings_button
+        return bar
+
+    def _build_request_row(self) -> QHBoxLayout:
+        """The notice about the engine (with its way forward) and the Translate/Stop button."""
         row = QHBoxLayout()
         self.notice = Banner("notice", self)
         row.addWidget(self.notice, 1)
@@ -304,53 +282,20 @@ class MainWindow(QMainWindow):
         self.translate_button.setToolTip("Translate and speak (Ctrl+Enter)")
         self.translate_button.clicked.connect(self.translate_clicked)
         row.addWidget(self.translate_button, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-        outer.addLayout(row)
+        return row
 
-        self.error = Banner("error", self)
-        outer.addWidget(self.error)
+    def _build_result_pane(self) -> ResultPane:
+        pane = ResultPane(self)
+        pane.seek_requested.connect(self.seek)
+        pane.player_bar.play_toggled.connect(self.toggle_play)
+        pane.player_bar.replay.connect(self.replay)
+        pane.player_bar.seek.connect(self.seek)
+        pane.player_bar.source_toggled.connect(self._compare_toggled)
+        self.title, self.badge, self.transcript = pane.title, pane.badge, pane.transcript
+        self.flags, self.legend, self.player_bar = pane.flags, pane.legend, pane.player_bar
+        return pane
 
-        head = QHBoxLayout()
-        self.title = QLabel(f"<b>{TITLE['translation']}</b>", self)
-        self.badge = QLabel("", self)
-        self.badge.setObjectName("badge")
-        head.addWidget(self.title)
-        head.addWidget(self.badge)
-        head.addStretch(1)
-        outer.addLayout(head)
-
-        self.transcript = TranscriptView(self)
-        self.transcript.word_clicked.connect(lambda _i, t: self.seek(t))
-        outer.addWidget(self.transcript, 3)
-
-        self.flags = QListWidget(self)
-        self.flags.setObjectName("flags")
-        self.flags.setMaximumHeight(96)
-        self.flags.itemActivated.connect(self._flag_activated)
-        self.flags.itemClicked.connect(self._flag_activated)
-        self.flags.hide()
-        outer.addWidget(self.flags)
-        self.legend = QLabel(
-            f"<span style='color:{theme.FLAG_TEXT}'>✂ <s>not spoken</s> &nbsp; "
-            f"⇆ <u>wrong language</u> (wavy) &nbsp; ≠ spoken differently (dashed)</span>", self)
-        self.legend.hide()
-        outer.addWidget(self.legend)
-
-        self.player_bar = PlayerBar(self)
-        self.player_bar.play_toggled.connect(self.toggle_play)
-        self.player_bar.replay.connect(self.replay)
-        self.player_bar.seek.connect(self.seek)
-        self.player_bar.source_toggled.connect(self._compare_toggled)
-        outer.addWidget(self.player_bar)
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.splitter.addWidget(central)
-        self.history_panel = self._make_history_panel()
-        if self.history_panel is not None:
-            self.splitter.addWidget(self.history_panel)
-            self.splitter.setStretchFactor(0, 3)
-            self.splitter.setStretchFactor(1, 2)
-        self.setCentralWidget(self.splitter)
-
+    def _build_status_bar(self) -> None:
         bar = QStatusBar(self)
         self.engine_label = QLabel(self)
         self.connection_label = QLabel("not connected", self)
@@ -358,34 +303,30 @@ class MainWindow(QMainWindow):
         self.verifier_label = QLabel(self)
         for w in (self.engine_label, self.connection_label, self.audio_label, self.verifier_label):
             bar.addPermanentWidget(w)
+        self.model_bar = QProgressBar(self)
+        self.model_bar.setMaximumWidth(160)
+        self.model_bar.setFormat("model %p%")
+        self.model_bar.hide()
+        bar.addPermanentWidget(self.model_bar)
         self.setStatusBar(bar)
 
-        self.shortcuts = {}
-        for key, slot in (("Ctrl+P", self.toggle_play), ("Ctrl+R", self.replay),
-                          ("Ctrl+L", self.phrase.setFocus), ("Esc", self.stop)):
-            self.shortcuts[key] = QShortcut(QKeySequence(key), self, activated=slot)
-        self._build_menus()
-        # typing right after launch goes into the phrase, never into a language list
-        self.setTabOrder(self.phrase, self.translate_button)
-        self.phrase.setFocus()
-        self.resize(1100, 680)
+    # --- window geometry, kept across restarts ------------------------------------------------
+    def _restore_layout(self) -> None:
+        geometry = self.qsettings.value(GEOMETRY_KEY)
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        splitter = self.qsettings.value(SPLITTER_KEY)
+        if isinstance(splitter, QByteArray) and not splitter.isEmpty():
+            self.splitter.restoreState(splitter)
 
-    def _build_menus(self) -> None:
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        self.settings_action = QAction("&Settings…", self, shortcut=QKeySequence("Ctrl+,"),
-                                       triggered=self.open_settings)
-        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
-        file_menu.addAction(self.settings_action)
-        file_menu.addSeparator()
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"), triggered=self.close)
-        file_menu.addAction(quit_action)
-        self.guard_action = QAction("&Guard…", self, shortcut=QKeySequence("Ctrl+G"), triggered=self.open_guard)
-        menu.addMenu("&Tools").addAction(self.guard_action)
-        help_menu = menu.addMenu("&Help")
-        self.shortcuts_action = QAction("&Keyboard shortcuts", self, shortcut=QKeySequence("F1"),
-                                        triggered=self.show_shortcuts)
-        help_menu.addAction(self.shortcuts_action)
+    def save_layout(self) -> None:
+        """Window size and place, and where the history divider is (restored at next start)."""
+        self.qsettings.setValue(GEOMETRY_KEY, self.saveGeometry())
+        self.qsettings.setValue(SPLITTER_KEY, self.splitter.saveState())
+        self.qsettings.sync()
+
+    def focus_phrase(self) -> None:
+        self.phrase.setFocus()
 
     def open_guard(self):
         if getattr(self, "guard_view", None) is None:
@@ -399,27 +340,7 @@ class MainWindow(QMainWindow):
         return self.guard_view
 
     def shortcuts_dialog(self):
-        from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWidgetItem, QVBoxLayout
-
-        dlg = QDialog(self)
-        dlg.setWindowTitle("Keyboard shortcuts")
-        table = QTableWidget(len(SHORTCUTS), 2, dlg)
-        table.setObjectName("shortcuts")
-        table.setHorizontalHeaderLabels(["Keys", "Does"])
-        table.verticalHeader().hide()
-        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        for i, (key, what) in enumerate(SHORTCUTS):
-            table.setItem(i, 0, QTableWidgetItem(QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)))
-            table.setItem(i, 1, QTableWidgetItem(what))
-        table.resizeColumnsToContents()
-        table.horizontalHeader().setStretchLastSection(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dlg)
-        buttons.rejected.connect(dlg.reject)
-        lay = QVBoxLayout(dlg)
-        lay.addWidget(table)
-        lay.addWidget(buttons)
-        dlg.resize(600, 520)
-        return dlg
+        return shortcuts_dialog(self)
 
     def show_shortcuts(self) -> None:
         self._shortcuts_dialog = self.shortcuts_dialog()
@@ -430,13 +351,11 @@ class MainWindow(QMainWindow):
             from app.ui.history_panel import HistoryPanel
 
             panel = HistoryPanel(self.services.store(), parent=self)
-        except Exception as exc:  # a broken history must not keep the app from starting
+        except Exception:  # a broken history must not keep the app from starting
             log.exception("history unavailable")
-            self.history_error = str(exc)
             return None
         panel.utterance_selected.connect(self.open_from_history)
-        if hasattr(panel, "replay_requested"):
-            panel.replay_requested.connect(lambda uid: (self.open_from_history(uid), self.replay()))
+        panel.replay_requested.connect(lambda uid: (self.open_from_history(uid), self.replay()))
         return panel
 
     # --- status ------------------------------------------------------------------------
@@ -456,9 +375,7 @@ class MainWindow(QMainWindow):
         self.connection_label.setText(text)
 
     def set_title(self, u: Utterance | None) -> None:
-        kind = "read_back" if u is not None and u.meta.get("read_back") else "translation"
-        self.title.setText(f"<b>{TITLE[kind]}</b>")
-        self.title.setProperty("kind", kind)
+        self.result.set_title("read_back" if u is not None and u.meta.get("read_back") else "translation")
 
     def set_badge(self, status: str, text: str | None = None) -> None:
         u = self.utterance
@@ -471,11 +388,7 @@ class MainWindow(QMainWindow):
                         "match": "Audio matches the transcript", "repaired": "Repaired — audio matches",
                         "incomplete": "Incomplete answer", "failed": "Failed", "idle": "",
                         "connecting": "Connecting…", "stopped": "Stopped"}.get(status, status)
-        glyph = theme.GLYPH.get(status, "")
-        self.badge.setText(f"{glyph} {text}".strip())
-        self.badge.setStyleSheet(theme.BADGE_STYLE.get(status, ""))
-        self.badge.setProperty("status", status)
-        self.badge.setVisible(bool(text))
+        self.result.set_badge(status, text)
 
     def show_error(self, message: str, cause: str = "request") -> None:
         """An inline error; `cause` says what makes it go away (a new request, new settings,
@@ -522,11 +435,7 @@ class MainWindow(QMainWindow):
         if src == "auto":
             detected = self.utterance.meta.get("transcript_language") if self.utterance else None
             src = detected if detected and detected != tgt else ("es" if tgt == "en" else "en")
-        self.source.blockSignals(True)
-        self.source.set_code(tgt)
-        self.source.blockSignals(False)
-        self.target.set_code(src)
-        self._languages_changed()
+        self.language_bar.swap_codes(tgt, src)
         u = self.utterance
         if u is None or not u.transcript or self.request.active:
             return
@@ -539,11 +448,9 @@ class MainWindow(QMainWindow):
         self.utterance = None
         self.transcript.clear_all()
         self.transcript.set_text(earlier)
-        self.flags.hide()
-        self.legend.hide()
+        self.result.hide_flags()
         self.set_badge("idle")
-        self.title.setText(f"<b>{TITLE['swapped']}</b>")
-        self.title.setProperty("kind", "swapped")
+        self.result.set_title("swapped")
         self.player_bar.set_enabled(False)
         self.player_bar.compare_button.hide()
 
@@ -714,9 +621,7 @@ class MainWindow(QMainWindow):
         self.set_title(u)
         self.transcript.clear_all()
         self.transcript.set_text(u.transcript)
-        self.flags.clear()
-        self.flags.hide()
-        self.legend.hide()
+        self.result.hide_flags()
         self.player_bar.compare_button.setVisible(u.original_audio is not None)
         self.player_bar.compare_button.setChecked(False)
         if live:
@@ -739,22 +644,8 @@ class MainWindow(QMainWindow):
         if len(times) != len(self.transcript.words()):
             times = estimate_word_times(u.transcript, u.duration_s or None)
         self.transcript.set_word_times(times)
-        self.flags.clear()
-        for seg in report.flagged_segments:
-            item = QListWidgetItem(f"{theme.GLYPH.get(seg.status, '!')}  Sentence {seg.index + 1} — "
-                                   f"{describe_segment(seg, report)}")
-            item.setData(Qt.ItemDataRole.UserRole, seg.start_s if seg.start_s is not None else report.audio_duration_s)
-            item.setToolTip(seg.text)
-            item.setForeground(Qt.GlobalColor.darkRed)
-            self.flags.addItem(item)
-        self.flags.setVisible(bool(report.flagged_segments))
-        self.legend.setVisible(bool(report.flagged_segments))
+        self.result.show_flags(report)
         self.set_badge(u.status)
-
-    def _flag_activated(self, item: QListWidgetItem) -> None:
-        t = item.data(Qt.ItemDataRole.UserRole)
-        if t is not None:
-            self.seek(max(0.0, float(t) - 0.5))
 
     def open_from_history(self, utterance_id: str) -> None:
         if self.request.active:
@@ -825,7 +716,6 @@ class MainWindow(QMainWindow):
         self.replay()
 
     def _tick(self) -> None:
-        self._drain_model_events()
         if self.transcript_dirty:
             self.transcript_dirty = False
             u = self.utterance
@@ -860,6 +750,8 @@ class MainWindow(QMainWindow):
         self.refresh_status()
 
     def closeEvent(self, event) -> None:
+        self._closed = True
+        self.save_layout()
         if self.task is not None and not self.task.done():
             self.task.cancel()
         self._poll.stop()

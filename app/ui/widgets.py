@@ -38,6 +38,44 @@ class LanguagePicker(QComboBox):
             self.setCurrentIndex(i)
 
 
+class LanguageBar(QWidget):
+    """From [source] ⇄ to [target] … Settings: the row above the phrase box."""
+
+    languages_changed = Signal()
+    swap_requested = Signal()
+    settings_requested = Signal()
+
+    def __init__(self, source: str, target: str, parent=None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.source = LanguagePicker(allow_auto=True, parent=self)
+        self.target = LanguagePicker(allow_auto=False, parent=self)
+        self.source.set_code(source)
+        self.target.set_code(target)
+        self.swap = QToolButton(self)
+        self.swap.setText("⇄")
+        self.swap.setToolTip("Swap the languages (and the phrase with the answer shown)")
+        self.swap.clicked.connect(self.swap_requested.emit)
+        self.source.currentIndexChanged.connect(lambda _i: self.languages_changed.emit())
+        self.target.currentIndexChanged.connect(lambda _i: self.languages_changed.emit())
+        self.settings_button = QPushButton("Settings…", self)
+        self.settings_button.setToolTip("Provider, API key, voice, repair (Ctrl+,)")
+        self.settings_button.clicked.connect(self.settings_requested.emit)
+        for w in (QLabel("From", self), self.source, self.swap, QLabel("to", self), self.target):
+            lay.addWidget(w)
+        lay.addStretch(1)
+        lay.addWidget(self.settings_button)
+
+    def swap_codes(self, source: str, target: str) -> None:
+        """Set both pickers and say `languages_changed` once."""
+        for picker, code in ((self.source, source), (self.target, target)):
+            picker.blockSignals(True)
+            picker.set_code(code)
+            picker.blockSignals(False)
+        self.languages_changed.emit()
+
+
 class PhraseEdit(QPlainTextEdit):
     """Where the user types; Ctrl+Enter (Cmd+Enter on macOS) asks for a translation."""
 

@@ -171,12 +171,13 @@ class Verifier:
     def engine(self) -> dict[str, str]:
         return {"asr": "faster-whisper", "model": model_name(self.model_spec)}
 
-    def load(self):
+    def load(self, progress: Callable[[int, int], None] | None = None):
+        """`progress`: for this load, instead of the one given at construction."""
         with self._load_lock:
             if self._asr is None:
                 from app.verify.asr import WhisperAsr
 
-                directory = resolve_model(self.model_spec, self._progress)
+                directory = resolve_model(self.model_spec, progress or self._progress)
                 self._asr = WhisperAsr(directory, self.threads)
             return self._asr
 

@@ -9,6 +9,7 @@ utterances in order.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -31,12 +32,14 @@ class VerifierWorker:
     def model(self) -> str:
         return self.verifier.model_spec
 
-    def warm(self) -> Future:
-        """Load (assemble) the model in the background; returns a future of None."""
+    def warm(self, progress: Callable[[int, int], None] | None = None) -> Future:
+        """Load (assemble, or download a user-chosen model) in the background; returns a future
+        of None. `progress(done_bytes, total_bytes)` is called on the loading thread while a
+        model downloads; only the first call's loading reports it."""
         with self._lock:
             self._check_open()
             if self._warm is None:
-                self._warm = self._pool.submit(lambda: (self.verifier.load(), None)[1])
+                self._warm = self._pool.submit(lambda: (self.verifier.load(progress), None)[1])
             return self._warm
 
     def submit(self, transcript: str, audio: np.ndarray, sample_rate: int,

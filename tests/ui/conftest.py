@@ -53,14 +53,16 @@ def make_window(qtbot, tmp_path, loop):
 
     made = []
 
-    def make(player=None, secrets=None, **settings):
+    def make(player=None, secrets=None, settings_file=None, **settings):
+        """`settings_file`: reuse one settings file (a restart); by default each window gets its own."""
         settings.setdefault("provider", "local")
         s = Settings(voice=settings.pop("voice", "alloy"), **settings)
-        qs = QSettings(str(tmp_path / f"settings{len(made)}.ini"), QSettings.Format.IniFormat)
+        qs = QSettings(str(settings_file or tmp_path / f"settings{len(made)}.ini"), QSettings.Format.IniFormat)
         w = MainWindow(services=Services(s, secrets or SessionSecrets()), player=player, qsettings=qs)
         w.settings = s
         qtbot.addWidget(w)
-        w.resize(1000, 700)
+        if settings_file is None:     # a restart keeps the size it restored
+            w.resize(1000, 700)
         w.show()
         made.append(w)
         return w

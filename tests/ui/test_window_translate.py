@@ -170,7 +170,8 @@ def test_a_user_chosen_model_downloads_with_progress_then_fails_clearly(make_win
     try:
         w = make_window(verifier_model=f"http://127.0.0.1:{server.server_port}/")
         seen = []
-        w.model_progress.connect(lambda done, total: seen.append((done, total)))
+        bar = w.model_bar
+        bar.valueChanged.connect(lambda done: seen.append((done, bar.maximum())))
         qtbot.waitUntil(lambda: w.verifier_label.text() == "Verifier: unavailable", timeout=30000)
     finally:
         server.shutdown()

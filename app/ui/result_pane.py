@@ -1,0 +1,87 @@
+"""The answer side of the main window: title, verdict badge, transcript, flagged sentences,
+their legend and the player bar. It shows what it is given; the window decides what."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from app.ui import theme
+from app.ui.transcript_view import TranscriptView
+from app.ui.widgets import PlayerBar
+from app.verify.report import describe_segment
+
+TITLE = {"translation": "Translation", "read_back": "Read back (not translated)",
+         "swapped": "Your earlier phrase (not spoken — press Translate)"}
+
+
+class ResultPane(QWidget):
+    seek_requested = Signal(float)    # a clicked word or flagged sentence: play from there
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        head = QHBoxLayout()
+        self.title = QLabel(self)
+        self.badge = QLabel("", self)
+        self.badge.setObjectName("badge")
+        head.addWidget(self.title)
+        head.addWidget(self.badge)
+        head.addStretch(1)
+        lay.addLayout(head)
+        self.set_title("translation")
+
+        self.transcript = TranscriptView(self)
+        self.transcript.word_clicked.connect(lambda _i, t: self.seek_requested.emit(float(t)))
+        lay.addWidget(self.transcript, 1)
+
+        self.flags = QListWidget(self)
+        self.flags.setObjectName("flags")
+        self.flags.setMaximumHeight(96)
+        self.flags.itemActivated.connect(self._flag_activated)
+        self.flags.itemClicked.connect(self._flag_activated)
+        self.flags.hide()
+        lay.addWidget(self.flags)
+        self.legend = QLabel(
+            f"<span style='color:{theme.FLAG_TEXT}'>✂ <s>not spoken</s> &nbsp; "
+            f"⇆ <u>wrong language</u> (wavy) &nbsp; ≠ spoken differently (dashed)</span>", self)
+        self.legend.hide()
+        lay.addWidget(self.legend)
+
+        self.player_bar = PlayerBar(self)
+        lay.addWidget(self.player_bar)
+
+    def set_title(self, kind: str) -> None:
+        self.title.setText(f"<b>{TITLE[kind]}</b>")
+        self.title.setProperty("kind", kind)
+
+    def set_badge(self, status: str, text: str) -> None:
+        glyph = theme.GLYPH.get(status, "")
+        self.badge.setText(f"{glyph} {text}".strip())
+        self.badge.setStyleSheet(theme.BADGE_STYLE.get(status, ""))
+        self.badge.setProperty("status", status)
+        self.badge.setVisible(bool(text))
+
+    def show_flags(self, report) -> None:
+        """One row per flagged sentence (click: hear it), and the legend when there are any."""
+        self.flags.clear()
+        for seg in report.flagged_segments:
+            item = QListWidgetItem(f"{theme.GLYPH.get(seg.status, '!')}  Sentence {seg.index + 1} — "
+                                   f"{describe_segment(seg, report)}")
+            item.setData(Qt.ItemDataRole.UserRole, seg.start_s if seg.start_s is not None else report.audio_duration_s)
+            item.setToolTip(seg.text)
+            item.setForeground(Qt.GlobalColor.darkRed)
+            self.flags.addItem(item)
+        self.flags.setVisible(bool(report.flagged_segments))
+        self.legend.setVisible(bool(report.flagged_segments))
+
+    def hide_flags(self) -> None:
+        self.flags.clear()
+        self.flags.hide()
+        self.legend.hide()
+
+    def _flag_activated(self, item: QListWidgetItem) -> None:
+        t = item.data(Qt.ItemDataRole.UserRole)
+        if t is not None:
+            self.seek_requested.emit(max(0.0, float(t) - 0.5))

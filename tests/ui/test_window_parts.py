@@ -1,0 +1,56 @@
+"""The window from named parts: the action table drives menus, shortcuts and Help; the
+window's size and the history divider survive a restart."""
+
+from PySide6.QtGui import QAction, QKeySequence
+
+from app.ui.actions import ACTIONS, shortcut_rows
+
+
+def test_every_action_with_a_slot_is_a_window_action_with_its_key(make_window):
+    w = make_window()
+    for spec in ACTIONS:
+        action = getattr(w, f"{spec.name}_action", None)
+        if spec.slot is None:
+            assert action is None          # a widget handles that key: nothing registered twice
+            continue
+        assert isinstance(action, QAction)
+        assert action.shortcut() == QKeySequence(spec.keys)
+    menus = [a.text() for a in w.menuBar().actions()]
+    assert menus == ["&File", "&Tools", "&Help"]
+    assert len(shortcut_rows()) == sum(1 for a in ACTIONS if a.keys)
+
+
+def test_triggering_an_action_runs_the_window_command(make_window):
+    w = make_window()
+    w.source.setFocus()
+    w.focus_phrase_action.trigger()
+    assert w.phrase.hasFocus() or w.focusWidget() is w.phrase
+
+
+def test_size_and_divider_are_restored_after_a_restart(make_window, qtbot, tmp_path):
+    path = tmp_path / "restart.ini"
+    w = make_window(settings_file=path)
+    w.resize(700, 500)
+    w.splitter.setSizes([520, 170])
+    qtbot.wait(20)
+    sizes, size = w.splitter.sizes(), (w.width(), w.height())
+    assert size != (1100, 680)                  # not the size a new window starts with
+    w.close()                                   # saving happens on close
+    again = make_window(settings_file=path)
+    assert (again.width(), again.height()) == size
+    assert again.splitter.sizes() == sizes
+
+
+def test_to_ui_runs_a_worker_threads_call_on_the_qt_thread(qtbot, loop):
+    import threading
+
+    from app.ui.threads import ui_thread
+
+    to_ui = ui_thread()
+    ran_on = []
+    worker = threading.Thread(target=lambda: to_ui(lambda x: ran_on.append((threading.get_ident(), x)), 7))
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: bool(ran_on), timeout=2000)
+    assert ran_on == [(threading.get_ident(), 7)]
+
