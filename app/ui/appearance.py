@@ -134,6 +134,21 @@ def install(app: QApplication | None = None, choice: str = "system") -> Appearan
     return _installed
 
 
+def reset() -> None:
+    """Stop following the system and give the application back the palette and style it had
+    before (tests; an embedding app that manages its own look)."""
+    global _installed
+    look, _installed = _installed, None
+    if look is None:
+        return
+    look.app.styleHints().colorSchemeChanged.disconnect(look._system_changed)
+    if look._forced:
+        look.app.setStyle(look._platform_style)
+        look.app.setPalette(look._platform_palette)
+    theme.set_colors(theme.LIGHT)
+    look.deleteLater()
+
+
 def current() -> Appearance | None:
     app = QGuiApplication.instance()
     return _installed if _installed is not None and _installed.app is app else None

@@ -39,20 +39,6 @@ def test_the_contrast_formula_matches_wcag():
     assert theme.contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
 
 
-@pytest.fixture
-def app_state(qapp):
-    """Appearance changes the application's palette, style and the theme: put them back."""
-    palette, style = QPalette(qapp.palette()), qapp.style().name()
-    yield qapp
-    if appearance._installed is not None:
-        qapp.styleHints().colorSchemeChanged.disconnect(appearance._installed._system_changed)
-        appearance._installed.deleteLater()
-    appearance._installed = None
-    theme.set_colors(theme.LIGHT)
-    qapp.setStyle(style)
-    qapp.setPalette(palette)
-
-
 def flagged_view(qtbot):
     text = "It works. Now I can barely hear myself."
     seg2 = text.index("Now")
