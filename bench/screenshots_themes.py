@@ -23,6 +23,18 @@ OK_PHRASE = "Where is the train station? I would like to buy a ticket."
 FLAGGED_CASE = "truncated-1"
 
 
+def no_keyring():
+    """Keys for this run only: never the machine's keyring (and none is stored: a first run)."""
+    from app.core.secrets import SecretStore
+
+    class NoKeyring(SecretStore):
+        @staticmethod
+        def _probe():
+            return "screenshots", False
+
+    return NoKeyring()
+
+
 def shot(widget, out: Path, name: str, **facts) -> dict:
     path = out / f"{name}.png"
     widget.grab().save(str(path))
@@ -56,21 +68,15 @@ async def mid_playback(window, seconds: float = 1.4) -> None:
 
 
 async def failed_test_connection(parent, out: Path, name: str) -> dict:
-    from app.core.secrets import SecretStore
+    import socket
+
     from app.core.settings import Settings
     from app.ui.settings_dialog import SettingsDialog
-
-    class NoKeyring(SecretStore):       # never the machine's keyring
-        @staticmethod
-        def _probe():
-            return "screenshots", False
-
-    import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]         # nothing listens there once released
-    dlg = SettingsDialog(Settings(provider="azure", model="my-realtime"), NoKeyring(), parent)
+    dlg = SettingsDialog(Settings(provider="azure", model="my-realtime"), no_keyring(), parent)
     dlg.endpoint.setText(f"http://127.0.0.1:{port}")
     dlg.key.setText("sk-screenshot-not-a-real-key-0000")
     dlg.show()
@@ -89,22 +95,16 @@ async def main(out: Path) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from app.core.secrets import SecretStore
     from app.core.settings import Settings
     from app.engine import seed_cases
     from app.pipeline.services import Services
     from app.ui import appearance
     from app.ui.main_window import MainWindow
 
-    class NoKeyring(SecretStore):
-        @staticmethod
-        def _probe():
-            return "screenshots", False
-
     qs = QSettings(str(out / "settings.ini"), QSettings.Format.IniFormat)
     qs.clear()                              # a first launch every run
     settings = Settings(provider="local", voice="alloy", repair_policy="off")
-    window = MainWindow(services=Services(settings, NoKeyring()), qsettings=qs)
+    window = MainWindow(services=Services(settings, no_keyring()), qsettings=qs)
     window.settings = settings
     window.resize(1180, 760)
     window.show()
