@@ -33,6 +33,12 @@ async def test_the_local_engine_with_its_key_opens_a_session(engine):
     assert "Connected" in r.message and "reads text back" in r.message
 
 
+async def test_the_local_engine_refuses_another_key_as_auth(engine):
+    r = await probe(ProviderConfig(provider="local", api_key=KEY, websocket_base_url=engine.url))
+    assert r.kind == "auth" and r.status == 401, r.message
+    assert r.message.startswith("✗ The local engine refused the API key")
+
+
 async def test_a_wrong_key_is_reported_as_the_key(engine, caplog):
     caplog.set_level(logging.INFO)   # the app caps websockets at INFO (headers are DEBUG)
     # the engine seen as an OpenAI-compatible endpoint, as a user would type it
