@@ -28,6 +28,7 @@ from app.audio.resample import StreamResampler
 log = logging.getLogger(__name__)
 
 PlayerState = Literal["idle", "playing", "paused", "buffering", "ended"]
+_ACTIVE = frozenset({"playing", "buffering"})
 _SCALE = np.float32(1.0 / 32768.0)   # int16 -> float in [-1, 1), exact (a power of two)
 
 
@@ -186,14 +187,14 @@ class Player:
 
     def pause(self) -> None:
         with self._lock:
-            if self._state in ("playing", "buffering"):
+            if self.is_active:
                 # freeze the clock where the listener is, not where the device buffer is
                 self._read = max(0, min(self._read, int(round(self.position_s * self.rate))))
                 self._last_block = 0
                 self._set_state("paused")
 
     def toggle(self) -> None:
-        if self.state in ("playing", "buffering"):
+        if self.is_active:
             self.pause()
         else:
             self.play()
@@ -225,6 +226,11 @@ class Player:
         return self._state
 
     @property
+    def is_active(self) -> bool:
+        """Playing, or waiting for streamed audio to catch up: the clock is meant to run."""
+        return self._state in _ACTIVE
+
+    @property
     def duration_s(self) -> float:
         """Known length so far (grows while streaming)."""
         with self._lock:
@@ -242,7 +248,7 @@ class Player:
             if self._track is None:
                 return 0.0
             handed = self._read / self.rate
-            if self._state not in ("playing", "buffering"):
+            if not self.is_active:
                 return handed
             latency = self.output.latency_s
             if self._last_block == 0:
@@ -257,7 +263,7 @@ class Player:
         """Called by the output with a float32 buffer of `frames` to fill."""
         with self._lock:
             out[:] = 0.0
-            if self._state != "playing" and self._state != "buffering" or self._track is None:
+            if not self.is_active or self._track is None:
                 return
             track = self._track
             n = max(0, min(frames, track.frames - self._read))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 import numpy as np
@@ -18,6 +19,19 @@ from app.verify.report import Report
 
 UtteranceState = Literal["streaming", "complete", "incomplete", "failed"]
 RepairStrategy = Literal["revoice", "tts", "patch", "strict"]
+
+
+class Status(StrEnum):
+    """One word for an utterance, for icons and filters (stored as its text in history)."""
+
+    STREAMING = "streaming"
+    VERIFYING = "verifying"      # complete, its check still running
+    UNVERIFIED = "unverified"    # complete, never checked (stopped, or no verifier)
+    MATCH = "match"
+    MISMATCH = "mismatch"
+    REPAIRED = "repaired"
+    INCOMPLETE = "incomplete"
+    FAILED = "failed"
 
 
 def new_id() -> str:
@@ -84,17 +98,14 @@ class Utterance:
         return self.original_audio is not None and any(a.verdict == "match" for a in self.repairs)
 
     @property
-    def status(self) -> str:
-        """One word for icons and filters: match, mismatch, repaired, verifying, unverified, incomplete, failed."""
-        if self.state in ("incomplete", "failed"):
-            return self.state
-        if self.state == "streaming":
-            return "streaming"
+    def status(self) -> Status:
+        if self.state in ("incomplete", "failed", "streaming"):
+            return Status(self.state)
         if self.report is None:
-            return "unverified" if self.meta.get("unverified") else "verifying"
+            return Status.UNVERIFIED if self.meta.get("unverified") else Status.VERIFYING
         if self.report.matches:
-            return "repaired" if self.repaired else "match"
-        return "mismatch"
+            return Status.REPAIRED if self.repaired else Status.MATCH
+        return Status.MISMATCH
 
     def append_audio(self, pcm: np.ndarray) -> None:
         """Add streamed samples in amortized O(len(pcm)): writes go past the end of `audio`

@@ -1,5 +1,7 @@
-"""Builds the long-lived parts from Settings: the Realtime client (and the local engine
-when no key is configured), the warm verifier, the history store. No Qt."""
+"""The composition root: builds every part from Settings — the Realtime client (and the
+local engine when no key is configured), the warm verifier, the history store, the audio
+player, and per connection the Pipeline with its Repairer and speech. The window gets
+these from here and builds none of them. No Qt."""
 
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ class Services:
         self._verifier = None
         self._store = None
         self._translator = None
+        self._phrase_speech = None
 
     # --- provider ----------------------------------------------------------------------
     def provider(self) -> str:
@@ -149,7 +152,38 @@ class Services:
         return EngineStatus("local", label, read_back_notice(source, target, self.translator()),
                             ("settings", "install"), "read-back")
 
-    # --- verifier and history -------------------------------------------------------
+    # --- one connection's pipeline ---------------------------------------------------
+    def make_player(self):
+        from app.audio.player import Player, open_output
+
+        return Player(open_output(self.settings.audio_device))
+
+    def phrase_speech(self):
+        """The offline voices that read the typed phrase aloud (no account, no network)."""
+        if self._phrase_speech is None:
+            from app.repair.speech import LocalSpeech
+
+            self._phrase_speech = LocalSpeech()
+        return self._phrase_speech
+
+    def make_pipeline(self, client, *, player=None, listener=None, ask_repair=None,
+                      verifier=None, store=None):
+        """The Pipeline for a connected `client`, with the Repairer and the speech (the
+        provider's TTS, or offline voices) the settings ask for. The caller passes what it
+        owns: the player, its listener and how to ask before a repair."""
+        from app.pipeline.translate import Pipeline, PipelineOptions
+        from app.repair.repairer import Repairer, RepairOptions
+        from app.repair.speech import LocalSpeech, cloud_speech_for
+
+        s = self.settings
+        speech = cloud_speech_for(client.config) or LocalSpeech()
+        repairer = Repairer(RepairOptions(policy=s.repair_policy, attempts=s.repair_attempts),
+                            speech=speech, ask=ask_repair)
+        return Pipeline(client, verifier=verifier, store=store, player=player, listener=listener,
+                        provider=self.provider(), model=s.model, voice=s.voice, audio_format=s.audio_format,
+                        options=PipelineOptions(strict=s.strict_mode), repairer=repairer,
+                        speech=speech, can_translate=self.can_translate)
+
     # --- verifier and history -------------------------------------------------------
     def verifier(self):
         with self._verifier_lock:

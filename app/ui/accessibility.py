@@ -29,11 +29,11 @@ MAIN_WINDOW = (
     ("player_bar.slider", "Playback position", "Drag to seek"),
     ("player_bar.compare_button", "Hear the original audio", "Switch between the repaired audio and the "
                                                              "audio first received"),
-    ("copy_button", "Copy translation", "Ctrl+Shift+C"),
-    ("listen_button", "Listen to the phrase", "Speak the source phrase aloud"),
-    ("clear_button", "Clear the phrase", ""),
-    ("zoom_in_button", "Larger transcript text", "Ctrl++"),
-    ("zoom_out_button", "Smaller transcript text", "Ctrl+-"),
+    ("result.copy_button", "Copy translation", "Ctrl+Shift+C"),
+    ("phrase_tools.listen_button", "Listen to the phrase", "Read the phrase aloud with an offline voice "
+                                                           "(Ctrl+Shift+S)"),
+    ("phrase_tools.clear_button", "Clear the phrase", "Clear the phrase and the answer shown "
+                                                      "(Ctrl+Shift+Backspace)"),
     ("first_run_hint.settings_button", "Open Settings to add an API key", ""),
     ("first_run_hint.ok_button", "Dismiss the first-run hint", ""),
     ("first_run_hint.close_button", "Dismiss the first-run hint", ""),
@@ -64,9 +64,9 @@ GUARD_VIEW = (
 # Tab order of the main window: typing first, then the answer, then the rest. It is a cycle,
 # so Shift+Tab from the phrase reaches the language bar.
 MAIN_TAB_ORDER = (
-    "phrase", "translate_button", "clear_button", "listen_button", "copy_button",
-    "transcript", "flags", "player_bar.play_button", "player_bar.replay_button", "player_bar.slider",
-    "player_bar.compare_button", "zoom_out_button", "zoom_in_button",
+    "phrase", "translate_button", "phrase_tools.listen_button", "phrase_tools.clear_button",
+    "result.copy_button", "transcript", "flags", "player_bar.play_button", "player_bar.replay_button",
+    "player_bar.slider", "player_bar.compare_button",
     "history_panel.search", "history_panel.list", "history_panel.notice_button",
     "history_panel.replay_button", "history_panel.export_button", "history_panel.delete_button",
     "first_run_hint.settings_button", "first_run_hint.ok_button", "first_run_hint.close_button",

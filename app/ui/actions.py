@@ -30,7 +30,7 @@ class ActionSpec:
     preferences: bool = False  # macOS puts it in the application menu
 
 
-# In the order Help ▸ Keyboard shortcuts lists them; menus appear in order of first use.
+# In the order Help ▸ Keyboard shortcuts lists them.
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("translate", "Ctrl+Return", "Translate the phrase (in the phrase box)"),
     ActionSpec("stop", "Esc", "Stop: the answer, its check or repair, and the audio", "stop"),
@@ -38,6 +38,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("play", "Ctrl+P", "Play / pause", "toggle_play"),
     ActionSpec("replay", "Ctrl+R", "Replay from the start", "replay"),
     ActionSpec("focus_phrase", "Ctrl+L", "Go to the phrase box", "focus_phrase"),
+    ActionSpec("listen_phrase", "Ctrl+Shift+S", "Listen to the phrase (offline voice)", "listen_to_phrase",
+               "&Listen to the phrase", "&Edit"),
+    ActionSpec("copy_translation", "Ctrl+Shift+C", "Copy the translation", "copy_translation",
+               "&Copy translation", "&Edit"),
+    ActionSpec("clear", "Ctrl+Shift+Backspace", "Clear the phrase and the answer shown", "clear",
+               "C&lear", "&Edit"),
+    ActionSpec("zoom_in", "Ctrl++", "Larger transcript text", "zoom_in", "Zoom &in", "&View"),
+    ActionSpec("zoom_out", "Ctrl+-", "Smaller transcript text", "zoom_out", "Zoom &out", "&View"),
+    ActionSpec("zoom_reset", "Ctrl+0", "Transcript text at its usual size", "zoom_reset",
+               "&Actual size", "&View"),
     ActionSpec("settings", "Ctrl+,", "Settings", "open_settings", "&Settings…", "&File", preferences=True),
     ActionSpec("guard", "Ctrl+G", "Guard: check (and repair) the audio of your own Realtime app",
                "open_guard", "&Guard…", "&Tools"),
@@ -50,6 +60,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
 )
 
 
+MENUS = ("&File", "&Edit", "&View", "&Tools", "&Help")   # menu bar order
+
+
 def shortcut_rows(table: tuple[ActionSpec, ...] = ACTIONS) -> list[tuple[str, str]]:
     """(key, what it does) for every row with a key, in table order."""
     return [(a.keys, a.help) for a in table if a.keys]
@@ -59,7 +72,8 @@ def build_actions(window: QMainWindow, table: tuple[ActionSpec, ...] = ACTIONS) 
     """Create the QActions of `table` on `window`, put them in its menus, and set each as
     `window.<name>_action`. The slot is looked up when triggered, so it is always the
     window's current method."""
-    menus: dict[str, object] = {}
+    used = {spec.menu for spec in table if spec.slot is not None and spec.menu}
+    menus = {title: window.menuBar().addMenu(title) for title in MENUS if title in used}
     made: dict[str, QAction] = {}
     for spec in table:
         if spec.slot is None:
@@ -73,8 +87,6 @@ def build_actions(window: QMainWindow, table: tuple[ActionSpec, ...] = ACTIONS) 
         if spec.menu is None:
             window.addAction(action)
         else:
-            if spec.menu not in menus:
-                menus[spec.menu] = window.menuBar().addMenu(spec.menu)
             if spec.separator_before:
                 menus[spec.menu].addSeparator()
             menus[spec.menu].addAction(action)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -30,9 +30,6 @@ from app.ui import theme
 log = logging.getLogger(__name__)
 PAGE = 100
 ROW_CHARS = 80
-STATUS_LABEL = {"match": "matches", "mismatch": "mismatch", "repaired": "repaired", "incomplete": "incomplete",
-                "failed": "failed", "verifying": "not checked yet", "unverified": "not verified",
-                "streaming": "receiving"}
 EXPORT_DIR_KEY = "export/last_dir"
 EXPORT_FORMAT_KEY = "export/last_format"
 
@@ -86,7 +83,7 @@ class HistoryPanel(QWidget):
         self.empty_label.setObjectName("emptyHistory")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.empty_label.setWordWrap(True)
-        self.empty_label.setStyleSheet(f"color: {theme.MUTED}; padding: 12px;")
+        self.empty_label.setContentsMargins(12, 12, 12, 12)   # its colour: theme.style_sheet (light/dark)
         self.empty_label.hide()
         lay.addWidget(self.empty_label, 1)     # takes the list's place when the list is hidden
         # one notice at a time (a delete's undo, an export's folder, a warning): each replaces the last
@@ -188,8 +185,8 @@ class HistoryPanel(QWidget):
 
     def _item(self, r) -> QListWidgetItem:
         when = time.strftime("%d %b %H:%M", time.localtime(r.created_at))
-        glyph = theme.GLYPH.get(r.status, "")
-        label = STATUS_LABEL.get(r.status, r.status)
+        look = theme.look(r.status)
+        glyph, label = look.glyph, look.label or r.status
         text = r.transcript or r.input_text
         item = QListWidgetItem(f"{glyph} {elide(text)}\n{when} · {label} · {r.duration_s:.1f} s · "
                                f"{languages_label(r.source_language, r.target_language)}")
@@ -197,7 +194,7 @@ class HistoryPanel(QWidget):
         item.setData(Qt.ItemDataRole.UserRole + 1, r.status)
         item.setToolTip(f"Typed: {elide(r.input_text, 600)}\nHeard: {elide(r.transcript, 600)}")
         if r.status in ("mismatch", "failed"):
-            item.setForeground(Qt.GlobalColor.darkRed)
+            item.setForeground(QColor(theme.FLAG_TEXT))     # the theme's red: legible light or dark
         return item
 
     def _maybe_load_more(self, value: int) -> None:

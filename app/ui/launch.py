@@ -38,6 +38,23 @@ def watch_task_failures(loop, show) -> None:
     task_errors.add_listener(show)
 
 
+def compose_window(engine: str | None = None):
+    """The composition root: settings -> services (client, engine, verifier, history,
+    player) -> the window, which builds none of them itself."""
+    from PySide6.QtCore import QSettings
+
+    from app.pipeline.services import Services
+    from app.ui.main_window import MainWindow
+    from app.ui.qt_settings import load_settings
+
+    qsettings = QSettings()
+    settings = load_settings(qsettings)
+    if engine and engine != "auto":
+        settings.provider = engine       # `python -m app --engine local`: this run's choice
+    services = Services(settings)
+    return MainWindow(services=services, player=services.make_player(), qsettings=qsettings)
+
+
 def run_gui(args=None) -> int:
     import qasync
 
@@ -53,17 +70,10 @@ def run_gui(args=None) -> int:
         crashed_before = None
     app = make_app()
     crash.install()
-    from app.ui.main_window import MainWindow
-
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    window = MainWindow()
+    window = compose_window(getattr(args, "engine", None))
     watch_task_failures(loop, window.show_error)
-    engine = getattr(args, "engine", None)
-    if engine and engine != "auto":
-        window.settings.provider = engine
-        window.services.settings = window.settings
-        window.refresh_status()
     window.show()
     if crashed_before:
         window.show_error("Verbatim closed unexpectedly last time. Your history is safe; the details "

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from app import APP_NAME
-from app.audio.player import Player, open_output
+from app.audio.player import Player
 from app.core.secrets import SecretStore
 from app.core.settings import Settings, endpoint_problem
 from app.core.timing import estimate_word_times
@@ -36,13 +36,14 @@ from app.core.utterance import Utterance
 from app.pipeline import InputError, Listener, Pipeline, check_input
 from app.pipeline.services import Services
 from app.pipeline.state import RequestState
+from app.pipeline.translate import MAX_INPUT_CHARS
 from app.ui import accessibility, appearance, theme
 from app.ui.actions import build_actions, shortcut_rows, shortcuts_dialog
 from app.ui.first_run import FirstRunHint
 from app.ui.qt_settings import load_settings, save_settings
 from app.ui.result_pane import ResultPane
 from app.ui.threads import ui_thread
-from app.ui.widgets import Banner, LanguageBar, PhraseEdit, elide_status
+from app.ui.widgets import Banner, LanguageBar, PhraseEdit, PhraseTools, elide_status
 
 log = logging.getLogger(__name__)
 POLL_MS = 30   # ≥ 30 Hz highlight updates from the player clock
@@ -51,12 +52,15 @@ ENGINE_START_DELAY_MS = 500   # the local engine starts this long after the wind
 # Kept for scripts and tests: (key, what it does), read from the one action table.
 SHORTCUTS: list[tuple[str, str]] = shortcut_rows()
 GEOMETRY_KEY = "window/geometry"
+ZOOM_KEY = "view/transcript_zoom"
 SPLITTER_KEY = "window/splitter"
 ERROR_CAUSES_OF_A_REQUEST = ("input", "request", "connection")
 
 
 class _WindowListener(Listener):
-    """Pipeline progress -> window (runs on the Qt thread: qasync's loop is Qt's)."""
+    """Pipeline progress -> window. The pipeline calls it from the event loop's thread, which
+    under qasync is the Qt thread (history saves on the disk thread report back through the
+    loop too); worker threads reach the window through app.ui.threads instead."""
 
     def __init__(self, window: MainWindow) -> None:
         self.w = window
@@ -121,26 +125,30 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle(APP_NAME)
         self.qsettings = qsettings or QSettings()
-        self.settings: Settings = load_settings(self.qsettings)
-        self.services = services or Services(self.settings, SecretStore())
-        self.player = player or Player(open_output(self.settings.audio_device))
+        # app.ui.launch composes the parts; building them here is for scripts and benches
+        self.services = services or Services(load_settings(self.qsettings), SecretStore())
+        self.settings: Settings = self.services.settings
+        self.player = player or self.services.make_player()
         self.client = None
         self.pipeline: Pipeline | None = None
         self.utterance: Utterance | None = None
         self.transcript_dirty = False   # streamed text waiting for the next refresh tick
         self.task: asyncio.Task | None = None
         self.request = RequestState(on_change=self._phase_changed)
+        self.listener: Listener = _WindowListener(self)   # the pipeline reports through it
         self.stopped_stage: str | None = None
         self.error_cause: str | None = None
         self._phrase_baseline = ""     # the phrase box as last sent or loaded: anything else is a draft
         self._model_generation = 0     # progress from a replaced model's loader is ignored
         self._closed = False
+        self.phrase_player: Player | None = None      # the phrase read aloud, beside the answer's player
+        self._listen_task: asyncio.Task | None = None
         self.to_ui = ui_thread()       # worker threads reach the window only through this
         self._build()
-        self._poll = QTimer(self)
-        self._poll.setInterval(POLL_MS)
-        self._poll.timeout.connect(self._tick)
-        self._poll.start()
+        self.refresh_timer = QTimer(self)
+        self.refresh_timer.setInterval(POLL_MS)
+        self.refresh_timer.timeout.connect(self.tick)
+        self.refresh_timer.start()
         self.refresh_status()
         self._show_first_run_hint()
         # light or dark as the system says (or as chosen in Settings), live
@@ -244,6 +252,8 @@ class MainWindow(QMainWindow):
         self.phrase.setMaximumHeight(110)
         self.phrase.submitted.connect(self.translate_clicked)
         outer.addWidget(self.phrase)
+        self.phrase_tools = self._build_phrase_tools()
+        outer.addWidget(self.phrase_tools)
         outer.addLayout(self._build_request_row())
         self.error = Banner("error", self)
         outer.addWidget(self.error)
@@ -277,6 +287,14 @@ class MainWindow(QMainWindow):
         self.settings_button = bar.settings_button
         return bar
 
+    def _build_phrase_tools(self) -> PhraseTools:
+        tools = PhraseTools(MAX_INPUT_CHARS, self)
+        tools.listen_button.clicked.connect(self.listen_to_phrase)
+        tools.clear_button.clicked.connect(self.clear)
+        self.phrase.textChanged.connect(lambda: tools.set_count(len(self.phrase.toPlainText())))
+        self.char_count = tools.count
+        return tools
+
     def _build_request_row(self) -> QHBoxLayout:
         """The notice about the engine (with its way forward) and the Translate/Stop button."""
         row = QHBoxLayout()
@@ -297,6 +315,7 @@ class MainWindow(QMainWindow):
     def _build_result_pane(self) -> ResultPane:
         pane = ResultPane(self)
         pane.seek_requested.connect(self.seek)
+        pane.copy_button.clicked.connect(self.copy_translation)
         pane.player_bar.play_toggled.connect(self.toggle_play)
         pane.player_bar.replay.connect(self.replay)
         pane.player_bar.seek.connect(self.seek)
@@ -328,6 +347,10 @@ class MainWindow(QMainWindow):
         splitter = self.qsettings.value(SPLITTER_KEY)
         if isinstance(splitter, QByteArray) and not splitter.isEmpty():
             self.splitter.restoreState(splitter)
+        try:
+            self.transcript.set_zoom(int(self.qsettings.value(ZOOM_KEY, 0)))
+        except (TypeError, ValueError):
+            pass      # a hand-edited settings file: the usual size
 
     def save_layout(self) -> None:
         """Window size and place, and where the history divider is (restored at next start)."""
@@ -352,9 +375,10 @@ class MainWindow(QMainWindow):
     def _theme_changed(self, _colors) -> None:
         """Light/dark switched: repaint what is drawn with theme colours (flags, highlight)."""
         self.transcript.set_report(self.transcript.report)
-        restyle = getattr(self.result, "restyle", None)
-        if restyle is not None:
-            restyle()
+        self.result.restyle()
+        self.phrase_tools.set_count(len(self.phrase.toPlainText()))    # its colours
+        if self.history_panel is not None:
+            self.history_panel.refresh()       # its rows carry the status colour
 
     def focus_phrase(self) -> None:
         self.phrase.setFocus()
@@ -416,10 +440,7 @@ class MainWindow(QMainWindow):
                 n, total = len(u.report.flagged_segments), len(u.report.segments)
                 text = f"Audio differs: {n} of {total} sentence{'s' if total != 1 else ''}"
             else:
-                text = {"streaming": "Receiving…", "verifying": "Verifying…", "unverified": "Not verified",
-                        "match": "Audio matches the transcript", "repaired": "Repaired — audio matches",
-                        "incomplete": "Incomplete answer", "failed": "Failed", "idle": "",
-                        "connecting": "Connecting…", "stopped": "Stopped"}.get(status, status)
+                text = theme.STATUS[status].badge if status in theme.STATUS else status
         self.result.set_badge(status, text)
 
     def show_error(self, message: str, cause: str = "request") -> None:
@@ -475,16 +496,98 @@ class MainWindow(QMainWindow):
         earlier = self.phrase.toPlainText()
         self.phrase.setPlainText(u.transcript)
         self._phrase_baseline = u.transcript
+        self._clear_answer()
+        self.transcript.set_text(earlier)
+        self.result.set_title("swapped")
+
+    def _clear_answer(self) -> None:
+        """Nothing shown on the answer side, and nothing to play."""
         self.player.stop()
-        self.player.load(None, u.sample_rate)
+        self.player.load(None, self.utterance.sample_rate if self.utterance else 24000)
         self.utterance = None
         self.transcript.clear_all()
-        self.transcript.set_text(earlier)
         self.result.hide_flags()
         self.set_badge("idle")
-        self.result.set_title("swapped")
+        self.result.set_title("translation")
         self.player_bar.set_enabled(False)
         self.player_bar.compare_button.hide()
+
+    def clear(self) -> None:
+        """Clear (Ctrl+Shift+Backspace): an empty phrase box and answer; history keeps everything."""
+        if self.request.active:
+            self.stop()
+        self.stop_phrase()
+        self.phrase.clear()
+        self._phrase_baseline = ""
+        self._clear_answer()
+        self.phrase.setFocus()
+
+    def copy_translation(self) -> None:
+        """The transcript shown, to the clipboard (Ctrl+Shift+C)."""
+        from PySide6.QtWidgets import QApplication
+
+        text = self.transcript.text
+        if not text.strip():
+            self.show_status("Nothing to copy yet: translate a phrase first.", 4000)
+            return
+        QApplication.clipboard().setText(text)
+        self.show_status("Translation copied.", 3000)
+
+    # --- listening to the phrase itself (offline voice) -----------------------------------
+    def listen_to_phrase(self) -> None:
+        """Read the phrase aloud in its own language with the offline voices (Ctrl+Shift+S)."""
+        text = self.phrase.toPlainText().strip()
+        if not text:
+            self.show_status("Type a phrase to listen to first.", 4000)
+            return
+        language = self.source.code()
+        if language == "auto":
+            from app.core.langid import detect_text_language
+
+            language = detect_text_language(text, default="en") or "en"
+        self.stop_phrase()
+        self._listen_task = asyncio.ensure_future(self._speak_phrase(text, language))
+
+    async def _speak_phrase(self, text: str, language: str) -> None:
+        try:
+            pcm = await self.services.phrase_speech().speak(text, language)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("reading the phrase aloud failed", exc_info=True)
+            self.show_status(f"Could not read the phrase aloud: {exc}", 8000)
+            return
+        if self.phrase_player is None:
+            self.phrase_player = self.services.make_player()
+        if self.player.is_active:
+            self.player.pause()        # one voice at a time
+        self.phrase_player.load(pcm, 24000)
+        self.phrase_player.play()
+
+    def stop_phrase(self) -> bool:
+        """Stop reading the phrase aloud; True when something was stopped."""
+        stopped = False
+        if self._listen_task is not None and not self._listen_task.done():
+            self._listen_task.cancel()
+            stopped = True
+        if self.phrase_player is not None and self.phrase_player.is_active:
+            self.phrase_player.stop()
+            stopped = True
+        return stopped
+
+    # --- transcript text size -----------------------------------------------------------
+    def zoom_in(self) -> None:
+        self.set_zoom(self.transcript.zoom + 1)
+
+    def zoom_out(self) -> None:
+        self.set_zoom(self.transcript.zoom - 1)
+
+    def zoom_reset(self) -> None:
+        self.set_zoom(0)
+
+    def set_zoom(self, step: int) -> None:
+        """Transcript text size, in steps from the usual (kept for the next start)."""
+        self.qsettings.setValue(ZOOM_KEY, self.transcript.set_zoom(step))
 
     def _languages_changed(self) -> None:
         self.settings.source_language = self.source.code()
@@ -507,12 +610,22 @@ class MainWindow(QMainWindow):
     def stop(self) -> None:
         """Stop / Esc: cancel whatever runs (connecting, answer, check, repair) and the audio."""
         running = self.task is not None and not self.task.done()
+        if self.stop_phrase() and not running and not self.player.is_active:
+            return
         if running:
             self.task.cancel()
-        if self.player.state in ("playing", "buffering") or running:
+        if self.player.is_active or running:
             self.player.stop()
             if not running:
                 self.show_status("Playback stopped.", 3000)
+
+    async def translate_now(self, text: str, source: str | None = None, target: str | None = None, *,
+                            metadata: dict[str, str] | None = None) -> Utterance | None:
+        """Translate `text` (from/to the pickers' languages unless given) and return once the
+        answer is checked and, if asked, repaired: what Translate starts, for scripts and tests.
+        `metadata` goes to the server (the local engine reads pacing and faults from it)."""
+        return await self._translate(text, source or self.source.code(), target or self.target.code(),
+                                     metadata=metadata)
 
     async def _translate(self, text: str, source: str, target: str, metadata=None) -> Utterance | None:
         self.stopped_stage = None
@@ -583,19 +696,8 @@ class MainWindow(QMainWindow):
         self.refresh_status()     # the engine now knows which pairs it really translates
         verifier = await self._verifier_or_none()
         store = self._store_or_none()
-        from app.pipeline.translate import PipelineOptions
-        from app.repair.repairer import Repairer, RepairOptions
-        from app.repair.speech import LocalSpeech, cloud_speech_for
-
-        s = self.settings
-        speech = cloud_speech_for(client.config) or LocalSpeech()
-        repairer = Repairer(RepairOptions(policy=s.repair_policy, attempts=s.repair_attempts),
-                            speech=speech, ask=self._ask_repair)
-        self.pipeline = Pipeline(client, verifier=verifier, store=store, player=self.player,
-                                 listener=_WindowListener(self), provider=self.services.provider(),
-                                 model=s.model, voice=s.voice, audio_format=s.audio_format,
-                                 options=PipelineOptions(strict=s.strict_mode), repairer=repairer,
-                                 speech=speech, can_translate=self.services.can_translate)
+        self.pipeline = self.services.make_pipeline(client, player=self.player, listener=self.listener,
+                                                    ask_repair=self._ask_repair, verifier=verifier, store=store)
         return self.pipeline
 
     async def _ask_repair(self, u: Utterance) -> bool:
@@ -706,7 +808,7 @@ class MainWindow(QMainWindow):
 
     # --- playback ------------------------------------------------------------------------
     def toggle_play(self) -> None:
-        if self.player.state in ("playing", "buffering"):
+        if self.player.is_active:
             self.player.pause()
         else:
             if self.player.state == "ended":
@@ -730,7 +832,7 @@ class MainWindow(QMainWindow):
     def seek(self, seconds: float) -> None:
         self.player.seek(seconds)
         self.transcript.reset_position()
-        if self.player.state not in ("playing", "buffering"):
+        if not self.player.is_active:
             self.player.play()
 
     def _compare_toggled(self, original: bool) -> None:
@@ -747,7 +849,8 @@ class MainWindow(QMainWindow):
                                             for w in report.words])
         self.replay()
 
-    def _tick(self) -> None:
+    def tick(self) -> None:
+        """One refresh (the timer runs it every POLL_MS): streamed text, highlight, progress."""
         if self.transcript_dirty:
             self.transcript_dirty = False
             u = self.utterance
@@ -757,7 +860,7 @@ class MainWindow(QMainWindow):
         pos = self.player.position_s
         self.transcript.set_position(pos)
         self.player_bar.set_progress(pos, self.player.duration_s)
-        self.player_bar.set_playing(self.player.state in ("playing", "buffering"))
+        self.player_bar.set_playing(self.player.is_active)
 
     # --- settings ------------------------------------------------------------------------
     def open_settings(self) -> None:
@@ -789,11 +892,14 @@ class MainWindow(QMainWindow):
         self.save_layout()
         if self.task is not None and not self.task.done():
             self.task.cancel()
-        self._poll.stop()
+        self.refresh_timer.stop()
         if getattr(self, "guard_view", None) is not None:
             self.guard_view.shutdown()
+        self.stop_phrase()
         try:
             self.player.close()
+            if self.phrase_player is not None:
+                self.phrase_player.close()
         finally:
             self.services.close()
         super().closeEvent(event)

@@ -4,7 +4,16 @@ their legend and the player bar. It shows what it is given; the window decides w
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ui import theme
 from app.ui.transcript_view import TranscriptView
@@ -29,6 +38,10 @@ class ResultPane(QWidget):
         head.addWidget(self.title)
         head.addWidget(self.badge)
         head.addStretch(1)
+        self.copy_button = QToolButton(self)
+        self.copy_button.setText("Copy")
+        self.copy_button.setToolTip("Copy the translation (Ctrl+Shift+C)")
+        head.addWidget(self.copy_button)
         lay.addLayout(head)
         self.set_title("translation")
 
@@ -43,23 +56,32 @@ class ResultPane(QWidget):
         self.flags.itemClicked.connect(self._flag_activated)
         self.flags.hide()
         lay.addWidget(self.flags)
-        self.legend = QLabel(
-            f"<span style='color:{theme.FLAG_TEXT}'>✂ <s>not spoken</s> &nbsp; "
-            f"⇆ <u>wrong language</u> (wavy) &nbsp; ≠ spoken differently (dashed)</span>", self)
+        self.legend = QLabel(self)
         self.legend.hide()
         lay.addWidget(self.legend)
 
         self.player_bar = PlayerBar(self)
         lay.addWidget(self.player_bar)
+        self.restyle()
+
+    def restyle(self) -> None:
+        """Draw the badge, legend and flags in the theme's colours in use now (light/dark)."""
+        self.legend.setText(f"<span style='color:{theme.FLAG_TEXT}'>✂ <s>not spoken</s> &nbsp; "
+                            f"⇆ <u>wrong language</u> (wavy) &nbsp; ≠ spoken differently (dashed)</span>")
+        status = self.badge.property("status")
+        if status:
+            self.badge.setStyleSheet(theme.badge_style(status))
+        for i in range(self.flags.count()):
+            self.flags.item(i).setForeground(QColor(theme.FLAG_TEXT))
 
     def set_title(self, kind: str) -> None:
         self.title.setText(f"<b>{TITLE[kind]}</b>")
         self.title.setProperty("kind", kind)
 
     def set_badge(self, status: str, text: str) -> None:
-        glyph = theme.GLYPH.get(status, "")
-        self.badge.setText(f"{glyph} {text}".strip())
-        self.badge.setStyleSheet(theme.BADGE_STYLE.get(status, ""))
+        look = theme.look(status)
+        self.badge.setText(f"{look.glyph} {text}".strip())
+        self.badge.setStyleSheet(theme.badge_style(status))
         self.badge.setProperty("status", status)
         self.badge.setVisible(bool(text))
 
@@ -67,12 +89,14 @@ class ResultPane(QWidget):
         """One row per flagged sentence (click: hear it), and the legend when there are any."""
         self.flags.clear()
         for seg in report.flagged_segments:
-            item = QListWidgetItem(f"{theme.GLYPH.get(seg.status, '!')}  Sentence {seg.index + 1} — "
+            item = QListWidgetItem(f"{theme.look(seg.status).glyph or '!'}  Sentence {seg.index + 1} — "
                                    f"{describe_segment(seg, report)}")
             item.setData(Qt.ItemDataRole.UserRole, seg.start_s if seg.start_s is not None else report.audio_duration_s)
             item.setToolTip(seg.text)
-            item.setForeground(Qt.GlobalColor.darkRed)
+            item.setForeground(QColor(theme.FLAG_TEXT))
             self.flags.addItem(item)
+        rows = sum(self.flags.sizeHintForRow(i) for i in range(min(self.flags.count(), 4)))
+        self.flags.setMaximumHeight(max(24, rows + 2 * self.flags.frameWidth() + 4))   # no empty band
         self.flags.setVisible(bool(report.flagged_segments))
         self.legend.setVisible(bool(report.flagged_segments))
 

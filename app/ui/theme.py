@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.core.utterance import Status
+
 
 @dataclass(frozen=True)
 class Colors:
@@ -94,28 +96,62 @@ OK = LIGHT.ok
 WARN = LIGHT.warn
 MUTED = LIGHT.muted
 
-# Status glyphs pair with colour so the state reads without colour vision.
-GLYPH = {
-    "match": "✓", "repaired": "✓", "mismatch": "✗", "incomplete": "◐", "failed": "!",
-    "verifying": "◌", "unverified": "?", "connecting": "◌", "stopped": "■", "streaming": "♪", "repairing": "↻",
-    "truncated": "✂", "drifted": "⇆", "misspoken": "≠",
-}
-STATUS_NAME = {"truncated": "Not spoken", "drifted": "Wrong language", "misspoken": "Spoken differently"}
 
-BADGE_STYLE = {
-    "idle": f"color: {MUTED};",
-    "streaming": f"color: {MUTED};",
-    "verifying": f"color: {MUTED}; border: 1px solid #c4c7c5;",
-    "unverified": f"color: {MUTED}; border: 1px dashed #c4c7c5;",
-    "match": f"color: white; background: {OK};",
-    "repaired": f"color: white; background: {OK};",
-    "mismatch": f"color: white; background: {FLAG_TEXT};",
-    "repairing": f"color: white; background: {WARN};",
-    "incomplete": f"color: white; background: {WARN};",
-    "failed": f"color: white; background: {FLAG_TEXT};",
-    "connecting": f"color: {MUTED};",
-    "stopped": f"color: {WARN}; border: 1px solid {WARN};",
+@dataclass(frozen=True)
+class Look:
+    """How one status reads everywhere: its glyph (so it reads without colour vision), the
+    badge's words and style, and the history row's word."""
+
+    glyph: str
+    badge: str = ""
+    label: str = ""
+    style: str = ""     # a template: {ok}, {warn}, {muted}, {flag_text}, {badge_*} (BADGE_BACKGROUND)
+
+
+_PLAIN = "color: {muted};"
+_GOOD = "color: white; background: {badge_ok};"
+_BAD = "color: white; background: {badge_bad};"
+_CAUTION = "color: white; background: {badge_caution};"
+# filled badges keep white text on the same deep colours in light and dark (≥ 4.5:1)
+BADGE_BACKGROUND = {"badge_ok": "#176c34", "badge_bad": "#b3261e", "badge_caution": "#855800"}
+
+# The one status table: an utterance's Status, the request phases the badge shows
+# (idle, connecting, repairing, stopped), and a flagged sentence's status.
+STATUS: dict[str, Look] = {
+    Status.MATCH: Look("✓", "Audio matches the transcript", "matches", _GOOD),
+    Status.REPAIRED: Look("✓", "Repaired — audio matches", "repaired", _GOOD),
+    Status.MISMATCH: Look("✗", "Audio differs", "mismatch", _BAD),
+    Status.INCOMPLETE: Look("◐", "Incomplete answer", "incomplete", _CAUTION),
+    Status.FAILED: Look("!", "Failed", "failed", _BAD),
+    Status.VERIFYING: Look("◌", "Verifying…", "not checked yet", f"{_PLAIN} border: 1px solid #c4c7c5;"),
+    Status.UNVERIFIED: Look("?", "Not verified", "not verified", f"{_PLAIN} border: 1px dashed #c4c7c5;"),
+    Status.STREAMING: Look("♪", "Receiving…", "receiving", _PLAIN),
+    "idle": Look("", "", "", _PLAIN),
+    "connecting": Look("◌", "Connecting…", "connecting", _PLAIN),
+    "repairing": Look("↻", "Repairing…", "repairing", _CAUTION),
+    "stopped": Look("■", "Stopped", "stopped", "color: {warn}; border: 1px solid {warn};"),
+    # a flagged sentence
+    "truncated": Look("✂", label="Not spoken"),
+    "drifted": Look("⇆", label="Wrong language"),
+    "misspoken": Look("≠", label="Spoken differently"),
 }
+_UNKNOWN = Look("")
+
+
+def look(status: str) -> Look:
+    return STATUS.get(status, _UNKNOWN)
+
+
+def badge_style(status: str) -> str:
+    """The badge's style sheet for `status`, in the colours in use now."""
+    c = _current
+    return look(status).style.format(ok=c.ok, warn=c.warn, muted=c.muted, flag_text=c.flag_text,
+                                     **BADGE_BACKGROUND)
+
+
+# Views of the table for older callers (Guard view).
+GLYPH = {k: v.glyph for k, v in STATUS.items()}
+STATUS_NAME = {k: STATUS[k].label for k in ("truncated", "drifted", "misspoken")}
 
 
 def style_sheet(c: Colors | None = None) -> str:
@@ -132,6 +168,7 @@ QLabel#testResult[kind="ok"] {{ color: {c.ok}; }}
 QLabel#testResult[kind="fail"] {{ color: {c.flag_text}; }}
 QLabel#testResult[kind="busy"] {{ color: {c.muted}; }}
 QLabel#warnNote {{ color: {c.warn}; }}
+QLabel#emptyHistory, QLabel#hint {{ color: {c.muted}; }}
 QTextEdit#transcript {{ padding: 6px; }}
 QListWidget#flags {{ border: none; background: transparent; }}
 QPushButton#primary {{ font-weight: 600; padding: 6px 18px; }}

@@ -17,6 +17,9 @@ from app.text.segments import Span, split_sentences, split_words
 from app.ui import theme
 from app.verify.report import Report, SegmentResult, describe_segment
 
+ZOOM_STEPS = range(-4, 9)     # the zoom steps the view accepts, ZOOM_STEP_PT points each
+ZOOM_STEP_PT = 1.5
+
 
 class TranscriptView(QTextEdit):
     word_clicked = Signal(int, float)   # word index, its start time (s)
@@ -33,6 +36,8 @@ class TranscriptView(QTextEdit):
         font = self.font()
         font.setPointSizeF(max(13.0, font.pointSizeF() * 1.35))
         self.setFont(font)
+        self._base_point_size = font.pointSizeF()
+        self._zoom = 0
         self.setPlaceholderText("The translation appears here, word by word as it is spoken.")
         self.tracker = HighlightTracker()
         self._text = ""
@@ -40,6 +45,20 @@ class TranscriptView(QTextEdit):
         self._segments: list[Span] = []
         self.report: Report | None = None
         self._highlight_index = -1
+
+    # --- zoom ------------------------------------------------------------------------
+    @property
+    def zoom(self) -> int:
+        return self._zoom
+
+    def set_zoom(self, step: int) -> int:
+        """Text size `step` points×1.5 from the usual; clamped to ZOOM_STEPS. Returns the step set."""
+        step = min(max(int(step), ZOOM_STEPS[0]), ZOOM_STEPS[-1])
+        self._zoom = step
+        font = self.font()
+        font.setPointSizeF(self._base_point_size + step * ZOOM_STEP_PT)
+        self.setFont(font)
+        return step
 
     # --- content ---------------------------------------------------------------------
     @property

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.languages import LANGUAGES
+from app.ui import theme
 
 
 class LanguagePicker(QComboBox):
@@ -94,6 +95,39 @@ class PhraseEdit(QPlainTextEdit):
             self.submitted.emit()
             return
         super().keyPressEvent(event)
+
+
+class PhraseTools(QWidget):
+    """Under the phrase box: listen to it, clear it, and how many characters of the limit it uses."""
+
+    def __init__(self, limit: int, parent=None) -> None:
+        super().__init__(parent)
+        self.limit = limit
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.listen_button = QToolButton(self)
+        self.listen_button.setText("Listen")
+        self.listen_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaVolume))
+        self.listen_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.listen_button.setToolTip("Listen to the phrase, read by an offline voice (Ctrl+Shift+S)")
+        self.clear_button = QToolButton(self)
+        self.clear_button.setText("Clear")
+        self.clear_button.setToolTip("Clear the phrase and the answer shown (Ctrl+Shift+Backspace)")
+        self.count = QLabel(self)
+        self.count.setObjectName("charCount")
+        lay.addWidget(self.listen_button)
+        lay.addWidget(self.clear_button)
+        lay.addStretch(1)
+        lay.addWidget(self.count)
+        self.set_count(0)
+
+    def set_count(self, n: int) -> None:
+        over = n > self.limit
+        self.count.setText(f"{n:,} / {self.limit:,}")
+        self.count.setProperty("over", over)
+        self.count.setStyleSheet(f"color: {theme.FLAG_TEXT}; font-weight: 600;" if over else f"color: {theme.MUTED};")
+        self.count.setToolTip(f"Too long: Verbatim translates up to {self.limit:,} characters at a time."
+                              if over else f"Up to {self.limit:,} characters at a time.")
 
 
 class Banner(QLabel):

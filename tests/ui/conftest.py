@@ -4,9 +4,9 @@ import pytest
 import qasync
 from PySide6.QtCore import QSettings
 
-from app.core.secrets import SecretStore
 from app.core.settings import Settings
 from app.pipeline.services import Services
+from tests.helpers import SessionSecrets
 
 
 @pytest.fixture(scope="session")
@@ -21,30 +21,6 @@ def loop(qapp):
         loop.close()        # stops its executor threads before Qt goes away
     except Exception:
         pass
-
-
-def run(loop, coro, timeout=120):
-    return loop.run_until_complete(asyncio.wait_for(coro, timeout))
-
-
-async def until(predicate, timeout=60.0, step=0.02):
-    t = 0.0
-    while not predicate():
-        await asyncio.sleep(step)
-        t += step
-        if t > timeout:
-            raise AssertionError("condition not reached in time")
-
-
-class SessionSecrets(SecretStore):
-    """Keys for this test only: never the machine's keyring or environment."""
-
-    @staticmethod
-    def _probe():
-        return "test session", False
-
-    def get(self, provider):
-        return self._session.get(provider)
 
 
 @pytest.fixture

@@ -78,11 +78,11 @@ def main() -> int:
             start.update(none=sys.getrefcount(None), rss=rss_mb(), time=time.monotonic(),
                          ticks=state["ticks"])
         if state["ticks"] - start["ticks"] >= args.ticks:
-            w._poll.stop()
+            w.refresh_timer.stop()
             app.quit()
 
-    w._poll.setInterval(args.interval_ms)
-    w._poll.timeout.connect(counted)
+    w.refresh_timer.setInterval(args.interval_ms)
+    w.refresh_timer.timeout.connect(counted)
     closing = asyncio.Event()
     app.aboutToQuit.connect(closing.set)
     with loop:

@@ -8,8 +8,7 @@ import threading
 
 from app.engine import seed_cases
 from tests.guard.apps import run_app
-
-from .conftest import run, until
+from tests.helpers import run, until
 
 
 def port_open(port: int) -> bool:

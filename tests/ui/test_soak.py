@@ -52,7 +52,7 @@ def test_idle_ticks_leave_qt_alone(make_window):
         real = getattr(widget, name)
         setattr(widget, name, lambda *a, _n=name, _r=real: (calls.append(_n), _r(*a)))
     for _ in range(200):
-        w._tick()
+        w.tick()
     assert calls == []
     # ...and a moving clock still reaches the widgets
     import numpy as np
@@ -61,7 +61,7 @@ def test_idle_ticks_leave_qt_alone(make_window):
     w.player.play()
     for _ in range(10):
         sink.advance(0.03)
-        w._tick()
+        w.tick()
     assert calls.count("setValue") >= 9
     assert "setIcon" in calls
     assert 250 <= bar.slider.value() <= 300          # 0.3 s played, in ms
@@ -69,22 +69,20 @@ def test_idle_ticks_leave_qt_alone(make_window):
 
 def test_streamed_deltas_render_once_per_tick(make_window):
     from app.core.utterance import Utterance
-    from app.ui.main_window import _WindowListener
-
     w = make_window(player=Player(ManualSink()))
     u = Utterance(input_text="x", source_language="en", target_language="en")
     w.show_utterance(u, live=True)
     renders = []
     real = w.transcript.set_text
     w.transcript.set_text = lambda text: (renders.append(text), real(text))
-    listener = _WindowListener(w)
+    listener = w.listener              # what the pipeline calls
     words = "one two three four five six seven eight nine ten".split()
     for i in range(1, 301):          # 300 deltas between two ticks
         u.transcript = " ".join(words[: 1 + i % 10]) + f" {i}"
         listener.on_transcript(u)
     assert renders == []
-    w._tick()
+    w.tick()
     assert renders == [u.transcript]
     assert w.transcript.text == u.transcript
-    w._tick()
+    w.tick()
     assert len(renders) == 1         # nothing new: nothing rendered

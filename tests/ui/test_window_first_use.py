@@ -10,8 +10,7 @@ from PySide6.QtWidgets import QApplication
 from app.core.settings import Settings
 from app.ui.main_window import SHORTCUTS
 from app.ui.settings_dialog import SettingsDialog
-
-from .conftest import SessionSecrets, run, until
+from tests.helpers import SessionSecrets, run, until
 
 
 def settings_like(w, **changes):
@@ -57,7 +56,7 @@ def test_a_read_back_is_labelled_as_such_in_the_window_and_history(make_window, 
     w.target.set_code("fr")
 
     async def flow():
-        return await w._translate("¿Dónde está la estación de tren?", "auto", "fr")
+        return await w.translate_now("¿Dónde está la estación de tren?", "auto", "fr")
 
     u = run(loop, flow())
     assert u.meta["read_back"] and u.meta["requested_target"] == "fr"
@@ -82,13 +81,13 @@ def test_focus_starts_in_the_phrase_box(make_window, qtbot, loop):
 
 def test_space_plays_and_pauses_outside_text_boxes_only(make_window, qtbot, loop):
     w = make_window()
-    run(loop, w._translate("One two three four five six seven eight nine ten.", "en", "en"))
+    run(loop, w.translate_now("One two three four five six seven eight nine ten.", "en", "en"))
     with qtbot.waitActive(w):
         w.activateWindow()
     w.player.stop()
     w.transcript.setFocus()
     qtbot.keyClick(w.transcript, Qt.Key.Key_Space)
-    assert w.player.state in ("playing", "buffering")
+    assert w.player.is_active
     qtbot.keyClick(w.transcript, Qt.Key.Key_Space)
     assert w.player.state == "paused"
     w.phrase.setFocus()
@@ -119,7 +118,7 @@ def test_help_menu_lists_every_real_shortcut(make_window, qtbot, loop):
 
 
 def test_swap_swaps_the_texts_too(make_window, qtbot, loop, tmp_path):
-    from tests.history.test_store import utterance
+    from tests.helpers import utterance
 
     w = make_window()
     u = utterance("Where is the station?", "¿Dónde está la estación?")
@@ -211,7 +210,7 @@ def test_an_endpoint_saved_before_validation_is_named_before_connecting(make_win
     secrets = SessionSecrets()
     secrets.set("openai", "test-key")
     w = make_window(secrets=secrets, provider="openai", endpoint="foo")
-    run(loop, w._translate("Hello.", "en", "fr"))
+    run(loop, w.translate_now("Hello.", "en", "fr"))
     assert "“foo”" in w.error.text() and "Settings" in w.error.text()
 
 
@@ -232,7 +231,7 @@ def test_long_status_messages_are_elided_before_the_permanent_labels(make_window
 # --- 7. history keeps an unsent draft ---------------------------------------------------------
 
 def test_selecting_history_keeps_an_unsent_draft(make_window, qtbot, loop):
-    from tests.history.test_store import utterance
+    from tests.helpers import utterance
 
     w = make_window()
     a = utterance("Thanks.", "Gracias.")
@@ -275,7 +274,7 @@ def test_changing_the_verifier_model_reloads_it_in_the_background(make_window, q
     assert "new verifier model is ready" in w.statusBar().currentMessage()
 
     async def flow():                                      # and answers are checked with it
-        return await w._translate("Good morning, everyone.", "en", "en")
+        return await w.translate_now("Good morning, everyone.", "en", "en")
 
     u = run(loop, flow())
     assert u.report is not None and w.pipeline.verifier is new

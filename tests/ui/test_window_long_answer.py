@@ -3,7 +3,7 @@ mostly red (numbers in words, identical sentences repeated, audio far past Whisp
 
 import pytest
 
-from .conftest import run
+from tests.helpers import run
 
 SENTENCES = [
     "The train to the airport leaves from platform four at half past nine.",
@@ -35,7 +35,7 @@ def test_a_long_english_read_back_verifies_clean_through_the_window(make_window,
     w.target.set_code("fr")
 
     async def flow():
-        return await w._translate(LONG_TEXT, source, "fr")
+        return await w.translate_now(LONG_TEXT, source, "fr")
 
     u = run(loop, flow(), timeout=400)
     assert u.report is not None and u.meta.get("read_back")
@@ -60,7 +60,7 @@ def test_a_long_english_read_back_in_the_espeak_voice_verifies_clean(make_window
     w = make_window(repair_policy="off", voice="verse")     # "verse" maps to eSpeak NG on the local engine
 
     async def flow():
-        return await w._translate(LONG_TEXT, "en", "fr")
+        return await w.translate_now(LONG_TEXT, "en", "fr")
 
     u = run(loop, flow(), timeout=400)
     flagged = [(s.index, s.status, s.heard_language, s.heard) for s in u.report.segments if s.status != "ok"]

@@ -16,7 +16,7 @@ def test_every_action_with_a_slot_is_a_window_action_with_its_key(make_window):
         assert isinstance(action, QAction)
         assert action.shortcut() == QKeySequence(spec.keys)
     menus = [a.text() for a in w.menuBar().actions()]
-    assert menus == ["&File", "&Tools", "&Help"]
+    assert menus == ["&File", "&Edit", "&View", "&Tools", "&Help"]
     assert len(shortcut_rows()) == sum(1 for a in ACTIONS if a.keys)
 
 
@@ -54,3 +54,28 @@ def test_to_ui_runs_a_worker_threads_call_on_the_qt_thread(qtbot, loop):
     qtbot.waitUntil(lambda: bool(ran_on), timeout=2000)
     assert ran_on == [(threading.get_ident(), 7)]
 
+
+
+def test_the_window_gets_its_pipeline_from_services(make_window, loop):
+    from tests.helpers import run
+
+    w = make_window(repair_policy="off")
+    made = []
+    real = w.services.make_pipeline
+    w.services.make_pipeline = lambda *a, **k: made.append(real(*a, **k)) or made[-1]
+    u = run(loop, w.translate_now("Hello.", "en", "en"))
+    assert u is not None and made == [w.pipeline]
+    assert w.pipeline.player is w.player and w.pipeline.repairer.options.policy == "off"
+    assert w.settings is w.services.settings      # one Settings object, shared
+
+
+def test_compose_window_builds_the_parts_outside_the_window(qtbot, loop):
+    from app.ui.launch import compose_window
+
+    w = compose_window("local")       # settings and history: the suite's throwaway user folders
+    qtbot.addWidget(w)
+    try:
+        assert w.services.settings.provider == "local" and w.settings is w.services.settings
+        assert w.player is not None
+    finally:
+        w.close()

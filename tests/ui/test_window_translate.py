@@ -10,8 +10,7 @@ from PySide6.QtGui import QTextCursor
 from app.audio.player import ManualSink, Player
 from app.engine import seed_cases
 from app.ui import theme
-
-from .conftest import run, until
+from tests.helpers import run, until
 
 
 def test_typing_and_ctrl_enter_translate_and_play(make_window, qtbot, loop):
@@ -60,7 +59,7 @@ def test_highlight_follows_a_stepped_clock(make_window, qtbot, loop):
     w = make_window(player=Player(sink))
 
     async def flow():
-        return await w._translate("One two three four five six.", "en", "en")
+        return await w.translate_now("One two three four five six.", "en", "en")
 
     u = run(loop, flow())
     w.replay()
@@ -68,7 +67,7 @@ def test_highlight_follows_a_stepped_clock(make_window, qtbot, loop):
     total = u.duration_s
     for _k in range(1, 12):
         sink.advance(total / 12)
-        w._tick()
+        w.tick()
         seen.append(w.transcript.highlight_index)
     assert seen == sorted(seen)              # never jumps back
     assert seen[0] <= 1 and seen[-1] >= 4    # walks through the sentence
@@ -78,13 +77,13 @@ def test_engine_stopped_shows_an_error_and_the_app_stays_usable(make_window, qtb
     w = make_window()
 
     async def first():
-        return await w._translate("Hello.", "en", "en")
+        return await w.translate_now("Hello.", "en", "en")
 
     assert run(loop, first()) is not None
     w.services.engine.stop_thread()          # the engine dies under the window
 
     async def second():
-        return await w._translate("Hello again.", "en", "en")
+        return await w.translate_now("Hello again.", "en", "en")
 
     run(loop, second())
     assert w.error.isVisible()
@@ -134,7 +133,7 @@ def test_seed_case_ends_with_exactly_the_expected_red_segments(make_window, loop
     w = make_window(repair_policy="off")
 
     async def flow():
-        u = await w._translate(case["transcript"], "es", "en",
+        u = await w.translate_now(case["transcript"], "es", "en",
                                metadata={"verbatim_fault": json.dumps({"case": case_id})})
         await until(lambda: u.report is not None, timeout=90)
         return u

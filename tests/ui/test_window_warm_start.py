@@ -4,8 +4,7 @@ verifier is built and loaded on a thread, and the local engine is running before
 import threading
 
 from app.pipeline.services import Services
-
-from .conftest import run
+from tests.helpers import run
 
 
 def test_the_verifier_is_built_off_the_qt_thread_and_reports_ready(make_window, qtbot, monkeypatch):
@@ -38,17 +37,17 @@ def test_the_local_engine_is_running_before_the_first_request(make_window, qtbot
     engine = w.services.engine
 
     async def flow():
-        return await w._translate("Good morning.", "en", "en")
+        return await w.translate_now("Good morning.", "en", "en")
 
     u = run(loop, flow())
     assert u.state == "complete" and w.services.engine is engine    # the request used that one
 
 
 def test_no_engine_is_started_for_a_cloud_provider(make_window, qtbot):
-    from .conftest import SessionSecrets
+    from tests.helpers import SessionSecrets
 
     secrets = SessionSecrets()
-    secrets._session["openai"] = "sk-test-not-used"
+    secrets.set("openai", "sk-test-not-used")
     w = make_window(secrets=secrets, provider="openai")
     qtbot.wait(800)
     assert w.services.engine is None
@@ -56,8 +55,7 @@ def test_no_engine_is_started_for_a_cloud_provider(make_window, qtbot):
 
 def test_closing_while_the_engine_starts_stops_it(qtbot):
     from app.core.settings import Settings
-
-    from .conftest import SessionSecrets
+    from tests.helpers import SessionSecrets
 
     s = Services(Settings(provider="local"), SessionSecrets())
     thread = s.start_engine_in_background()
