@@ -34,6 +34,13 @@ def test_every_text_colour_is_legible_on_its_background(c):
     assert not low, f"{c.scheme}: below {AA}:1 — {low}"
 
 
+def test_filled_badges_keep_white_text_legible():
+    for name, fill in theme.BADGE_BACKGROUND.items():
+        assert theme.contrast("#ffffff", fill) >= AA, name
+    for status in ("match", "mismatch", "repairing"):
+        assert "color: white" in theme.badge_style(status)
+
+
 def test_the_contrast_formula_matches_wcag():
     assert theme.contrast("#000000", "#ffffff") == pytest.approx(21.0)
     assert theme.contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
