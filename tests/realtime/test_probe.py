@@ -7,8 +7,7 @@ import pytest
 from app.engine import LocalEngine
 from app.realtime import ProviderConfig
 from app.realtime.probe import probe
-
-from .fake_servers import free_port, http_answer, silent
+from tests.helpers.servers import free_port, http_answer, silent
 
 KEY = "sk-test-0123456789abcdefSECRET"
 

@@ -7,8 +7,7 @@ from PySide6.QtWidgets import QApplication
 from app.core.settings import Settings
 from app.ui.accessibility import unnamed_focusable
 from app.ui.settings_dialog import SettingsDialog
-
-from .conftest import SessionSecrets
+from tests.helpers import SessionSecrets
 
 
 def describe(widgets):

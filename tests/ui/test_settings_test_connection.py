@@ -8,9 +8,8 @@ import pytest
 from app.core.settings import Settings
 from app.engine import LocalEngine
 from app.ui.settings_dialog import SettingsDialog
-from tests.realtime.fake_servers import free_port, http_answer
-
-from .conftest import SessionSecrets
+from tests.helpers import SessionSecrets
+from tests.helpers.servers import free_port, http_answer
 
 KEY = "sk-typed-0123456789abcdefSECRET"
 

@@ -8,8 +8,7 @@ from app.core.settings import Settings
 from app.pipeline.services import Services
 from app.ui import theme
 from app.ui.main_window import MainWindow
-
-from .conftest import SessionSecrets
+from tests.helpers import SessionSecrets
 
 
 def window(qtbot, path, secrets=None):
