@@ -199,7 +199,7 @@ class Services:
         """After the verifier model setting changed: drop the old worker, build the new one."""
         with self._verifier_lock:
             old, self._verifier = self._verifier, None
-        if old is not None and hasattr(old, "close"):
+        if old is not None:
             old.close()
         return self.verifier()
 
@@ -223,9 +223,9 @@ class Services:
             except Exception:
                 log.exception("stopping the local engine failed")
             self.engine = None
-        if self._verifier is not None and hasattr(self._verifier, "close"):
+        if self._verifier is not None:
             self._verifier.close()
-        if self._store is not None and hasattr(self._store, "close"):
+        if self._store is not None:
             translate = sys.modules.get("app.pipeline.translate")
             if translate is not None:   # history saves run on a disk thread: let them land first
                 translate.wait_for_saves(10.0)

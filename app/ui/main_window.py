@@ -38,7 +38,7 @@ from app.pipeline.services import Services
 from app.pipeline.state import RequestState
 from app.pipeline.translate import MAX_INPUT_CHARS
 from app.ui import accessibility, appearance, theme
-from app.ui.actions import build_actions, shortcut_rows, shortcuts_dialog
+from app.ui.actions import build_actions, shortcuts_dialog
 from app.ui.first_run import FirstRunHint
 from app.ui.qt_settings import load_settings, save_settings
 from app.ui.result_pane import ResultPane
@@ -49,8 +49,6 @@ log = logging.getLogger(__name__)
 POLL_MS = 30   # ≥ 30 Hz highlight updates from the player clock
 ENGINE_START_DELAY_MS = 500   # the local engine starts this long after the window, off its thread
 
-# Kept for scripts and tests: (key, what it does), read from the one action table.
-SHORTCUTS: list[tuple[str, str]] = shortcut_rows()
 GEOMETRY_KEY = "window/geometry"
 ZOOM_KEY = "view/transcript_zoom"
 SPLITTER_KEY = "window/splitter"
@@ -141,6 +139,7 @@ class MainWindow(QMainWindow):
         self._phrase_baseline = ""     # the phrase box as last sent or loaded: anything else is a draft
         self._model_generation = 0     # progress from a replaced model's loader is ignored
         self._closed = False
+        self.guard_view = None         # built when first opened
         self.phrase_player: Player | None = None      # the phrase read aloud, beside the answer's player
         self._listen_task: asyncio.Task | None = None
         self.to_ui = ui_thread()       # worker threads reach the window only through this
@@ -179,12 +178,7 @@ class MainWindow(QMainWindow):
             # building the worker imports app.verify (faster-whisper, CTranslate2): ~100 ms of
             # imports that would stall the Qt loop at start
             try:
-                worker = services.verifier()
-                warm = getattr(worker, "warm", None)
-                if warm is None:       # nothing to load (a verifier given ready)
-                    loaded("ok")
-                    return
-                future = warm(progress=progress)
+                future = services.verifier().warm(progress=progress)
             except Exception as exc:
                 loaded(f"error:{exc}")
                 return
@@ -384,7 +378,7 @@ class MainWindow(QMainWindow):
         self.phrase.setFocus()
 
     def open_guard(self):
-        if getattr(self, "guard_view", None) is None:
+        if self.guard_view is None:
             from app.ui.guard_view import GuardView
 
             self.guard_view = GuardView(self.services, parent=self)
@@ -477,10 +471,6 @@ class MainWindow(QMainWindow):
                                        "verifying": "Stopped — not checked",
                                        "repairing": "Stopped — not repaired"}.get(self.stopped_stage or "",
                                                                                    "Stopped"))
-
-    def set_busy(self, busy: bool) -> None:
-        """Kept for scripts: the button follows the request state."""
-        self._phase_changed(self.request.phase, self.request.phase)
 
     # --- actions -----------------------------------------------------------------------
     def swap_languages(self) -> None:
@@ -664,17 +654,36 @@ class MainWindow(QMainWindow):
         return None
 
     async def _ensure_pipeline(self) -> Pipeline | None:
+        """The pipeline of the current connection; connects first when there is none."""
         if self.pipeline is not None:
             return self.pipeline
         status = self.services.status()
+        problem = self._connection_problem(status)
+        if problem:
+            self.show_error(problem, cause="connection")
+            return None
+        client = await self._connect(status)
+        if client is None:
+            return None
+        self.refresh_status()     # the engine now knows which pairs it really translates
+        verifier = await self._verifier_or_none()
+        store = self._store_or_none()
+        self.pipeline = self.services.make_pipeline(client, player=self.player, listener=self.listener,
+                                                    ask_repair=self._ask_repair, verifier=verifier, store=store)
+        return self.pipeline
+
+    def _connection_problem(self, status) -> str:
+        """Why connecting cannot work with these settings ("" when it may)."""
+        if status.problem == "no-key":
+            return status.notice
+        if status.provider != "local" and endpoint_problem(self.settings.endpoint):
+            return endpoint_problem(self.settings.endpoint) + " Change it in Settings."
+        return ""
+
+    async def _connect(self, status):
+        """A connected client, or None after saying in the window why not."""
         where = status.label + (f" at {self.settings.endpoint}" if self.settings.endpoint
                                 and status.provider != "local" else "")
-        if status.problem == "no-key":
-            self.show_error(status.notice, cause="connection")
-            return None
-        if status.provider != "local" and endpoint_problem(self.settings.endpoint):
-            self.show_error(endpoint_problem(self.settings.endpoint) + " Change it in Settings.", cause="connection")
-            return None
         self.set_connection("connecting…")
         client = None
         try:
@@ -693,12 +702,7 @@ class MainWindow(QMainWindow):
             return None
         self.client = client
         self.set_connection("connected")
-        self.refresh_status()     # the engine now knows which pairs it really translates
-        verifier = await self._verifier_or_none()
-        store = self._store_or_none()
-        self.pipeline = self.services.make_pipeline(client, player=self.player, listener=self.listener,
-                                                    ask_repair=self._ask_repair, verifier=verifier, store=store)
-        return self.pipeline
+        return client
 
     async def _ask_repair(self, u: Utterance) -> bool:
         """Policy 'ask': a non-blocking question; the loop keeps running while it is open."""
@@ -803,7 +807,7 @@ class MainWindow(QMainWindow):
 
     def history_changed(self, u: Utterance) -> None:
         panel = self.history_panel
-        if panel is not None and hasattr(panel, "refresh"):
+        if panel is not None:
             panel.refresh()
 
     # --- playback ------------------------------------------------------------------------
@@ -893,7 +897,7 @@ class MainWindow(QMainWindow):
         if self.task is not None and not self.task.done():
             self.task.cancel()
         self.refresh_timer.stop()
-        if getattr(self, "guard_view", None) is not None:
+        if self.guard_view is not None:
             self.guard_view.shutdown()
         self.stop_phrase()
         try:
