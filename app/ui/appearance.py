@@ -59,6 +59,7 @@ class Appearance(QObject):
         self._platform_style = app.style().name()
         self._system = app.styleHints().colorScheme()
         self._forced = False
+        self._applying = False
         app.styleHints().colorSchemeChanged.connect(self._system_changed)
         self.apply()
 
@@ -88,27 +89,34 @@ class Appearance(QObject):
 
     # --- applying it ----------------------------------------------------------------------
     def apply(self) -> None:
-        want = self.scheme()
+        if self._applying:     # asking the platform may report the new scheme at once
+            return
+        self._applying = True
+        try:
+            self._ask_platform()
+            self._apply(self.scheme())
+        finally:
+            self._applying = False
+        self.changed.emit(theme.colors())
+
+    def _apply(self, want: str) -> None:
         old_sheet = theme.STYLE_SHEET
         theme.set_colors(theme.DARK if want == "dark" else theme.LIGHT)
-        self._ask_platform(want)
-        if self.choice == "system" and not self.system_scheme and not self._forced:
-            pass      # the platform's own palette is the one the colours were chosen from
-        else:
+        if self._forced or self.choice != "system" or self.system_scheme:
             self._force_palette(theme.colors())
+        # else: the platform's own palette is the one the colours were chosen from
         for w in self.app.topLevelWidgets():
             if w.styleSheet() == old_sheet:       # windows styled with the theme's sheet follow it
                 w.setStyleSheet(theme.STYLE_SHEET)
-        self.changed.emit(theme.colors())
 
-    def _ask_platform(self, want: str) -> None:
+    def _ask_platform(self) -> None:
         # Qt 6.8+: the platform switches native parts (title bar, dialogs) where it can
         hints = self.app.styleHints()
         try:
             if self.choice == "system":
                 hints.unsetColorScheme()
             else:
-                hints.setColorScheme(Qt.ColorScheme.Dark if want == "dark" else Qt.ColorScheme.Light)
+                hints.setColorScheme(Qt.ColorScheme.Dark if self.choice == "dark" else Qt.ColorScheme.Light)
         except AttributeError:
             pass
 

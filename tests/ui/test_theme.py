@@ -115,3 +115,22 @@ def test_windows_styled_by_the_theme_follow_it(app_state, qtbot):
     w.setStyleSheet(theme.STYLE_SHEET)
     appearance.install(QApplication.instance(), "dark")
     assert theme.DARK.error_background in w.styleSheet()
+
+
+def test_a_platform_that_answers_at_once_does_not_recurse(app_state, monkeypatch):
+    """Qt 6.8+ platforms report the scheme asked of them through colorSchemeChanged, possibly
+    while it is being asked: one switch, one `changed`."""
+    app = app_state
+    look = appearance.install(app, "system")
+    seen = []
+    look.changed.connect(seen.append)
+
+    def answering_platform():
+        asked = {"dark": Qt.ColorScheme.Dark, "light": Qt.ColorScheme.Light}.get(look.choice)
+        if asked is not None:
+            app.styleHints().colorSchemeChanged.emit(asked)
+
+    monkeypatch.setattr(look, "_ask_platform", answering_platform)
+    look.set_choice("dark")
+    assert seen == [theme.DARK] and look.scheme() == "dark"
+    assert app.palette().color(QPalette.ColorRole.Base).name() == theme.DARK.base
