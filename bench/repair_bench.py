@@ -70,8 +70,8 @@ async def run(n: int, strict_n: int, order: tuple[str, ...] = ("revoice", "tts",
     result: dict = {}
     async with LocalEngine(default_voice="alloy") as eng:
         client = RealtimeClient(ProviderConfig(provider="local", api_key=eng.api_key, websocket_base_url=eng.url))
-        p = Pipeline(client, verifier=verifier, speech=speech, voice="alloy",
-                     options=PipelineOptions(autoplay=False),
+        p = Pipeline(client, verifier=verifier, speech=speech,
+                     options=PipelineOptions(voice="alloy", autoplay=False),
                      repairer=Repairer(RepairOptions(policy="automatic", attempts=2, order=order), speech=speech))
         flagged = clean_final = 0
         attempts = Counter()
@@ -97,8 +97,8 @@ async def run(n: int, strict_n: int, order: tuple[str, ...] = ("revoice", "tts",
                                              "count": len(v)} for k, v in per_strategy.items()},
             "first_audio_s_median": round(statistics.median(first_audio), 3) if first_audio else None,
         }
-        strict = Pipeline(client, verifier=verifier, speech=speech, voice="alloy",
-                          options=PipelineOptions(autoplay=False, strict=True))
+        strict = Pipeline(client, verifier=verifier, speech=speech,
+                          options=PipelineOptions(voice="alloy", autoplay=False, strict=True))
         mism = 0
         first = []
         for text, spec in faults(strict_n, seed=2):

@@ -29,6 +29,23 @@ def read_wav(source: str | os.PathLike | bytes) -> tuple[np.ndarray, int]:
     data = source_bytes(source, WavError)
     if len(data) < 12 or data[:4] not in (b"RIFF", b"RF64") or data[8:12] != b"WAVE":
         raise WavError("not a WAV file (no RIFF/WAVE header)")
+    fmt, payload = _chunks(data)
+    tag, channels, rate, bits = _format(fmt)
+    frame = max(1, bits // 8) * channels
+    payload = payload[: len(payload) - len(payload) % frame]
+    decode = _DECODERS.get((tag, bits))
+    if decode is None:
+        raise WavError(f"unsupported WAV encoding (format tag {tag}, {bits} bits)")
+    x = decode(payload)
+    if channels > 1:
+        x = x.reshape(-1, channels).mean(axis=1)
+    x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
+    pcm = np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
+    return pcm, int(rate)
+
+
+def _chunks(data: bytes) -> tuple[bytes, bytes]:
+    """The format chunk and the audio of a RIFF/WAVE file."""
     pos = 12
     fmt = None
     payload = None
@@ -46,39 +63,37 @@ def read_wav(source: str | os.PathLike | bytes) -> tuple[np.ndarray, int]:
         raise WavError("WAV file has no format chunk")
     if payload is None:
         raise WavError("WAV file has no data chunk")
-    tag, channels, rate, _, block_align, bits = struct.unpack("<HHIIHH", fmt[:16])
+    return fmt, payload
+
+
+def _format(fmt: bytes) -> tuple[int, int, int, int]:
+    """(format tag, channels, rate, bits per sample); an extensible wrapper gives its inner tag."""
+    tag, channels, rate, _, _block_align, bits = struct.unpack("<HHIIHH", fmt[:16])
     if tag == _EXTENSIBLE and len(fmt) >= 26:
         tag = struct.unpack("<H", fmt[24:26])[0]
     if channels < 1 or rate < 1000 or rate > 384000:
         raise WavError(f"implausible WAV header: {channels} channels at {rate} Hz")
-    width = max(1, bits // 8)
-    frame = width * channels
-    payload = payload[: len(payload) - len(payload) % frame]
-    if tag == _PCM and bits == 16:
-        x = np.frombuffer(payload, "<i2").astype(np.float32) / 32768.0
-    elif tag == _PCM and bits == 8:
-        x = (np.frombuffer(payload, np.uint8).astype(np.float32) - 128.0) / 128.0
-    elif tag == _PCM and bits == 24:
-        b = np.frombuffer(payload, np.uint8).reshape(-1, 3).astype(np.int32)
-        v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
-        v = np.where(v & 0x800000, v - 0x1000000, v)
-        x = v.astype(np.float32) / 8388608.0
-    elif tag == _PCM and bits == 32:
-        x = np.frombuffer(payload, "<i4").astype(np.float32) / 2147483648.0
-    elif tag == _FLOAT and bits == 32:
-        x = np.frombuffer(payload, "<f4").astype(np.float32)
-    elif tag == _FLOAT and bits == 64:
-        x = np.frombuffer(payload, "<f8").astype(np.float32)
-    elif tag in (_ULAW, _ALAW) and bits == 8:
-        table = ULAW_TO_PCM if tag == _ULAW else ALAW_TO_PCM
-        x = table[np.frombuffer(payload, np.uint8)].astype(np.float32) / 32768.0
-    else:
-        raise WavError(f"unsupported WAV encoding (format tag {tag}, {bits} bits)")
-    if channels > 1:
-        x = x.reshape(-1, channels).mean(axis=1)
-    x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
-    pcm = np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
-    return pcm, int(rate)
+    return tag, channels, rate, bits
+
+
+def _pcm24(payload: bytes) -> np.ndarray:
+    b = np.frombuffer(payload, np.uint8).reshape(-1, 3).astype(np.int32)
+    v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+    v = np.where(v & 0x800000, v - 0x1000000, v)
+    return v.astype(np.float32) / 8388608.0
+
+
+# (format tag, bits) -> samples as float32 in [-1, 1), interleaved
+_DECODERS = {
+    (_PCM, 16): lambda p: np.frombuffer(p, "<i2").astype(np.float32) / 32768.0,
+    (_PCM, 8): lambda p: (np.frombuffer(p, np.uint8).astype(np.float32) - 128.0) / 128.0,
+    (_PCM, 24): _pcm24,
+    (_PCM, 32): lambda p: np.frombuffer(p, "<i4").astype(np.float32) / 2147483648.0,
+    (_FLOAT, 32): lambda p: np.frombuffer(p, "<f4").astype(np.float32),
+    (_FLOAT, 64): lambda p: np.frombuffer(p, "<f8").astype(np.float32),
+    (_ULAW, 8): lambda p: ULAW_TO_PCM[np.frombuffer(p, np.uint8)].astype(np.float32) / 32768.0,
+    (_ALAW, 8): lambda p: ALAW_TO_PCM[np.frombuffer(p, np.uint8)].astype(np.float32) / 32768.0,
+}
 
 
 def source_bytes(source: str | os.PathLike | bytes, error: type[Exception]) -> bytes:

@@ -7,37 +7,88 @@ key is deliberately NOT here: it lives in the OS keyring (see app/core/secrets.p
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
 from typing import Any
 
 SCHEMA_VERSION = 1
 
-PROVIDERS = ("local", "openai", "azure")
-AUDIO_FORMATS = ("pcm16", "g711_ulaw", "g711_alaw")
-REPAIR_POLICIES = ("off", "ask", "automatic")
-APPEARANCES = ("system", "light", "dark")
+
+# The choice fields. StrEnums, so each value still is (and compares equal to) its string:
+# widgets, QSettings and JSON keep handling plain strings.
+class Provider(StrEnum):
+    AUTO = "auto"          # OpenAI/Azure when a key is stored, else local
+    LOCAL = "local"
+    OPENAI = "openai"
+    AZURE = "azure"
+
+
+class AudioFormat(StrEnum):
+    PCM16 = "pcm16"
+    G711_ULAW = "g711_ulaw"
+    G711_ALAW = "g711_alaw"
+
+
+class RepairPolicy(StrEnum):
+    OFF = "off"
+    ASK = "ask"
+    AUTOMATIC = "automatic"
+
+
+class AzureStyle(StrEnum):
+    V1 = "v1"              # /openai/v1 (GA shapes)
+    LEGACY = "legacy"      # /openai/realtime?api-version
+
+
+class Flavor(StrEnum):
+    AUTO = "auto"
+    GA = "ga"
+    BETA = "beta"
+
+
+class Appearance(StrEnum):
+    SYSTEM = "system"      # follow the system's light/dark scheme
+    LIGHT = "light"
+    DARK = "dark"
+
+
+PROVIDERS = tuple(p for p in Provider if p is not Provider.AUTO)
+AUDIO_FORMATS = tuple(AudioFormat)
+REPAIR_POLICIES = tuple(RepairPolicy)
+APPEARANCES = tuple(Appearance)
+
+# field -> (its enum, the value used when a stored one is not a member)
+CHOICES: dict[str, tuple[type[StrEnum], StrEnum]] = {
+    "provider": (Provider, Provider.AUTO),
+    "azure_style": (AzureStyle, AzureStyle.V1),
+    "flavor": (Flavor, Flavor.AUTO),
+    "audio_format": (AudioFormat, AudioFormat.PCM16),
+    "repair_policy": (RepairPolicy, RepairPolicy.AUTOMATIC),
+    "appearance": (Appearance, Appearance.SYSTEM),
+}
 
 
 @dataclass(slots=True)
 class Settings:
-    provider: str = "auto"            # auto = OpenAI/Azure when a key is stored, else local
+    provider: Provider = Provider.AUTO
     endpoint: str = ""                # Azure resource URL or a custom websocket base URL
     model: str = "gpt-realtime"       # OpenAI model / Azure deployment
     api_version: str = "2025-04-01-preview"   # Azure legacy only
-    azure_style: str = "v1"           # v1 (GA shapes) | legacy (/openai/realtime?api-version)
-    flavor: str = "auto"              # ga | beta | auto
+    azure_style: AzureStyle = AzureStyle.V1
+    flavor: Flavor = Flavor.AUTO
     voice: str = "alloy"
-    audio_format: str = "pcm16"
+    audio_format: AudioFormat = AudioFormat.PCM16
     verifier_model: str = "bundled:whisper-base"
     source_language: str = "auto"
     target_language: str = "en"
-    repair_policy: str = "automatic"
+    repair_policy: RepairPolicy = RepairPolicy.AUTOMATIC
     repair_attempts: int = 2
     strict_mode: bool = False         # text from the model, speech from TTS of that exact text
     audio_device: str = "auto"
-    appearance: str = "system"        # light/dark: follow the system, or the user's choice
+    appearance: Appearance = Appearance.SYSTEM   # light/dark: follow the system, or the user's choice
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema_version": SCHEMA_VERSION, **asdict(self)}
+        data = {k: v.value if isinstance(v, StrEnum) else v for k, v in asdict(self).items()}
+        return {"schema_version": SCHEMA_VERSION, **data}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:
@@ -63,19 +114,13 @@ class Settings:
         return out
 
     def validate(self) -> None:
-        if self.provider not in PROVIDERS + ("auto",):
-            self.provider = "auto"
-        if self.audio_format not in AUDIO_FORMATS:
-            self.audio_format = "pcm16"
-        if self.repair_policy not in REPAIR_POLICIES:
-            self.repair_policy = "automatic"
+        """Choice fields become their enum member (an unknown value, the default); bounds apply."""
+        for name, (enum, default) in CHOICES.items():
+            try:
+                setattr(self, name, enum(getattr(self, name)))
+            except ValueError:
+                setattr(self, name, default)
         self.repair_attempts = max(0, min(5, self.repair_attempts))
-        if self.azure_style not in ("v1", "legacy"):
-            self.azure_style = "v1"
-        if self.flavor not in ("auto", "ga", "beta"):
-            self.flavor = "auto"
-        if self.appearance not in APPEARANCES:
-            self.appearance = "system"
 
 
 ENDPOINT_SCHEMES = ("https", "wss", "http", "ws")

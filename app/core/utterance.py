@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from app.verify.report import Report
+from app.core.report import Report
 
 UtteranceState = Literal["streaming", "complete", "incomplete", "failed"]
 RepairStrategy = Literal["revoice", "tts", "patch", "strict"]

@@ -55,51 +55,26 @@ class Fault:
         return d
 
 
+KNOWN_FIELDS = {"case", "truncate_after", "drift", "spoken", "no_audio", "late_deltas", "drop_after_deltas",
+                "delay_ms", "first_delay_ms", "error", "call_tool"}
+
+
 def parse_fault(metadata: dict[str, Any] | None) -> Fault:
     meta = metadata or {}
     seed = _int(meta.get("verbatim_seed", 0), "verbatim_seed", 0, 2**31)
     raw = meta.get("verbatim_fault")
     if raw in (None, ""):
         return Fault(seed=seed)
-    try:
-        spec = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError as exc:
-        raise FaultError(f"verbatim_fault is not valid JSON: {exc}") from exc
-    if not isinstance(spec, dict):
-        raise FaultError("verbatim_fault must be a JSON object")
-    known = {"case", "truncate_after", "drift", "spoken", "no_audio", "late_deltas", "drop_after_deltas",
-             "delay_ms", "first_delay_ms", "error", "call_tool"}
-    unknown = set(spec) - known
-    if unknown:
-        raise FaultError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
+    spec = _spec(raw)
     f = Fault(seed=seed)
     if "case" in spec:
-        try:
-            cases = seed_cases()
-        except MissingResource as exc:
-            raise FaultError(str(exc)) from exc
-        if spec["case"] not in cases:
-            raise FaultError(f"unknown seed case {spec['case']!r}; known: {', '.join(cases)}")
-        f.case = spec["case"]
+        f.case = _case(spec["case"])
     if "truncate_after" in spec:
         f.truncate_after = _int(spec["truncate_after"], "truncate_after", 0, 10_000)
     if "drift" in spec:
-        if not isinstance(spec["drift"], list):
-            raise FaultError("drift must be a list")
-        for d in spec["drift"]:
-            if not isinstance(d, dict) or "sentence" not in d or "language" not in d:
-                raise FaultError("each drift needs 'sentence' and 'language'")
-            _int(d["sentence"], "drift.sentence", 0, 10_000)
-            _lang(d["language"])
-            for k in ("text", "replace"):
-                if k in d and not isinstance(d[k], str):
-                    raise FaultError(f"drift.{k} must be text")
-        f.drift = spec["drift"]
+        f.drift = _drift(spec["drift"])
     if "spoken" in spec:
-        chunks = spec["spoken"]
-        if not isinstance(chunks, list) or not all(isinstance(c, (list, tuple)) and len(c) == 2 for c in chunks):
-            raise FaultError("spoken must be a list of [language, text] pairs")
-        f.spoken = [(_lang(lang), str(text)) for lang, text in chunks]
+        f.spoken = _spoken(spec["spoken"])
     f.no_audio = bool(spec.get("no_audio", False))
     f.late_deltas = _int(spec.get("late_deltas", 0), "late_deltas", 0, 1000)
     if "drop_after_deltas" in spec:
@@ -107,14 +82,61 @@ def parse_fault(metadata: dict[str, Any] | None) -> Fault:
     f.delay_ms = _int(spec.get("delay_ms", 0), "delay_ms", 0, 10_000)
     f.first_delay_ms = _int(spec.get("first_delay_ms", 0), "first_delay_ms", 0, 60_000)
     if "error" in spec:
-        err = spec["error"]
-        if not isinstance(err, dict) or "code" not in err:
-            raise FaultError("error needs a 'code'")
-        f.error = {"code": str(err["code"]), "message": str(err.get("message") or err["code"]),
-                   "type": str(err.get("type") or "invalid_request_error")}
+        f.error = _error(spec["error"])
     if "call_tool" in spec:
         f.call_tool = _call_tool(spec["call_tool"])
     return f
+
+
+def _spec(raw: Any) -> dict[str, Any]:
+    """The fault object: JSON text or already a dict, with known fields only."""
+    try:
+        spec = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError as exc:
+        raise FaultError(f"verbatim_fault is not valid JSON: {exc}") from exc
+    if not isinstance(spec, dict):
+        raise FaultError("verbatim_fault must be a JSON object")
+    unknown = set(spec) - KNOWN_FIELDS
+    if unknown:
+        raise FaultError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
+    return spec
+
+
+def _case(name: Any) -> str:
+    try:
+        cases = seed_cases()
+    except MissingResource as exc:
+        raise FaultError(str(exc)) from exc
+    if name not in cases:
+        raise FaultError(f"unknown seed case {name!r}; known: {', '.join(cases)}")
+    return name
+
+
+def _drift(spans: Any) -> list[dict[str, Any]]:
+    if not isinstance(spans, list):
+        raise FaultError("drift must be a list")
+    for d in spans:
+        if not isinstance(d, dict) or "sentence" not in d or "language" not in d:
+            raise FaultError("each drift needs 'sentence' and 'language'")
+        _int(d["sentence"], "drift.sentence", 0, 10_000)
+        _lang(d["language"])
+        for k in ("text", "replace"):
+            if k in d and not isinstance(d[k], str):
+                raise FaultError(f"drift.{k} must be text")
+    return spans
+
+
+def _spoken(chunks: Any) -> list[tuple[str, str]]:
+    if not isinstance(chunks, list) or not all(isinstance(c, (list, tuple)) and len(c) == 2 for c in chunks):
+        raise FaultError("spoken must be a list of [language, text] pairs")
+    return [(_lang(lang), str(text)) for lang, text in chunks]
+
+
+def _error(err: Any) -> dict[str, str]:
+    if not isinstance(err, dict) or "code" not in err:
+        raise FaultError("error needs a 'code'")
+    return {"code": str(err["code"]), "message": str(err.get("message") or err["code"]),
+            "type": str(err.get("type") or "invalid_request_error")}
 
 
 def _call_tool(spec: Any) -> dict[str, str]:

@@ -208,33 +208,33 @@ class LocalEngine:
     def _process_request(self, connection, request):
         headers = request.headers
         if not self._host_ok(headers.get_all("Host")):
-            return _json(connection, 403, _error("This server answers only requests addressed to "
+            return _json(403, _error("This server answers only requests addressed to "
                                                  "its own address (Host).", "forbidden_host"))
         if not is_local_origin(headers.get_all("Origin")):
-            return _json(connection, 403, _error("Requests from web pages elsewhere are refused (Origin).",
+            return _json(403, _error("Requests from web pages elsewhere are refused (Origin).",
                                                  "forbidden_origin"))
         parts = urlsplit(request.path)
         path = parts.path.rstrip("/")
         query = parse_qs(parts.query)
         if not any([self.key_ok(k) for k in self._offered_keys(headers, query)]):
-            return _json(connection, 401, _error("Incorrect API key provided.", "invalid_api_key"))
+            return _json(401, _error("Incorrect API key provided.", "invalid_api_key"))
         if path == "/verbatim/health":
-            return _json(connection, 200, {"engine": "verbatim-local", "translation":
+            return _json(200, {"engine": "verbatim-local", "translation":
                                            "available" if self.translation_available else "unavailable",
                                            "url": self.url})
         if path.startswith("/verbatim/ground-truth/"):
             truth = self.truth.get(path.rsplit("/", 1)[-1])
             if truth is None:
-                return _json(connection, 404, {"error": "unknown response id"})
-            return _json(connection, 200, truth)
+                return _json(404, {"error": "unknown response id"})
+            return _json(200, truth)
         if path not in ("/v1/realtime", "/realtime", "/openai/v1/realtime", "/openai/realtime"):
-            return _json(connection, 404, {"error": {"message": f"no such path {path[:200]}", "code": "not_found"}})
+            return _json(404, {"error": {"message": f"no such path {path[:200]}", "code": "not_found"}})
         if len(self.sessions) >= self.max_sessions:
-            return _json(connection, 429, _error(f"Too many sessions (at most {self.max_sessions} at once).",
+            return _json(429, _error(f"Too many sessions (at most {self.max_sessions} at once).",
                                                  "too_many_sessions", "rate_limit_error"))
         if path == "/openai/realtime":
             if not query.get("api-version") or not query.get("deployment"):
-                return _json(connection, 400, {"error": {"message": "api-version and deployment are required",
+                return _json(400, {"error": {"message": "api-version and deployment are required",
                                                          "code": "missing_required_parameter"}})
             flavor, model = "beta", query["deployment"][0]
         else:
@@ -266,7 +266,7 @@ def _error(message: str, code: str, kind: str = "invalid_request_error") -> dict
     return {"error": {"message": message, "code": code, "type": kind}}
 
 
-def _json(connection, status: int, body: dict[str, Any]):
+def _json(status: int, body: dict[str, Any]):
     from websockets.datastructures import Headers
     from websockets.http11 import Response
 

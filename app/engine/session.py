@@ -12,7 +12,7 @@ import random
 import time
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 from websockets.exceptions import ConnectionClosed
@@ -32,9 +32,6 @@ from .protocol import (
     reported_model,
 )
 from .speech import OUTPUT_RATE, render, split_wire, to_wire
-
-if TYPE_CHECKING:
-    from .server import LocalEngine
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +120,25 @@ class Said:
         return shape.assistant_item(self.item_id, self.status, self.audio, self.text(), b64)
 
 
+class TranslatorLike(Protocol):
+    def can(self, source: str, target: str) -> bool: ...
+    def translate(self, text: str, source: str, target: str) -> str: ...
+
+
+class EngineHost(Protocol):
+    """What a session needs from the engine that accepted it (`LocalEngine` is one)."""
+
+    default_voice: str
+    translator: TranslatorLike | None
+
+    @property
+    def translation_available(self) -> bool: ...
+    def record(self, ev: dict[str, Any]) -> None: ...
+    def keep_truth(self, response_id: str, truth: dict[str, Any]) -> None: ...
+
+
 class EngineSession:
-    def __init__(self, engine: LocalEngine, ws, flavor: str, model: str, azure: bool = False) -> None:
+    def __init__(self, engine: EngineHost, ws, flavor: str, model: str, azure: bool = False) -> None:
         self.engine = engine
         self.ws = ws
         self.shape = Shape(flavor)
@@ -142,8 +156,8 @@ class EngineSession:
 
     # --- plumbing ----------------------------------------------------------------------
     async def send(self, ev: dict[str, Any]) -> None:
+        # every server event carries an event_id; added last when missing (clients read JSON by key)
         ev.setdefault("event_id", new_id("event"))
-        # event_id first, as servers do; harmless either way
         self.engine.record(ev)
         await self.ws.send(json.dumps(ev, ensure_ascii=False))
 
@@ -215,30 +229,13 @@ class EngineSession:
         await self.send({"type": "session.updated", "session": self.shape.session(self.config)})
 
     def _session_changes(self, s: dict[str, Any]) -> dict[str, Any]:
-        """Every field of a GA or beta session object, checked, as the changes to apply."""
-        if len(json.dumps(s, default=str)) > MAX_SESSION_JSON:
-            raise ClientError(f"The session object is too large (at most {MAX_SESSION_JSON} bytes).",
-                              "string_above_max_length", "session")
+        """Every field of a GA or beta session object, checked, as the changes to apply.
+        Checked in the object's order of importance, so the first problem is the one reported."""
         beta = self.shape.beta
-        if not beta and s.get("type", "realtime") != "realtime":
-            raise ClientError(f"Invalid value: '{_short(s.get('type'))}'. The local engine opens 'realtime' "
-                              "sessions only.", param="session.type")
+        _check_session_object(s, beta)
         audio = _audio_part(s, "session", "input")
         out = _audio_part(s, "session", "output")
-        ch: dict[str, Any] = {}
-        fmt = _format(s, out, "output_audio_format", "session", "output")
-        if fmt is not None:
-            ch["audio_format"] = fmt
-        fmt = _format(s, audio, "input_audio_format", "session", "input")
-        if fmt is not None:
-            ch["input_format"] = fmt
-        voice_param = "session.voice" if "voice" in s else "session.audio.output.voice"
-        voice = _voice(s.get("voice", out.get("voice")), voice_param, allow_custom=not beta)
-        if voice is not None:
-            ch["voice"] = voice
-        speed = s.get("speed", out.get("speed"))
-        if speed is not None:
-            ch["speed"] = _speed(speed, "session.speed" if "speed" in s else "session.audio.output.speed")
+        ch = _audio_changes(s, audio, out, beta)
         mods = _modalities(s.get("modalities", s.get("output_modalities")), "session.modalities")
         if mods is not None:
             ch["modalities"] = mods
@@ -247,14 +244,7 @@ class EngineSession:
             ch["instructions"] = instructions
         if s.get("model") is not None:
             ch["model"] = _name(s["model"], "session.model")
-        for attr, ga_value, beta_key in (("turn_detection", audio.get("turn_detection", _ABSENT), "turn_detection"),
-                                         ("transcription", audio.get("transcription", _ABSENT),
-                                          "input_audio_transcription"),
-                                         ("noise_reduction", audio.get("noise_reduction", _ABSENT),
-                                          "input_audio_noise_reduction")):
-            value = s.get(beta_key, ga_value) if beta_key in s else ga_value
-            if value is not _ABSENT:
-                ch[attr] = value
+        ch.update(_input_audio_settings(s, audio))
         if "tools" in s:
             ch["tools"] = _tools(s["tools"], "session.tools")
         limit_key = "max_response_output_tokens" if "max_response_output_tokens" in s else "max_output_tokens"
@@ -415,7 +405,7 @@ class EngineSession:
         except FaultError as exc:
             raise ClientError(str(exc), param="response.metadata.verbatim_fault") from exc
         _instructions(params.get("instructions"), "response.instructions")
-        texts = self._input_texts(params, conversation)
+        texts = self._input_texts(params)
         out = _audio_part(params, "response", "output")
         fmt = _format(params, out, "output_audio_format", "response", "output") or self.config.audio_format
         voice = _voice(params.get("voice") or out.get("voice"), "response.voice",
@@ -454,7 +444,7 @@ class EngineSession:
         self.active = r
         self.tasks[r.id] = asyncio.create_task(self._respond(r, texts, fault))
 
-    def _input_texts(self, params: dict[str, Any], conversation: str) -> list[str]:
+    def _input_texts(self, params: dict[str, Any]) -> list[str]:
         """What to answer, in order: every user message (and tool output) since the last answer."""
         inp = params.get("input")
         items: list[dict[str, Any] | Said] = []
@@ -603,7 +593,6 @@ class EngineSession:
 
     async def _stream(self, r: ResponseState, transcript: str, chunks: list[Chunk], fault: Fault,
                       truth: dict[str, Any], cut: bool = False) -> None:
-        shape = self.shape
         base = {"response_id": r.id, "item_id": r.item_id, "output_index": 0, "content_index": 0}
         said = r.said = Said(r.item_id, r.audio, r.audio_format, transcript=transcript)
         await self._begin(r, said)
@@ -612,56 +601,62 @@ class EngineSession:
         await self.send({"type": "response.content_part.added", **base, "part": empty_part})
         if fault.first_delay_ms:
             await asyncio.sleep(fault.first_delay_ms / 1000)
-        rng = random.Random(fault.seed)
+        v = _Voicing(random.Random(fault.seed))
         sentences = split_sentences(transcript)
-        by_sentence: list[list[Chunk]] = [[] for _ in sentences] or [[]]
-        for j, c in enumerate(chunks):
-            k = c.sentence if c.sentence is not None else min(j, len(by_sentence) - 1)
-            by_sentence[min(k, len(by_sentence) - 1)].append(c)
-        held: list[str] = []
-        deltas = 0
-        offset = 0
         pos = 0
-        for k, group in enumerate(by_sentence):
+        for k, group in enumerate(_by_sentence(sentences, chunks)):
             end = sentences[k + 1].start if k + 1 < len(sentences) else len(transcript)
-            piece, start = transcript[pos:end], pos
-            pos = end
-            for word in _text_deltas(piece):
-                await self.send({"type": shape.transcript_delta if r.audio else shape.text_delta, **base,
-                                 "delta": word})
-                said.sent += len(word)
-                r.output_text_tokens += 1
-                await self._pace(fault)
-            if not r.audio:
-                continue
-            group_start = offset
-            for c in group:
-                if not c.text.strip():
-                    continue
-                pcm, spoken = await asyncio.to_thread(render, c, r.voice, offset, r.speed)
-                offset = spoken.end_sample
-                truth["spoken"].append(spoken.to_dict())
-                if r.conversation_id is not None:   # only answers in the conversation are kept
-                    said.add_audio(pcm)
-                wire = to_wire(pcm, r.audio_format)
-                r.output_audio_tokens += max(1, int(len(pcm) / OUTPUT_RATE * 10))
-                for piece_bytes in split_wire(wire, r.audio_format, 0.2 + (rng.random() * 0.1 if fault.seed else 0)):
-                    b64 = base64.b64encode(piece_bytes).decode("ascii")
-                    held.append(b64)
-                    if len(held) > fault.late_deltas:
-                        await self._audio_delta(r, base, held.pop(0))
-                        deltas += 1
-                        if fault.drop_after_deltas is not None and deltas >= fault.drop_after_deltas:
-                            await self._drop(truth)
-                        await self._pace(fault)
-            said.mark(group_start, offset, start, end)
-        if fault.drop_after_deltas is not None and deltas >= fault.drop_after_deltas:
+            start, pos = pos, end
+            await self._send_text(r, base, said, transcript[start:end], fault)
+            if r.audio:
+                group_start = v.offset
+                for c in group:
+                    if c.text.strip():
+                        await self._speak(r, base, said, c, fault, truth, v)
+                said.mark(group_start, v.offset, start, end)
+        if fault.drop_after_deltas is not None and v.deltas >= fault.drop_after_deltas:
             await self._drop(truth)
-        truth["audio_samples"] = offset
+        truth["audio_samples"] = v.offset
         if cut:
             r.status, r.status_details = "incomplete", {"type": "incomplete", "reason": "max_output_tokens"}
         else:
             r.status = "completed"
+        await self._content_done(r, base, transcript)
+        await self._finish(r)
+        truth["complete"] = True
+        for b64 in v.held:   # deltas the seed says arrive after .done
+            await self._audio_delta(base, b64)
+            await self._pace(fault)
+
+    async def _send_text(self, r: ResponseState, base: dict[str, Any], said: Said, piece: str, fault: Fault) -> None:
+        for word in _text_deltas(piece):
+            await self.send({"type": self.shape.transcript_delta if r.audio else self.shape.text_delta, **base,
+                             "delta": word})
+            said.sent += len(word)
+            r.output_text_tokens += 1
+            await self._pace(fault)
+
+    async def _speak(self, r: ResponseState, base: dict[str, Any], said: Said, c: Chunk, fault: Fault,
+                     truth: dict[str, Any], v: _Voicing) -> None:
+        """Render one chunk and send it as audio deltas, holding back the last `late_deltas`."""
+        pcm, spoken = await asyncio.to_thread(render, c, r.voice, v.offset, r.speed)
+        v.offset = spoken.end_sample
+        truth["spoken"].append(spoken.to_dict())
+        if r.conversation_id is not None:   # only answers in the conversation are kept
+            said.add_audio(pcm)
+        wire = to_wire(pcm, r.audio_format)
+        r.output_audio_tokens += max(1, int(len(pcm) / OUTPUT_RATE * 10))
+        for piece_bytes in split_wire(wire, r.audio_format, 0.2 + (v.rng.random() * 0.1 if fault.seed else 0)):
+            v.held.append(base64.b64encode(piece_bytes).decode("ascii"))
+            if len(v.held) > fault.late_deltas:
+                await self._audio_delta(base, v.held.pop(0))
+                v.deltas += 1
+                if fault.drop_after_deltas is not None and v.deltas >= fault.drop_after_deltas:
+                    await self._drop(truth)
+                await self._pace(fault)
+
+    async def _content_done(self, r: ResponseState, base: dict[str, Any], transcript: str) -> None:
+        shape = self.shape
         if r.audio:
             await self.send({"type": shape.audio_done, **base})
             await self.send({"type": shape.transcript_done, **base, "transcript": transcript})
@@ -670,11 +665,6 @@ class EngineSession:
         else:
             await self.send({"type": shape.text_done, **base, "text": transcript})
             await self.send({"type": "response.content_part.done", **base, "part": {"type": "text", "text": transcript}})
-        await self._finish(r)
-        truth["complete"] = True
-        for b64 in held:   # deltas the seed says arrive after .done
-            await self._audio_delta(r, base, b64)
-            await self._pace(fault)
 
     async def _finish(self, r: ResponseState) -> None:
         if r.started:
@@ -694,7 +684,7 @@ class EngineSession:
         if self.active is r:
             self.active = None
 
-    async def _audio_delta(self, r: ResponseState, base: dict[str, Any], b64: str) -> None:
+    async def _audio_delta(self, base: dict[str, Any], b64: str) -> None:
         await self.send({"type": self.shape.audio_delta, **base, "delta": b64})
 
     async def _pace(self, fault: Fault) -> None:
@@ -717,6 +707,66 @@ def _short(value: Any, limit: int = 40) -> str:
     """A client value quoted in an error message: as text, and short."""
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+@dataclass
+class _Voicing:
+    """The audio of one streamed response so far: samples spoken, deltas sent, deltas held back."""
+    rng: random.Random
+    offset: int = 0
+    deltas: int = 0
+    held: list[str] = dc_field(default_factory=list)
+
+
+def _by_sentence(sentences: list, chunks: list[Chunk]) -> list[list[Chunk]]:
+    """The chunks voicing each transcript sentence (a chunk with no sentence goes by its position)."""
+    groups: list[list[Chunk]] = [[] for _ in sentences] or [[]]
+    for j, c in enumerate(chunks):
+        k = c.sentence if c.sentence is not None else min(j, len(groups) - 1)
+        groups[min(k, len(groups) - 1)].append(c)
+    return groups
+
+
+def _check_session_object(s: dict[str, Any], beta: bool) -> None:
+    if len(json.dumps(s, default=str)) > MAX_SESSION_JSON:
+        raise ClientError(f"The session object is too large (at most {MAX_SESSION_JSON} bytes).",
+                          "string_above_max_length", "session")
+    if not beta and s.get("type", "realtime") != "realtime":
+        raise ClientError(f"Invalid value: '{_short(s.get('type'))}'. The local engine opens 'realtime' "
+                          "sessions only.", param="session.type")
+
+
+def _audio_changes(s: dict[str, Any], audio: dict[str, Any], out: dict[str, Any], beta: bool) -> dict[str, Any]:
+    """Formats, voice and speed: beta names at the top level, GA names under `audio`."""
+    ch: dict[str, Any] = {}
+    fmt = _format(s, out, "output_audio_format", "session", "output")
+    if fmt is not None:
+        ch["audio_format"] = fmt
+    fmt = _format(s, audio, "input_audio_format", "session", "input")
+    if fmt is not None:
+        ch["input_format"] = fmt
+    voice_param = "session.voice" if "voice" in s else "session.audio.output.voice"
+    voice = _voice(s.get("voice", out.get("voice")), voice_param, allow_custom=not beta)
+    if voice is not None:
+        ch["voice"] = voice
+    speed = s.get("speed", out.get("speed"))
+    if speed is not None:
+        ch["speed"] = _speed(speed, "session.speed" if "speed" in s else "session.audio.output.speed")
+    return ch
+
+
+def _input_audio_settings(s: dict[str, Any], audio: dict[str, Any]) -> dict[str, Any]:
+    """Kept as given (the engine takes no audio input): the beta name wins over the GA one."""
+    ch: dict[str, Any] = {}
+    for attr, ga_value, beta_key in (("turn_detection", audio.get("turn_detection", _ABSENT), "turn_detection"),
+                                     ("transcription", audio.get("transcription", _ABSENT),
+                                      "input_audio_transcription"),
+                                     ("noise_reduction", audio.get("noise_reduction", _ABSENT),
+                                      "input_audio_noise_reduction")):
+        value = s.get(beta_key, ga_value) if beta_key in s else ga_value
+        if value is not _ABSENT:
+            ch[attr] = value
+    return ch
 
 
 def _audio_part(params: dict[str, Any], where: str, side: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from app.audio.codecs import encode, get_format
 from app.audio.resample import resample
-from app.verify.report import Report
+from app.core.report import Report
 
 SPEECH_RATE = 24000
 PAUSE_S = 0.15            # between the cut-off original and the appended words

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from app.audio.resample import resample
-from app.verify.report import Report
+from app.core.report import Report
 
 log = logging.getLogger(__name__)
 HISTORY_RATE = 24000

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app.audio.codecs import get_format
+from app.core.report import Report
 from app.text.segments import split_sentences
-from app.verify.report import Report
 
 if TYPE_CHECKING:
     from .tap import TappedResponse

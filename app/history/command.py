@@ -53,66 +53,83 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _act(args: argparse.Namespace, store) -> int:
+    if args.action == "list":
+        return _list(args, store)
+    if args.action in ("show", "delete", "undelete"):
+        return _one(args, store)
+    if args.action == "export":
+        return _export(args, store)
+    return 2
+
+
+def _list(args: argparse.Namespace, store) -> int:
+    rows = store.list(args.search, limit=args.limit, status=args.status)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False))
+    else:
+        for r in rows:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
+            print(f"{r.id}  {when}  {r.status:<10} {r.duration_s:5.1f}s  {r.transcript[:60] or r.input_text[:60]}")
+        if not rows:
+            print("(nothing found)", file=sys.stderr)
+    return 0
+
+
+def _one(args: argparse.Namespace, store) -> int:
+    """show, delete or undelete one entry."""
+    if args.action == "undelete":
+        u, ok = None, store.undelete(args.id)
+    else:
+        u = store.get(args.id)
+        ok = u is not None
+    if not ok:
+        print(f"error: no history entry with id {args.id}", file=sys.stderr)
+        return 2
+    if args.action == "show":
+        _show(u)
+    elif args.action == "delete":
+        store.delete(args.id)
+        print(f"deleted {args.id} (undo: python -m app history undelete {args.id})")
+    else:
+        print(f"restored {args.id}")
+    return 0
+
+
+def _show(u) -> None:
+    from app.core.report import describe_segment
+
+    print(f"{u.id}  {u.status}  {u.source_language}→{u.target_language}  {u.duration_s:.1f} s")
+    print(f"input:      {u.input_text}")
+    print(f"transcript: {u.transcript}")
+    if u.report is not None:
+        for s in u.report.segments:
+            mark = "ok" if not s.flagged else describe_segment(s, u.report)
+            print(f"  [{s.index + 1}] {mark}: {s.text}")
+    for a in u.repairs:
+        print(f"  repair {a.number}: {a.strategy} → {a.verdict} ({a.elapsed_s:.1f} s)")
+
+
+def _export(args: argparse.Namespace, store) -> int:
     from .export import ExportError, export
 
-    if args.action == "list":
-        rows = store.list(args.search, limit=args.limit, status=args.status)
-        if args.json:
-            print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False))
-        else:
-            for r in rows:
-                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
-                print(f"{r.id}  {when}  {r.status:<10} {r.duration_s:5.1f}s  {r.transcript[:60] or r.input_text[:60]}")
-            if not rows:
-                print("(nothing found)", file=sys.stderr)
-        return 0
-    if args.action in ("show", "delete", "undelete"):
-        if args.action == "undelete":
-            ok = store.undelete(args.id)
-        else:
-            u = store.get(args.id)
-            ok = u is not None
-        if not ok:
-            print(f"error: no history entry with id {args.id}", file=sys.stderr)
+    if args.all:
+        ids = [r.id for r in store.list(args.search, limit=1_000_000)]
+    elif args.id:
+        ids = [args.id]
+    else:
+        print("error: give an id or --all", file=sys.stderr)
+        return 2
+    written = 0
+    for uid in ids:
+        u = store.get(uid)
+        if u is None:
+            print(f"error: no history entry with id {uid}", file=sys.stderr)
             return 2
-        if args.action == "show":
-            from app.verify.report import describe_segment
-
-            print(f"{u.id}  {u.status}  {u.source_language}→{u.target_language}  {u.duration_s:.1f} s")
-            print(f"input:      {u.input_text}")
-            print(f"transcript: {u.transcript}")
-            if u.report is not None:
-                for s in u.report.segments:
-                    mark = "ok" if not s.flagged else describe_segment(s, u.report)
-                    print(f"  [{s.index + 1}] {mark}: {s.text}")
-            for a in u.repairs:
-                print(f"  repair {a.number}: {a.strategy} → {a.verdict} ({a.elapsed_s:.1f} s)")
-        elif args.action == "delete":
-            store.delete(args.id)
-            print(f"deleted {args.id} (undo: python -m app history undelete {args.id})")
-        else:
-            print(f"restored {args.id}")
-        return 0
-    if args.action == "export":
-        if args.all:
-            ids = [r.id for r in store.list(args.search, limit=1_000_000)]
-        elif args.id:
-            ids = [args.id]
-        else:
-            print("error: give an id or --all", file=sys.stderr)
-            return 2
-        written = 0
-        for uid in ids:
-            u = store.get(uid)
-            if u is None:
-                print(f"error: no history entry with id {uid}", file=sys.stderr)
+        try:
+            print(export(u, args.format, args.out))
+            written += 1
+        except ExportError as exc:
+            print(f"error: {uid}: {exc}", file=sys.stderr)
+            if not args.all:
                 return 2
-            try:
-                print(export(u, args.format, args.out))
-                written += 1
-            except ExportError as exc:
-                print(f"error: {uid}: {exc}", file=sys.stderr)
-                if not args.all:
-                    return 2
-        return 0 if written or not ids else 2
-    return 2
+    return 0 if written or not ids else 2

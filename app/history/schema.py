@@ -29,7 +29,8 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS utterances_created ON utterances(created_at DESC);
     """,
-    # 2: full-text search over what was typed and what came back; updated_at for sync/export
+    # 2: updated_at (for sync/export) and an index on status. The full-text index is not a
+    # migration: migrate() makes it wherever this SQLite has FTS5
     """
     ALTER TABLE utterances ADD COLUMN updated_at REAL;
     UPDATE utterances SET updated_at = created_at WHERE updated_at IS NULL;

@@ -8,30 +8,30 @@ crash keeps what arrived; `recover()` turns such leftovers into 'incomplete' ent
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import os
 import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from app.audio.flacfile import FlacError, FlacUnavailable, flac_bytes, read_flac
-from app.audio.wavfile import WavError, read_wav, wav_bytes, write_atomic
-from app.core.utterance import RepairAttempt, Utterance
-from app.verify.report import Report
+from app.audio.flacfile import FlacError, FlacUnavailable
+from app.audio.wavfile import WavError
+from app.core.utterance import Utterance
 
+from . import rows
+from .audio_files import AudioFiles
+from .errors import HistoryError
+from .rows import HistoryRow
 from .schema import NewerSchemaError, migrate, version
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "history.sqlite3"
-_AUDIO_EXTS = ("flac", "wav")   # what history audio files are; reading takes whichever is there
 BUSY_TIMEOUT_S = 10.0     # how long to wait for another program's lock before saying so
 
 # what went wrong, from SQLite's primary result code (never from its wording)
@@ -41,10 +41,6 @@ _CAUSE = {sqlite3.SQLITE_BUSY: "busy", sqlite3.SQLITE_LOCKED: "busy",
           sqlite3.SQLITE_CORRUPT: "corrupt", sqlite3.SQLITE_NOTADB: "corrupt"}
 _OS_CAUSE = {errno.ENOSPC: "full", getattr(errno, "EDQUOT", errno.ENOSPC): "full",
              errno.EACCES: "readonly", errno.EPERM: "readonly", errno.EROFS: "readonly"}
-
-
-class HistoryError(RuntimeError):
-    """A history operation failed; the message is for the user."""
 
 
 class _Damaged(Exception):
@@ -59,23 +55,6 @@ def _cause(exc: BaseException) -> str:
         return _OS_CAUSE.get(exc.errno, "other")
     code = getattr(exc, "sqlite_errorcode", None)
     return "other" if code is None else _CAUSE.get(code & 0xFF, "other")
-
-
-@dataclass
-class HistoryRow:
-    """What a list shows, without loading audio."""
-    id: str
-    created_at: float
-    input_text: str
-    transcript: str
-    status: str
-    duration_s: float
-    source_language: str
-    target_language: str
-    deleted: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def default_dir() -> Path:
@@ -95,6 +74,7 @@ class HistoryStore:
                  busy_timeout_s: float | None = None) -> None:
         self.dir = Path(path) if path is not None else default_dir()
         self.audio_dir = self.dir / "audio"
+        self.files = AudioFiles(self.audio_dir)
         self.db_path = self.dir / DB_NAME
         self._files = [self.db_path, self.dir / (DB_NAME + "-wal"), self.dir / (DB_NAME + "-shm")]
         self.busy_timeout_s = BUSY_TIMEOUT_S if busy_timeout_s is None else float(busy_timeout_s)
@@ -271,43 +251,17 @@ class HistoryStore:
             except Exception:
                 pass
 
-    # --- audio files ----------------------------------------------------------------------
-    def _audio_path(self, uid: str, kind: str = "", ext: str = "flac") -> Path:
-        if not uid.replace("-", "").replace("_", "").isalnum():
-            raise HistoryError(f"not an utterance id: {uid!r}")
-        return self.audio_dir / f"{uid}{'.' + kind if kind else ''}.{ext}"
-
-    def _find_audio(self, uid: str, kind: str = "") -> Path | None:
-        """The file holding this audio, FLAC or (older entries) WAV; if a crash left both,
-        the newer."""
-        found = [p for p in (self._audio_path(uid, kind, ext) for ext in _AUDIO_EXTS) if p.exists()]
-        if len(found) > 1:
-            found.sort(key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        return found[0] if found else None
-
-    def _write_audio(self, uid: str, kind: str, pcm: np.ndarray, rate: int) -> None:
-        data, ext = flac_bytes(pcm, rate), "flac"
-        if data is None:         # no samples, or soundfile unavailable (logged once)
-            data, ext = wav_bytes(pcm, rate), "wav"
-        write_atomic(self._audio_path(uid, kind, ext), data)
-        for other in _AUDIO_EXTS:   # the file just written replaces one in the other format
-            if other != ext:
-                self._audio_path(uid, kind, other).unlink(missing_ok=True)
-
-    def _partial_path(self, uid: str) -> Path:
-        return self.audio_dir / f"{uid}.partial.pcm"
-
     # --- writing -------------------------------------------------------------------------------
     def begin(self, u: Utterance) -> None:
         self._check_writable("save this answer")
-        self._partial_path(u.id).unlink(missing_ok=True)
+        self.files.partial_path(u.id).unlink(missing_ok=True)
         self._write_row(u)
 
     def checkpoint(self, u: Utterance) -> None:
         """Cheap: append the audio that arrived since the last call, update the text."""
         self._check_writable("save this answer")
         try:
-            self._append_partial(u)
+            self.files.append_partial(u.id, u.audio)
             failed = None
         except OSError as exc:
             failed = exc             # the text is still worth saving
@@ -317,62 +271,27 @@ class HistoryStore:
         if failed is not None:
             raise HistoryError(self._explain(failed, "save the audio of this answer")) from failed
 
-    def _append_partial(self, u: Utterance) -> None:
-        # What is in the file is what was written: a write cut short (disk full) leaves a
-        # prefix there, and the next call continues after it instead of repeating it.
-        fd = os.open(self._partial_path(u.id), os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0),
-                     0o600)
-        try:
-            size = os.fstat(fd).st_size
-            if size % 2:             # half a sample
-                size -= 1
-                os.ftruncate(fd, size)
-            done = size // 2
-            if len(u.audio) <= done:
-                return
-            data = memoryview(np.asarray(u.audio[done:], dtype="<i2").tobytes())
-            while data:
-                data = data[os.write(fd, data):]
-        finally:
-            os.close(fd)
-
     def save(self, u: Utterance) -> None:
         """The whole utterance, audio files first so a row never points at missing audio."""
         self._check_writable("save this answer")
         rate = u.sample_rate
         try:
-            self._write_audio(u.id, "", u.audio, rate)
+            self.files.write(u.id, "", u.audio, rate)
             if u.original_audio is not None:
-                self._write_audio(u.id, "original", u.original_audio, rate)
+                self.files.write(u.id, "original", u.original_audio, rate)
             for a in u.repairs:
                 if a.audio is not None:
-                    self._write_audio(u.id, f"repair{a.number}", a.audio, rate)
+                    self.files.write(u.id, f"repair{a.number}", a.audio, rate)
         except OSError as exc:
             raise HistoryError(self._explain(exc, "save the audio of this answer")) from exc
         self._write_row(u)
         if u.state != "streaming":
-            self._partial_path(u.id).unlink(missing_ok=True)
+            self.files.partial_path(u.id).unlink(missing_ok=True)
 
     def _write_row(self, u: Utterance) -> None:
-        meta = {k: v for k, v in u.meta.items() if _jsonable(v)}
-        row = (u.id, u.created_at, u.input_text, u.source_language, u.target_language, u.provider, u.model,
-               u.voice, u.audio_format, u.transcript, u.state, u.status, u.error, u.duration_s, u.sample_rate,
-               json.dumps(u.report.to_dict()) if u.report else None,
-               json.dumps(u.original_report.to_dict()) if u.original_report else None,
-               json.dumps([a.to_dict() for a in u.repairs]), json.dumps(u.timings), json.dumps(meta), time.time())
+        params = rows.params(u)
         with self._sql("save this answer", write=True) as c:
-            c.execute("""
-                INSERT INTO utterances (id, created_at, input_text, source_language, target_language, provider,
-                    model, voice, audio_format, transcript, state, status, error, duration_s, sample_rate,
-                    report_json, original_report_json, repairs_json, timings_json, meta_json, updated_at)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-                ON CONFLICT(id) DO UPDATE SET input_text=excluded.input_text, transcript=excluded.transcript,
-                    provider=excluded.provider, model=excluded.model, voice=excluded.voice,
-                    audio_format=excluded.audio_format, state=excluded.state, status=excluded.status,
-                    error=excluded.error, duration_s=excluded.duration_s, sample_rate=excluded.sample_rate,
-                    report_json=excluded.report_json, original_report_json=excluded.original_report_json,
-                    repairs_json=excluded.repairs_json, timings_json=excluded.timings_json,
-                    meta_json=excluded.meta_json, updated_at=excluded.updated_at""", row)
+            c.execute(rows.UPSERT, params)
             if self._fts:
                 c.execute("DELETE FROM utterances_fts WHERE id=?", (u.id,))
                 c.execute("INSERT INTO utterances_fts(id, input_text, transcript) VALUES (?,?,?)",
@@ -384,40 +303,24 @@ class HistoryStore:
             r = c.execute("SELECT * FROM utterances WHERE id=?", (uid,)).fetchone()
         if r is None:
             return None
-        u = Utterance(r["input_text"], r["source_language"], r["target_language"], id=r["id"],
-                      created_at=r["created_at"], provider=r["provider"] or "", model=r["model"] or "",
-                      voice=r["voice"] or "", audio_format=r["audio_format"] or "pcm16", transcript=r["transcript"],
-                      sample_rate=r["sample_rate"], state=r["state"], error=r["error"])
-        u.report = _report(r["report_json"])
-        u.original_report = _report(r["original_report_json"])
-        u.repairs = [RepairAttempt.from_dict(d) for d in _json(r["repairs_json"], [])]
-        u.timings = _json(r["timings_json"], {})
-        u.meta = _json(r["meta_json"], {})
+        u = rows.utterance(r)
         u.audio = self._load_audio(u, "", note=r["duration_s"] > 0)
-        if u.original_report is not None or self._find_audio(uid, "original") is not None:
+        if u.original_report is not None or self.files.find(uid, "original") is not None:
             original = self._load_audio(u, "original", note=False)
             u.original_audio = original if len(original) else None
         for a in u.repairs:
-            if self._find_audio(uid, f"repair{a.number}") is not None:
+            if self.files.find(uid, f"repair{a.number}") is not None:
                 a.audio = self._load_audio(u, f"repair{a.number}", note=False)
         return u
 
     def _load_audio(self, u: Utterance, kind: str, note: bool = True) -> np.ndarray:
-        path = self._find_audio(u.id, kind)
+        """The audio of `kind`; missing or unreadable: empty, with a note on `u` when `note`."""
         try:
-            if path is None:
-                raise FileNotFoundError(kind or "audio")
-            pcm, rate = (read_flac if path.suffix == ".flac" else read_wav)(path)
-            if rate != u.sample_rate:
-                from app.audio.resample import resample
-
-                pcm = resample(pcm, rate, u.sample_rate)
-            return pcm
+            return self.files.read(u.id, kind, u.sample_rate)
         except FileNotFoundError:
-            partial = self._partial_path(u.id)
-            if not kind and partial.exists():
-                raw = partial.read_bytes()
-                return np.frombuffer(raw[:len(raw) - len(raw) % 2], dtype="<i2").astype(np.int16)
+            partial = None if kind else self.files.read_partial(u.id)
+            if partial is not None:
+                return partial
             if note:
                 u.meta["audio_note"] = "the audio file of this entry is missing"
         except (WavError, FlacError) as exc:
@@ -440,13 +343,11 @@ class HistoryStore:
             else:
                 where.append("(input_text LIKE ? OR transcript LIKE ?)")
                 args += [f"%{query.strip()}%"] * 2
-        sql = (f"SELECT id, created_at, input_text, transcript, status, duration_s, source_language, "
-               f"target_language, deleted_at FROM utterances WHERE {' AND '.join(where)} "
+        sql = (f"SELECT {rows.LIST_COLUMNS} FROM utterances WHERE {' AND '.join(where)} "
                f"ORDER BY created_at DESC LIMIT ? OFFSET ?")
         with self._sql("read the history") as c:
-            rows = c.execute(sql, (*args, int(limit), int(offset))).fetchall()
-        return [HistoryRow(r["id"], r["created_at"], r["input_text"], r["transcript"], r["status"], r["duration_s"],
-                           r["source_language"], r["target_language"], r["deleted_at"] is not None) for r in rows]
+            found = c.execute(sql, (*args, int(limit), int(offset))).fetchall()
+        return [HistoryRow.from_row(r) for r in found]
 
     # --- deleting ---------------------------------------------------------------------------
     def delete(self, uid: str) -> bool:
@@ -472,8 +373,7 @@ class HistoryStore:
                 if self._fts:
                     c.execute("DELETE FROM utterances_fts WHERE id=?", (uid,))
         for uid in ids:
-            for p in self.audio_dir.glob(f"{uid}.*"):
-                p.unlink(missing_ok=True)
+            self.files.remove_all(uid)
         return len(ids)
 
     # --- after a crash ------------------------------------------------------------------------
@@ -548,31 +448,3 @@ def _fts_query(q: str) -> str:
     # every word must appear (prefix match), quotes neutralized: user text is never FTS syntax
     words = [w.replace('"', "") for w in q.split() if w.replace('"', "")]
     return " AND ".join(f'"{w}"*' for w in words) or '""'
-
-
-def _json(text: str | None, default):
-    if not text:
-        return default
-    try:
-        return json.loads(text)
-    except ValueError:
-        return default
-
-
-def _report(text: str | None) -> Report | None:
-    d = _json(text, None)
-    if not d:
-        return None
-    try:
-        return Report.from_dict(d)
-    except (KeyError, TypeError, ValueError):
-        log.warning("an unreadable report in history was skipped")
-        return None
-
-
-def _jsonable(v: Any) -> bool:
-    try:
-        json.dumps(v)
-        return True
-    except (TypeError, ValueError):
-        return False

@@ -179,10 +179,10 @@ class Services:
         speech = cloud_speech_for(client.config) or LocalSpeech()
         repairer = Repairer(RepairOptions(policy=s.repair_policy, attempts=s.repair_attempts),
                             speech=speech, ask=ask_repair)
+        options = PipelineOptions(provider=self.provider(), model=s.model, voice=s.voice,
+                                  audio_format=s.audio_format, strict=s.strict_mode)
         return Pipeline(client, verifier=verifier, store=store, player=player, listener=listener,
-                        provider=self.provider(), model=s.model, voice=s.voice, audio_format=s.audio_format,
-                        options=PipelineOptions(strict=s.strict_mode), repairer=repairer,
-                        speech=speech, can_translate=self.can_translate)
+                        options=options, repairer=repairer, speech=speech, can_translate=self.can_translate)
 
     # --- verifier and history -------------------------------------------------------
     def verifier(self):

@@ -14,11 +14,15 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from app.core.utterance import Utterance
+from app.realtime.events import AudioDelta, ResponseDone, TranscriptDelta
+
+if TYPE_CHECKING:
+    from app.repair.repairer import RepairContext
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +77,12 @@ class VerifierLike(Protocol):
 
 @dataclass
 class PipelineOptions:
+    """How a Pipeline answers: what it records about the session, and what it does with the audio."""
+
+    provider: str = "local"   # recorded on each Utterance: openai | azure | local
+    model: str = ""
+    voice: str = ""           # also the voice of strict mode and repair ("" = the service's default)
+    audio_format: str = "pcm16"   # the wire format asked of the service
     autoplay: bool = True
     verify: bool = True
     strict: bool = False      # text from the Realtime model, speech from a TTS of that exact text
@@ -113,6 +123,71 @@ class _SentenceVoicer:
             self.deliver(await self.speech.speak(text, self.language, self.voice))
 
 
+class _Stream:
+    """One answer while it arrives: audio to the player, text to the listener, checkpoints
+    to history. Lives for one `Pipeline.translate` call."""
+
+    def __init__(self, pipeline: Pipeline, u: Utterance) -> None:
+        self.p, self.u = pipeline, u
+        self.t0 = self.last_checkpoint = time.monotonic()
+        self.playing = False
+        self.voicer: _SentenceVoicer | None = None   # strict mode: speech from the text
+
+    def deliver(self, pcm: np.ndarray) -> None:
+        if not len(pcm):
+            return
+        u, p = self.u, self.p
+        u.timings.setdefault("first_audio_s", time.monotonic() - self.t0)
+        u.append_audio(pcm)
+        if p.player is not None and p.options.autoplay:
+            if not self.playing:
+                p.player.load(None, u.sample_rate, streaming=True)
+                p.player.play()
+                self.playing = True
+            p.player.append(pcm)
+        p.listener.on_audio(u, pcm)
+
+    def on_event(self, ev: Any) -> None:
+        match ev:
+            case TranscriptDelta():
+                self.u.transcript += ev.delta
+                self.u.timings.setdefault("first_transcript_s", time.monotonic() - self.t0)
+                self.p.listener.on_transcript(self.u)
+                if self.voicer is not None:
+                    self.voicer.feed(self.u.transcript)
+            case AudioDelta():
+                if self.voicer is None:
+                    self.deliver(ev.pcm)
+            case ResponseDone():
+                self._done(ev)
+
+    def _done(self, ev: ResponseDone) -> None:
+        u = self.u
+        u.transcript = ev.transcript or u.transcript
+        u.meta["response_id"] = ev.response_id
+        u.meta["status"] = ev.status
+        if ev.usage:
+            u.meta["usage"] = ev.usage
+        if ev.transcript_language:
+            u.meta["transcript_language"] = ev.transcript_language
+            if ev.transcript_language != u.target_language:
+                u.meta["read_back"] = True   # the engine said it spoke another language
+        if ev.audio_missing and self.voicer is None:
+            u.meta["audio_missing"] = True
+        if ev.late_audio_deltas:
+            u.meta["late_audio_deltas"] = ev.late_audio_deltas
+
+    def checkpoint(self) -> None:
+        now = time.monotonic()
+        if now - self.last_checkpoint >= CHECKPOINT_EVERY_S:
+            self.p._store("checkpoint", self.u)
+            self.last_checkpoint = now
+
+    def cancel(self) -> None:
+        if self.voicer is not None:
+            self.voicer.cancel()
+
+
 def check_input(text: str) -> str:
     text = (text or "").strip()
     if not text:
@@ -126,8 +201,7 @@ def check_input(text: str) -> str:
 class Pipeline:
     def __init__(self, client, *, verifier: VerifierLike | None = None, store=None, player=None,
                  listener: Listener | None = None, options: PipelineOptions | None = None,
-                 repairer=None, provider: str = "local", model: str = "", voice: str = "",
-                 audio_format: str = "pcm16", speech=None, can_translate=None) -> None:
+                 repairer=None, speech=None, can_translate=None) -> None:
         self.client = client
         # (source, target) -> bool | None: whether the session really translates that pair
         self.can_translate = can_translate
@@ -137,104 +211,75 @@ class Pipeline:
         self.listener = listener or Listener()
         self.options = options or PipelineOptions()
         self.repairer = repairer
-        self.provider, self.model, self.voice, self.audio_format = provider, model, voice, audio_format
         self.speech = speech          # exact-text TTS for strict mode (and repair)
         self.current: Utterance | None = None
         self._pending: asyncio.Future | None = None   # the latest queued history write
+        self._history_errors_said: list[str] = []     # ids of the latest answers whose save failed
 
     # --- one request -----------------------------------------------------------------
     async def translate(self, text: str, source: str, target: str, *,
                         metadata: dict[str, str] | None = None) -> Utterance:
         text = check_input(text)
-        u = Utterance(text, source, target, provider=self.provider, model=self.model,
-                      voice=self.voice, audio_format=self.audio_format)
-        self._mark_read_back(u)
-        self.current = u
-        self._store("begin", u)
-        self.listener.on_started(u)
-        t0 = time.monotonic()
-        last_checkpoint = t0
-        playing = False
-        strict = self.options.strict and self.speech is not None
-        if strict:
+        u = self._start(text, source, target)
+        run = _Stream(self, u)
+        if self.options.strict and self.speech is not None:
             u.meta["mode"] = "strict"
-
-        def deliver(pcm: np.ndarray) -> None:
-            nonlocal playing
-            if not len(pcm):
-                return
-            u.timings.setdefault("first_audio_s", time.monotonic() - t0)
-            u.append_audio(pcm)
-            if self.player is not None and self.options.autoplay:
-                if not playing:
-                    self.player.load(None, u.sample_rate, streaming=True)
-                    self.player.play()
-                    playing = True
-                self.player.append(pcm)
-            self.listener.on_audio(u, pcm)
-
-        voicer = _SentenceVoicer(self.speech, self.speech_language(text, source, target), self.voice or None,
-                                 deliver) if strict else None
+            run.voicer = _SentenceVoicer(self.speech, self.speech_language(text, source, target),
+                                         self.options.voice or None, run.deliver)
         try:
-            async for ev in self.client.translate(text, source=source, target=target, metadata=metadata,
-                                                  **({"text_only": True} if strict else {})):
-                kind = type(ev).__name__
-                if kind == "TranscriptDelta":
-                    u.transcript += ev.delta
-                    u.timings.setdefault("first_transcript_s", time.monotonic() - t0)
-                    self.listener.on_transcript(u)
-                    if voicer is not None:
-                        voicer.feed(u.transcript)
-                elif kind == "AudioDelta":
-                    if voicer is None:
-                        deliver(ev.pcm)
-                elif kind == "ResponseDone":
-                    u.transcript = ev.transcript or u.transcript
-                    u.meta["response_id"] = ev.response_id
-                    u.meta["status"] = ev.status
-                    if getattr(ev, "usage", None):
-                        u.meta["usage"] = ev.usage
-                    if getattr(ev, "transcript_language", None):
-                        u.meta["transcript_language"] = ev.transcript_language
-                        if ev.transcript_language != u.target_language:
-                            u.meta["read_back"] = True   # the engine said it spoke another language
-                    if getattr(ev, "audio_missing", False) and voicer is None:
-                        u.meta["audio_missing"] = True
-                    if getattr(ev, "late_audio_deltas", 0):
-                        u.meta["late_audio_deltas"] = ev.late_audio_deltas
-                now = time.monotonic()
-                if now - last_checkpoint >= CHECKPOINT_EVERY_S:
-                    self._store("checkpoint", u)
-                    last_checkpoint = now
-            if voicer is not None:
-                await voicer.finish(u.transcript)
+            await self._receive(run, text, source, target, metadata)
         except asyncio.CancelledError:
-            if voicer is not None:
-                voicer.cancel()
-            u.state = "incomplete"
-            u.error = "stopped before the answer was complete"
-            self._finish_player(playing)
-            self._store("save", u)
+            run.cancel()
+            self._settle(run, "incomplete", "stopped before the answer was complete")
             self.listener.on_done(u)
             self.listener.on_stopped(u, "streaming")
             raise
         except Exception as exc:  # typed realtime errors carry partial results
-            if voicer is not None:
-                voicer.cancel()
+            run.cancel()
             self._absorb_partial(u, exc)
-            u.state = "incomplete" if (u.transcript or len(u.audio)) else "failed"
-            u.error = user_message(exc)
-            self._finish_player(playing)
-            self._store("save", u)
+            self._settle(run, "incomplete" if (u.transcript or len(u.audio)) else "failed", user_message(exc))
             self.listener.on_error(u, u.error)
             self.listener.on_done(u)
             await self.saved()
             return u
-        u.timings["done_s"] = time.monotonic() - t0
-        u.state = "complete"
-        self._finish_player(playing)
-        self._store("save", u)
+        u.timings["done_s"] = time.monotonic() - run.t0
+        self._settle(run, "complete")
         self.listener.on_done(u)
+        await self._check_and_repair(u)
+        await self.saved()
+        return u
+
+    def _start(self, text: str, source: str, target: str) -> Utterance:
+        """The new answer, recorded (history, listener) before anything is asked."""
+        o = self.options
+        u = Utterance(text, source, target, provider=o.provider, model=o.model,
+                      voice=o.voice, audio_format=o.audio_format)
+        self._mark_read_back(u)
+        self.current = u
+        self._store("begin", u)
+        self.listener.on_started(u)
+        return u
+
+    async def _receive(self, run: _Stream, text: str, source: str, target: str,
+                       metadata: dict[str, str] | None) -> None:
+        """Stream the answer into run.u; strict mode asks for text only and voices it here."""
+        strict = run.voicer is not None
+        async for ev in self.client.translate(text, source=source, target=target, metadata=metadata,
+                                              **({"text_only": True} if strict else {})):
+            run.on_event(ev)
+            run.checkpoint()
+        if run.voicer is not None:
+            await run.voicer.finish(run.u.transcript)
+
+    def _settle(self, run: _Stream, state: str, error: str | None = None) -> None:
+        """The stream is over (answered, failed or stopped): final state, player told, saved."""
+        run.u.state = state
+        if error is not None:
+            run.u.error = error
+        self._finish_player(run.playing)
+        self._store("save", run.u)
+
+    async def _check_and_repair(self, u: Utterance) -> None:
         stage = "verifying"
         try:
             if self.options.verify and self.verifier is not None:
@@ -243,12 +288,10 @@ class Pipeline:
                 u.meta["unverified"] = "verification is off" if not self.options.verify else "no verifier"
             if self.repairer is not None and u.report is not None and not u.report.matches:
                 stage = "repairing"
-                await self.repairer.repair(u, self)
+                await self.repairer.repair(u, self.repair_context())
         except asyncio.CancelledError:
             self._stopped_after_answer(u, stage)
             raise
-        await self.saved()
-        return u
 
     def _stopped_after_answer(self, u: Utterance, stage: str) -> None:
         """Stop during the check or the repair: a final, saved state, never 'verifying' for good."""
@@ -327,6 +370,14 @@ class Pipeline:
     def save(self, u: Utterance) -> None:
         self._store("save", u)
 
+    def repair_context(self) -> RepairContext:
+        """The narrow view of this pipeline a Repairer works with."""
+        from app.repair.repairer import RepairContext
+
+        return RepairContext(client=self.client, check_audio=self.check_audio, save=self.save,
+                             listener=self.listener, language=self.verification_language,
+                             voice=self.options.voice or None)
+
     # --- helpers ---------------------------------------------------------------------
     def _finish_player(self, playing: bool) -> None:
         if playing and self.player is not None:
@@ -375,7 +426,7 @@ class Pipeline:
             return
         # history trouble must not stop the translation; said once per answer: a read-only or
         # full history would fail every checkpoint too
-        said = self.__dict__.setdefault("_history_errors_said", [])   # ids of the latest answers
+        said = self._history_errors_said
         if u.id in said:
             log.debug("history %s failed again: %s", op, exc)
             return

@@ -360,7 +360,7 @@ class RealtimeClient:
         chunks: list[np.ndarray] = []
         last_event = loop.time()
         cap_end = last_event + self.response_max_s if self.response_max_s else float("inf")
-        trailing_end = None
+        trailing_end = 0.0     # once done: stop listening for trailing deltas by then
         while True:
             now = loop.time()
             if done is None:
@@ -370,12 +370,7 @@ class RealtimeClient:
             if timeout <= 0:
                 if done is not None:
                     break
-                if now >= cap_end:
-                    raise self._partial(RealtimeTimeout(
-                        f"{self._label()} was still answering after {_duration(self.response_max_s)}; "
-                        f"stopped waiting"), got, chunks)
-                raise self._partial(RealtimeTimeout(f"{self._label()} stopped answering "
-                                                    f"(no events for {self.response_timeout_s:.0f} s)"), got, chunks)
+                raise self._timed_out(now >= cap_end, got, chunks)
             try:
                 ev = await asyncio.wait_for(req.queue.get(), timeout)
             except TimeoutError:
@@ -383,24 +378,12 @@ class RealtimeClient:
                     break
                 continue
             last_event = loop.time()
-            if isinstance(ev, _Lost):
-                if done is not None:
-                    break       # the answer was complete; the next request reconnects
-                raise self._partial(ConnectionLost(
-                    f"The connection to {self._label()} dropped in the middle of the answer"
-                    f"{_close_reason(ev.exc)}"), got, chunks)
-            if isinstance(ev, ErrorEvent):
-                if done is not None:
-                    log.warning("error after the response was done: %s", ev.message)
-                    continue
-                raise self._partial(_error_from_event(ev, self._label()), got, chunks)
-            if isinstance(ev, TranscriptDelta):
-                got.transcript += ev.delta
-                got.deltas += 1
-                yield ev
-            elif isinstance(ev, AudioDelta):
-                chunks.append(ev.pcm)     # joined only if a failure needs the partial audio
-                got.deltas += 1
+            if isinstance(ev, (_Lost, ErrorEvent)):
+                if self._trouble_ends_stream(ev, done, got, chunks):
+                    break
+                continue
+            if isinstance(ev, (TranscriptDelta, AudioDelta)):
+                _collect_delta(ev, got, chunks)
                 yield ev
             elif isinstance(ev, ResponseDone):
                 if ev.status == "failed":
@@ -408,13 +391,39 @@ class RealtimeClient:
                                                     f"{_status_reason(ev.status_details)}"), got, chunks)
                 done = ev
                 trailing_end = loop.time() + self.trailing_max_s
+        self._count_late_audio(done)
+        got.done = done
+        yield done
+
+    def _timed_out(self, over_cap: bool, got: Collected, chunks: list[np.ndarray]) -> RealtimeError:
+        if over_cap:
+            return self._partial(RealtimeTimeout(
+                f"{self._label()} was still answering after {_duration(self.response_max_s)}; "
+                f"stopped waiting"), got, chunks)
+        return self._partial(RealtimeTimeout(f"{self._label()} stopped answering "
+                                             f"(no events for {self.response_timeout_s:.0f} s)"), got, chunks)
+
+    def _trouble_ends_stream(self, ev: _Lost | ErrorEvent, done: ResponseDone | None, got: Collected,
+                             chunks: list[np.ndarray]) -> bool:
+        """A lost connection or an error event: fatal before the answer is done (raised with
+        what arrived); after it, a lost connection ends the stream and an error is only logged."""
+        if isinstance(ev, _Lost):
+            if done is not None:
+                return True       # the answer was complete; the next request reconnects
+            raise self._partial(ConnectionLost(
+                f"The connection to {self._label()} dropped in the middle of the answer"
+                f"{_close_reason(ev.exc)}"), got, chunks)
+        if done is None:
+            raise self._partial(_error_from_event(ev, self._label()), got, chunks)
+        log.warning("error after the response was done: %s", ev.message)
+        return False
+
+    def _count_late_audio(self, done: ResponseDone) -> None:
         st = self._normalizer.responses.get(done.response_id)
         if st is not None:
             done.late_audio_deltas = st.late
             done.audio_samples = st.audio_samples
             done.audio_missing = st.audio_samples == 0
-        got.done = done
-        yield done
 
     @staticmethod
     def _partial(exc: RealtimeError, got: Collected, chunks: list[np.ndarray]) -> RealtimeError:
@@ -429,6 +438,14 @@ class RealtimeClient:
         if c.provider == "azure":
             return "Azure OpenAI"
         return "OpenAI"
+
+
+def _collect_delta(ev: TranscriptDelta | AudioDelta, got: Collected, chunks: list[np.ndarray]) -> None:
+    got.deltas += 1
+    if isinstance(ev, TranscriptDelta):
+        got.transcript += ev.delta
+    else:
+        chunks.append(ev.pcm)     # joined only if a failure needs the partial audio
 
 
 async def collect(events: AsyncIterator[Any]) -> Collected:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.core.report import Report
 from app.repair.speech import RATE, Speech
-from app.verify.report import Report
 
 FADE_S = 0.012
 GAP_S = 0.12

@@ -15,10 +15,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from app.core.utterance import RepairAttempt, Utterance
+from app.realtime.events import AudioDelta
 from app.repair.patch import flagged_fraction, patch_audio
 from app.repair.speech import LocalSpeech, Speech
 
@@ -36,6 +38,18 @@ class RepairOptions:
     policy: str = "automatic"                 # off | ask | automatic
     attempts: int = 2
     order: tuple[str, ...] = field(default=STRATEGIES)
+
+
+@dataclass(frozen=True)
+class RepairContext:
+    """What a repair may use of the pipeline that produced the answer, and nothing more."""
+
+    client: Any                                              # speaks verbatim if it can (`speak_verbatim`)
+    check_audio: Callable[[Utterance, np.ndarray], Awaitable[Any]]   # -> Report
+    save: Callable[[Utterance], None]
+    listener: Any                                            # on_repair / on_report
+    language: Callable[[Utterance], str]                     # the transcript's language
+    voice: str | None = None
 
 
 class Repairer:
@@ -57,30 +71,29 @@ class Repairer:
             out.append(name)
         return out[: max(0, self.options.attempts)]
 
-    async def repair(self, u: Utterance, pipeline) -> bool:
+    async def repair(self, u: Utterance, ctx: RepairContext) -> bool:
         """Returns True when delivered audio now matches. Never raises for a failed attempt."""
         if self.options.policy == "off" or u.report is None or u.report.matches:
             return False
-        if self.options.policy == "ask":
-            if self.ask is None or not await self.ask(u):
-                return False
-        plan = self.plan(u, pipeline.client)
+        if self.options.policy == "ask" and (self.ask is None or not await self.ask(u)):
+            return False
+        plan = self.plan(u, ctx.client)
         if not plan:
-            pipeline.listener.on_repair(u, "No repair strategy is available; the flags stay.")
+            ctx.listener.on_repair(u, "No repair strategy is available; the flags stay.")
             return False
         if u.original_audio is None:
             u.original_audio = u.audio.copy()
             u.original_report = u.report
-        language = pipeline.verification_language(u)
+        language = ctx.language(u)
         base_audio, base_report = u.original_audio, u.original_report
         for number, strategy in enumerate(plan, 1):
-            pipeline.listener.on_repair(u, f"Repairing — attempt {number} of {len(plan)}: {LABEL[strategy]}")
+            ctx.listener.on_repair(u, f"Repairing — attempt {number} of {len(plan)}: {LABEL[strategy]}")
             t0 = time.monotonic()
             attempt = RepairAttempt(number, strategy, "error")
             try:
-                audio = await self._produce(strategy, u, pipeline, language, base_audio, base_report)
+                audio = await self._produce(strategy, u, ctx, language, base_audio, base_report)
                 attempt.audio = audio
-                report = await pipeline.check_audio(u, audio)
+                report = await ctx.check_audio(u, audio)
                 attempt.report = report
                 attempt.verdict = "match" if report.matches else "mismatch"
             except asyncio.CancelledError:
@@ -94,31 +107,31 @@ class Repairer:
                 u.audio = attempt.audio
                 u.report = attempt.report
                 u.meta["repaired_by"] = strategy
-                pipeline.save(u)
-                pipeline.listener.on_report(u)
+                ctx.save(u)
+                ctx.listener.on_report(u)
                 return True
-            pipeline.save(u)
+            ctx.save(u)
         u.meta["repair_failed"] = True
-        pipeline.save(u)
-        pipeline.listener.on_repair(u, f"Repair failed after {len(plan)} attempt{'s' if len(plan) != 1 else ''}; "
-                                       "the red sentences are still not spoken as written.")
-        pipeline.listener.on_report(u)
+        ctx.save(u)
+        ctx.listener.on_repair(u, f"Repair failed after {len(plan)} attempt{'s' if len(plan) != 1 else ''}; "
+                                  "the red sentences are still not spoken as written.")
+        ctx.listener.on_report(u)
         return False
 
-    async def _produce(self, strategy: str, u: Utterance, pipeline, language: str,
+    async def _produce(self, strategy: str, u: Utterance, ctx: RepairContext, language: str,
                        base_audio: np.ndarray, base_report) -> np.ndarray:
         if strategy == "revoice":
             chunks = []
-            async for ev in pipeline.client.speak_verbatim(u.transcript, language, voice=pipeline.voice or None):
-                if type(ev).__name__ == "AudioDelta" and len(ev.pcm):
+            async for ev in ctx.client.speak_verbatim(u.transcript, language, voice=ctx.voice):
+                if isinstance(ev, AudioDelta) and len(ev.pcm):
                     chunks.append(ev.pcm)
             if not chunks:
                 raise RuntimeError("the Realtime session answered without audio")
             return np.concatenate(chunks).astype(np.int16)
         if strategy == "tts":
-            return await self.speech.speak(u.transcript, language, pipeline.voice or None)
+            return await self.speech.speak(u.transcript, language, ctx.voice)
         if strategy == "patch":
             return await patch_audio(base_audio, base_report, u.transcript, self.speech, language,
-                                     pipeline.voice or None)
+                                     ctx.voice)
         raise ValueError(f"unknown repair strategy {strategy!r}")
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from app.audio.resample import resample
+
+if TYPE_CHECKING:
+    from app.realtime.config import ProviderConfig
 
 log = logging.getLogger(__name__)
 RATE = 24000
@@ -62,7 +65,7 @@ class CloudSpeech:
                 model=self.model, voice=voice or "alloy", input=text, response_format="pcm",
                 instructions=f"Read the text exactly as written, in its language ({language}). "
                              "Do not add, drop, translate or rephrase anything.")
-            data = await response.aread() if hasattr(response, "aread") else response.content
+            data = await response.aread()
         except Exception as exc:
             raise SpeechError(f"{self.name} failed: {exc}") from exc
         if len(data) % 2:
@@ -70,18 +73,17 @@ class CloudSpeech:
         return np.frombuffer(data, dtype="<i2").astype(np.int16)
 
 
-def cloud_speech_for(provider_config) -> CloudSpeech | None:
+def cloud_speech_for(provider_config: ProviderConfig) -> CloudSpeech | None:
     """The TTS endpoint matching a Realtime provider config, or None for the local engine."""
-    provider = getattr(provider_config, "provider", "local")
-    key = provider_config.key() if hasattr(provider_config, "key") else None
+    provider, key = provider_config.provider, provider_config.key()
     if provider == "openai" and key:
         from openai import AsyncOpenAI
 
         return CloudSpeech(AsyncOpenAI(api_key=key), name="OpenAI TTS")
-    if provider == "azure" and key and getattr(provider_config, "endpoint", None):
+    if provider == "azure" and key and provider_config.endpoint:
         from openai import AsyncAzureOpenAI
 
         client = AsyncAzureOpenAI(api_key=key, azure_endpoint=provider_config.endpoint,
-                                  api_version=getattr(provider_config, "api_version", None) or "2025-03-01-preview")
+                                  api_version=provider_config.api_version or "2025-03-01-preview")
         return CloudSpeech(client, model="gpt-4o-mini-tts", name="Azure OpenAI TTS")
     return None

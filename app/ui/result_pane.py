@@ -15,10 +15,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.report import describe_segment
 from app.ui import theme
 from app.ui.transcript_view import TranscriptView
 from app.ui.widgets import PlayerBar
-from app.verify.report import describe_segment
 
 TITLE = {"translation": "Translation", "read_back": "Read back (not translated)",
          "swapped": "Your earlier phrase (not spoken — press Translate)"}

@@ -12,10 +12,10 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QTextEdit, QToolTip
 
+from app.core.report import Report, SegmentResult, describe_segment
 from app.core.timing import HighlightTracker, WordTime
 from app.text.segments import Span, split_sentences, split_words
 from app.ui import theme
-from app.verify.report import Report, SegmentResult, describe_segment
 
 ZOOM_STEPS = range(-4, 9)     # the zoom steps the view accepts, ZOOM_STEP_PT points each
 ZOOM_STEP_PT = 1.5

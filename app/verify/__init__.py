@@ -4,6 +4,6 @@
 JSON contract of `python -m app check` in shared/DESIGN.md.
 """
 
-from app.verify.report import Report, SegmentResult, WordResult, describe_segment
+from app.core.report import Report, SegmentResult, WordResult, describe_segment
 
 __all__ = ["Report", "SegmentResult", "WordResult", "describe_segment"]

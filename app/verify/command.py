@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(report) -> None:
-    from app.verify.report import describe_segment
+    from app.core.report import describe_segment
 
     flagged = len(report.flagged_segments)
     head = "MATCH" if report.matches else f"MISMATCH ({flagged} of {len(report.segments)} segments flagged)"

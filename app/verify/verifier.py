@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.core.languages import UnknownLanguage, get_language
+from app.core.report import Report, SegmentResult, WordResult
 from app.text.segments import Span, split_sentences, split_words
 from app.verify.align import align_tokens
 from app.verify.models import DEFAULT_MODEL, model_name, resolve_model
 from app.verify.normalize import is_address, word_tokens
-from app.verify.report import Report, SegmentResult, WordResult
 
 log = logging.getLogger(__name__)
 

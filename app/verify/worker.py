@@ -14,8 +14,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
+from app.core.report import Report
 from app.verify.models import DEFAULT_MODEL
-from app.verify.report import Report
 from app.verify.verifier import Verifier
 
 

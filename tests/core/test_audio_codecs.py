@@ -75,6 +75,25 @@ def test_reads_float_stereo_ulaw_and_24bit():
     assert list(pcm) == [16384, -16384]
 
 
+@pytest.mark.parametrize("tag,bits,payload", [
+    (1, 8, np.array([192, 64], np.uint8).tobytes()),
+    (1, 16, np.array([16384, -16384], "<i2").tobytes()),
+    (1, 32, np.array([1 << 30, -(1 << 30)], "<i4").tobytes()),
+    (3, 64, np.array([0.5, -0.5], "<f8").tobytes()),
+])
+def test_every_pcm_and_float_width_reads_as_the_same_samples(tag, bits, payload):
+    pcm, rate = read_wav(_wav(tag, bits, 1, 8000, payload))
+    assert rate == 8000 and list(pcm) == [16384, -16384]
+
+
+def test_alaw_and_unsupported_encodings():
+    a = codecs.encode(sine(80), "g711_alaw")
+    pcm, _ = read_wav(_wav(6, 8, 1, 8000, a))
+    assert np.array_equal(pcm, codecs.decode(a, "g711_alaw"))
+    with pytest.raises(WavError, match="unsupported WAV encoding"):
+        read_wav(_wav(3, 16, 1, 8000, b"\0\0"))
+
+
 @pytest.mark.parametrize("data,msg", [(b"hello", "not a WAV"), (b"RIFF\0\0\0\0WAVEdata\0\0\0\0", "no format")])
 def test_bad_wav_gives_clear_error(data, msg):
     with pytest.raises(WavError, match=msg):

@@ -46,6 +46,23 @@ def test_settings_round_trip_and_tolerate_garbage():
     assert "api_key" not in s.to_dict()
 
 
+def test_settings_choices_are_enums_that_stay_strings():
+    import json
+
+    from app.core.settings import AudioFormat, Flavor, Provider, RepairPolicy
+
+    s = Settings.from_dict({"provider": "openai", "audio_format": "g711_ulaw", "flavor": "beta",
+                            "repair_policy": "ask", "azure_style": "nonsense"})
+    assert s.provider is Provider.OPENAI and s.audio_format is AudioFormat.G711_ULAW
+    assert s.flavor is Flavor.BETA and s.repair_policy is RepairPolicy.ASK and s.azure_style == "v1"
+    assert s.provider == "openai" and f"{s.audio_format}" == "g711_ulaw"   # widgets see strings
+    d = s.to_dict()
+    assert type(d["provider"]) is str and json.loads(json.dumps(d))["audio_format"] == "g711_ulaw"
+    s.repair_policy = "off"            # a widget stores a plain string; validate brings the enum back
+    s.validate()
+    assert s.repair_policy is RepairPolicy.OFF
+
+
 def test_secret_never_shows_itself():
     s = Secret("sk-abcdefghijklmnop")
     assert "abcdef" not in repr(s) and "abcdef" not in str(s) and s.reveal().startswith("sk-")

@@ -5,9 +5,9 @@ import sys
 from pathlib import Path
 
 from app.audio.wavfile import read_wav
+from app.core.report import Report, SegmentResult
 from app.history import HistoryStore
 from app.history.export import export, to_srt, to_vtt
-from app.verify.report import Report, SegmentResult
 
 from .test_store import utterance
 
@@ -63,4 +63,9 @@ def test_cli_lists_shows_exports_and_deletes(tmp_path):
     assert r.returncode == 0
     assert json.loads(cli("--dir", d, "list", "--json").stdout) == []
     r = cli("--dir", d, "show", "nope")
+    assert r.returncode == 2 and "no history entry" in r.stderr
+    r = cli("--dir", d, "undelete", u.id)
+    assert r.returncode == 0 and r.stdout.strip() == f"restored {u.id}"
+    assert [e["id"] for e in json.loads(cli("--dir", d, "list", "--json").stdout)] == [u.id]
+    r = cli("--dir", d, "undelete", "nope")
     assert r.returncode == 2 and "no history entry" in r.stderr

@@ -3,18 +3,11 @@ import sqlite3
 import numpy as np
 import pytest
 
+from app.core.report import Report, SegmentResult, WordResult
 from app.core.utterance import RepairAttempt, Utterance
-from app.history import HistoryStore
+from app.history import HistoryError, HistoryStore
 from app.history.schema import VERSION
-from app.verify.report import Report, SegmentResult, WordResult
-
-
-def utterance(text="Where is the station?", input_text="¿Dónde está la estación?", seconds=1.0):
-    u = Utterance(input_text, "es", "en", provider="local", voice="verse")
-    u.transcript = text
-    u.audio = (np.sin(np.arange(int(24000 * seconds)) / 7) * 5000).astype(np.int16)
-    u.state = "complete"
-    return u
+from tests.helpers import utterance
 
 
 def report(text, status="ok"):
@@ -148,3 +141,22 @@ def test_a_newer_schema_is_refused_without_touching_it(tmp_path):
     with pytest.raises(HistoryError):
         HistoryStore(tmp_path)
     assert (tmp_path / "history.sqlite3").exists()
+
+
+def test_rows_are_written_by_column_name_and_keep_what_is_set_once(tmp_path):
+    from app.history import rows
+
+    u = utterance()
+    u.meta = {"response_id": "resp_1", "not_json": object()}
+    params = rows.params(u, now=123.0)
+    assert tuple(params) == rows.COLUMNS and rows.UPSERT.count(":") == len(rows.COLUMNS)
+    assert params["updated_at"] == 123.0 and params["meta_json"] == '{"response_id": "resp_1"}'
+    s = HistoryStore(tmp_path)
+    s.save(u)
+    first_created, first_source = u.created_at, u.source_language
+    u.created_at, u.source_language, u.transcript = first_created + 60, "fr", "Changed."
+    s.save(u)                          # a later save updates the answer, not when or from what it was asked
+    back = s.get(u.id)
+    assert (back.created_at, back.source_language, back.transcript) == (first_created, first_source, "Changed.")
+    with pytest.raises(HistoryError, match="not an utterance id"):
+        s.files.path("../x")

@@ -21,6 +21,7 @@ import pytest
 
 from app.core.utterance import Utterance
 from app.history import HistoryError, HistoryStore
+from app.history import audio_files as audio_files_module
 from app.history import store as store_module
 
 from .test_store import utterance
@@ -424,7 +425,7 @@ def test_recovery_on_a_full_disk_keeps_the_leftovers_for_the_next_start(tmp_path
     def full(*a, **kw):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(store_module, "write_atomic", full)
+    monkeypatch.setattr(audio_files_module, "write_atomic", full)
     s2 = HistoryStore(tmp_path)
     assert s2.recover() == []                      # logged, not raised: the app still starts
     assert s2.get(u.id).state == "streaming" and (tmp_path / "audio" / f"{u.id}.partial.pcm").exists()

@@ -59,3 +59,15 @@ async def test_a_read_only_history_is_reported_once_per_answer(tmp_path, monkeyp
     assert all(m.startswith("Could not save to history:") and "read-only" in m for _, m in listener.errors)
     p.save(first)                      # a later save of an answer already reported stays quiet
     assert len(listener.errors) == 2
+
+
+async def test_pipeline_options_describe_the_session_on_each_answer(tmp_path):
+    options = PipelineOptions(provider="azure", model="my-deployment", voice="verse", audio_format="g711_ulaw",
+                              autoplay=False)
+    store = HistoryStore(tmp_path)
+    p = Pipeline(ScriptedClient(), store=store, options=options)
+    u = await p.translate("¿Dónde está la estación?", "es", "en")
+    saved = store.get(u.id)
+    assert (saved.provider, saved.model, saved.voice, saved.audio_format) == (
+        "azure", "my-deployment", "verse", "g711_ulaw")
+    assert p.repair_context().voice == "verse"

@@ -25,7 +25,7 @@ async def test_strict_mode_voices_every_sentence_of_the_text_only_answer():
     async with LocalEngine(record_events=True, default_voice="verse") as eng:
         client = RealtimeClient(ProviderConfig(provider="local", api_key=eng.api_key, websocket_base_url=eng.url, voice="verse"))
         speech = CountingSpeech()
-        p = Pipeline(client, speech=speech, voice="verse", options=PipelineOptions(strict=True, autoplay=False))
+        p = Pipeline(client, speech=speech, options=PipelineOptions(voice="verse", strict=True, autoplay=False))
         # even a fault that would cut the realtime audio cannot cut strict-mode audio
         u = await p.translate(text, "en", "en", metadata={"verbatim_fault": json.dumps({"truncate_after": 1})})
         await client.close()

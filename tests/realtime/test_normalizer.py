@@ -67,3 +67,18 @@ def test_an_error_event_is_normalized():
     n = Normalizer()
     (err,) = n.feed({"type": "error", "error": {"type": "invalid_request_error", "code": "bad", "message": "no"}})
     assert err.message == "no" and err.code == "bad"
+
+
+def test_the_package_exports_every_name_and_loads_the_client_only_when_asked():
+    import subprocess
+    import sys
+
+    import app.realtime as realtime
+
+    assert sorted(realtime.__all__) == sorted(realtime._MODULE)
+    for name in realtime.__all__:
+        assert getattr(realtime, name).__name__ == name
+    code = ("import sys, app.realtime.events; "
+            "print('app.realtime.client' in sys.modules, 'app.realtime.normalizer' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

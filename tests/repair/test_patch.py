@@ -5,11 +5,11 @@ import asyncio
 import numpy as np
 
 from app.audio.resample import resample
+from app.core.report import Report, SegmentResult, WordResult
 from app.repair.patch import flagged_fraction, patch_audio
 from app.repair.speech import RATE, LocalSpeech
 from app.text import split_sentences, split_words
 from app.tts import synthesize
-from app.verify.report import Report, SegmentResult, WordResult
 
 
 class CountingSpeech(LocalSpeech):

@@ -5,12 +5,12 @@ import json
 
 import pytest
 
+from app.core.report import Report
 from app.engine import LocalEngine, seed_cases
 from app.pipeline.translate import Listener, Pipeline, PipelineOptions
 from app.realtime import ProviderConfig, RealtimeClient
 from app.repair.repairer import Repairer, RepairOptions
 from app.repair.speech import LocalSpeech
-from app.verify.report import Report
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,8 @@ class Messages(Listener):
 def make_pipeline(eng, verifier, policy, listener=None, attempts=2):
     client = RealtimeClient(ProviderConfig(provider="local", api_key=eng.api_key, websocket_base_url=eng.url, voice="alloy"))
     speech = LocalSpeech()
-    return Pipeline(client, verifier=verifier, speech=speech, voice="alloy", listener=listener,
-                    options=PipelineOptions(autoplay=False),
+    return Pipeline(client, verifier=verifier, speech=speech, listener=listener,
+                    options=PipelineOptions(voice="alloy", autoplay=False),
                     repairer=Repairer(RepairOptions(policy=policy, attempts=attempts), speech=speech))
 
 
@@ -104,3 +104,31 @@ async def test_a_repair_that_keeps_failing_stops_after_the_limit_and_says_so(ver
     assert u.meta.get("repair_failed") is True
     assert "Repair failed after 2 attempts" in msgs.repairs[-1]
     assert u.status == "mismatch"
+
+
+async def test_a_repairer_needs_only_its_context_not_a_pipeline(verifier):
+    """RepairContext is the whole surface a repair uses: no Pipeline, no Realtime client."""
+    import asyncio
+
+    import numpy as np
+
+    from app.core.report import SegmentResult
+    from app.core.utterance import Utterance
+    from app.repair.repairer import RepairContext
+
+    text = "Please send me the report before lunch."
+    u = Utterance(text, "en", "en", transcript=text, audio=np.zeros(2400, np.int16))
+    u.report = Report("mismatch", "en", 0.1, [SegmentResult(0, text, 0, len(text), "truncated")])
+    saved, msgs = [], Messages()
+
+    async def check_audio(utt, audio):
+        return await asyncio.wrap_future(verifier.submit(utt.transcript, audio, utt.sample_rate, "en"))
+
+    ctx = RepairContext(client=None, check_audio=check_audio, save=saved.append, listener=msgs,
+                        language=lambda utt: "en", voice=None)
+    repairer = Repairer(RepairOptions(policy="automatic", attempts=1, order=("revoice", "tts")), speech=LocalSpeech())
+    assert repairer.plan(u, ctx.client) == ["tts"]     # no client: no re-voicing
+    assert await repairer.repair(u, ctx) is True
+    assert u.report.matches and u.meta["repaired_by"] == "tts"
+    assert saved and saved[-1] is u
+    assert "attempt 1 of 1" in msgs.repairs[0]

@@ -6,8 +6,8 @@ import numpy as np
 from corpus import build
 
 from app.audio.resample import resample
+from app.core.report import Report
 from app.tts import synthesize
-from app.verify.report import Report
 
 SENTENCES = ["Please send me the report before lunch.", "We need to buy more coffee for the office.",
              "My brother lives in a small house near the river."]

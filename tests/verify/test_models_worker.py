@@ -143,7 +143,7 @@ def test_download_checksum_mismatch_and_404(tmp_path, http_root):
 
 
 def test_worker_runs_in_background_and_propagates_errors(verifier):
-    from app.verify.report import Report
+    from app.core.report import Report
     from app.verify.worker import VerifierWorker
 
     w = VerifierWorker(verifier=verifier)
