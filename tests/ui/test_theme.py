@@ -6,9 +6,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette, QTextCursor
 from PySide6.QtWidgets import QApplication
 
+from app.core.report import Report, SegmentResult, WordResult
 from app.ui import appearance, theme
 from app.ui.transcript_view import TranscriptView
-from app.verify.report import Report, SegmentResult, WordResult
 
 AA = 4.5
 
