@@ -45,9 +45,16 @@ class Flavor(StrEnum):
     BETA = "beta"
 
 
+class Appearance(StrEnum):
+    SYSTEM = "system"      # follow the system's light/dark scheme
+    LIGHT = "light"
+    DARK = "dark"
+
+
 PROVIDERS = tuple(p for p in Provider if p is not Provider.AUTO)
 AUDIO_FORMATS = tuple(AudioFormat)
 REPAIR_POLICIES = tuple(RepairPolicy)
+APPEARANCES = tuple(Appearance)
 
 # field -> (its enum, the value used when a stored one is not a member)
 CHOICES: dict[str, tuple[type[StrEnum], StrEnum]] = {
@@ -56,6 +63,7 @@ CHOICES: dict[str, tuple[type[StrEnum], StrEnum]] = {
     "flavor": (Flavor, Flavor.AUTO),
     "audio_format": (AudioFormat, AudioFormat.PCM16),
     "repair_policy": (RepairPolicy, RepairPolicy.AUTOMATIC),
+    "appearance": (Appearance, Appearance.SYSTEM),
 }
 
 
@@ -76,6 +84,7 @@ class Settings:
     repair_attempts: int = 2
     strict_mode: bool = False         # text from the model, speech from TTS of that exact text
     audio_device: str = "auto"
+    appearance: Appearance = Appearance.SYSTEM   # light/dark: follow the system, or the user's choice
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: v.value if isinstance(v, StrEnum) else v for k, v in asdict(self).items()}

@@ -162,7 +162,6 @@ class GuardView(QWidget):
         self.list.currentItemChanged.connect(lambda cur, _prev: self._open_item(cur))
         hint = QLabel("Select an answer to see it in the main window, with its red flags and replay.",
                       objectName="hint", wordWrap=True)
-        hint.setStyleSheet(f"color: {theme.MUTED};")
 
         lay = QVBoxLayout(self)
         lay.addLayout(form)

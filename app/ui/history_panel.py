@@ -83,7 +83,7 @@ class HistoryPanel(QWidget):
         self.empty_label.setObjectName("emptyHistory")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.empty_label.setWordWrap(True)
-        self.empty_label.setStyleSheet(f"color: {theme.MUTED}; padding: 12px;")
+        self.empty_label.setContentsMargins(12, 12, 12, 12)   # its colour: theme.style_sheet (light/dark)
         self.empty_label.hide()
         lay.addWidget(self.empty_label, 1)     # takes the list's place when the list is hidden
         # one notice at a time (a delete's undo, an export's folder, a warning): each replaces the last

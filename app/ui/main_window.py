@@ -14,6 +14,7 @@ import threading
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -36,8 +37,9 @@ from app.pipeline import InputError, Listener, Pipeline, check_input
 from app.pipeline.services import Services
 from app.pipeline.state import RequestState
 from app.pipeline.translate import MAX_INPUT_CHARS
-from app.ui import theme
+from app.ui import accessibility, appearance, theme
 from app.ui.actions import build_actions, shortcuts_dialog
+from app.ui.first_run import FirstRunHint
 from app.ui.qt_settings import load_settings, save_settings
 from app.ui.result_pane import ResultPane
 from app.ui.threads import ui_thread
@@ -147,6 +149,10 @@ class MainWindow(QMainWindow):
         self.refresh_timer.timeout.connect(self.tick)
         self.refresh_timer.start()
         self.refresh_status()
+        self._show_first_run_hint()
+        # light or dark as the system says (or as chosen in Settings), live
+        self.appearance = appearance.install(QApplication.instance(), self.settings.appearance)
+        self.appearance.changed.connect(self._theme_changed)
         QTimer.singleShot(0, self.warm_verifier)
         QTimer.singleShot(ENGINE_START_DELAY_MS, self, self._start_engine)   # after the window is up
 
@@ -233,11 +239,15 @@ class MainWindow(QMainWindow):
         outer = QVBoxLayout(central)
         self.language_bar = self._build_language_bar()
         outer.addWidget(self.language_bar)
+        self.first_run_hint = FirstRunHint(self)
+        self.first_run_hint.settings_requested.connect(self.open_settings)
+        outer.addWidget(self.first_run_hint)
         self.phrase = PhraseEdit(self)
         self.phrase.setMaximumHeight(110)
         self.phrase.submitted.connect(self.translate_clicked)
         outer.addWidget(self.phrase)
-        outer.addWidget(self._build_phrase_tools())
+        self.phrase_tools = self._build_phrase_tools()
+        outer.addWidget(self.phrase_tools)
         outer.addLayout(self._build_request_row())
         self.error = Banner("error", self)
         outer.addWidget(self.error)
@@ -255,8 +265,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self._build_status_bar()
         build_actions(self)
+        # names for screen readers; Tab goes phrase → Translate → the answer → …
+        accessibility.name_main_window(self)
         # typing right after launch goes into the phrase, never into a language list
-        self.setTabOrder(self.phrase, self.translate_button)
         self.phrase.setFocus()
         self.resize(1100, 680)
         self._restore_layout()
@@ -341,6 +352,28 @@ class MainWindow(QMainWindow):
         self.qsettings.setValue(SPLITTER_KEY, self.splitter.saveState())
         self.qsettings.sync()
 
+    def _has_key(self) -> bool:
+        return any(self.services.secrets.get(p) for p in ("openai", "azure"))
+
+    def _show_first_run_hint(self) -> None:
+        """Once, on the first launch with no key: what works offline and how to add a key."""
+        if self._has_key():
+            self.first_run_hint.show_if_first_run(self.qsettings, has_key=True)
+            return
+        try:
+            translates = self.services.provider() == "local" and self.services.translator().available
+        except Exception:      # the hint must never keep the window from opening
+            translates = False
+        self.first_run_hint.show_if_first_run(self.qsettings, has_key=False, translates=translates)
+
+    def _theme_changed(self, _colors) -> None:
+        """Light/dark switched: repaint what is drawn with theme colours (flags, highlight)."""
+        self.transcript.set_report(self.transcript.report)
+        self.result.restyle()
+        self.phrase_tools.set_count(len(self.phrase.toPlainText()))    # its colours
+        if self.history_panel is not None:
+            self.history_panel.refresh()       # its rows carry the status colour
+
     def focus_phrase(self) -> None:
         self.phrase.setFocus()
 
@@ -351,6 +384,7 @@ class MainWindow(QMainWindow):
             self.guard_view = GuardView(self.services, parent=self)
             self.guard_view.open_requested.connect(self.open_from_history)
             self.guard_view.response_saved.connect(lambda _uid: self.history_changed(None))
+            accessibility.name_guard_view(self.guard_view)
         self.guard_view.show()
         self.guard_view.raise_()
         return self.guard_view
@@ -848,6 +882,9 @@ class MainWindow(QMainWindow):
         self.settings = new
         self.services.settings = new
         save_settings(self.qsettings, new)
+        appearance.install(QApplication.instance(), new.appearance)
+        if self._has_key():
+            self.first_run_hint.dismiss()      # the key it asked for is there
         self.clear_error("connection", "request", "input")
         if new.verifier_model != old.verifier_model:
             self.reload_verifier()

@@ -3,10 +3,14 @@
 The key goes to the OS keyring (app.core.secrets); when there is no keyring the dialog
 says plainly that the key lasts for this session only. A bad endpoint is refused with a
 message naming it; fields that do not apply to the chosen provider are disabled.
+**Test connection** opens one session with what is typed (not yet saved) on a worker
+thread (app.realtime.probe) and says which field is wrong: key, endpoint, deployment,
+API version, or that nothing answered in time.
 """
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -14,6 +18,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -23,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.core.secrets import SecretStore, mask
 from app.core.settings import AUDIO_FORMATS, Settings, endpoint_problem
+from app.realtime.probe import ProbeResult, start_probe
 from app.ui import theme
 
 VOICES = ["alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"]
@@ -34,6 +40,21 @@ PROTOCOL_LABEL = [("Automatic", "auto"), ("Current Realtime API", "ga"), ("Older
 FIELD_PROVIDERS = {"endpoint": {"auto", "openai", "azure"}, "model": {"auto", "openai", "azure"},
                    "api_version": {"auto", "azure"}, "azure_style": {"auto", "azure"},
                    "key": {"auto", "openai", "azure"}}
+APPEARANCE_LABEL = [("Follow the system", "system"), ("Light", "light"), ("Dark", "dark")]
+TEST_TIMEOUT_S = 10.0
+POLL_MS = 50
+
+
+class _TypedKey:
+    """The stored keys, with the one typed in the dialog (not saved yet) in front."""
+
+    def __init__(self, store: SecretStore, provider: str, typed: str) -> None:
+        self.store, self.provider, self.typed = store, provider, typed.strip()
+
+    def get(self, provider: str) -> str | None:
+        if provider == self.provider and self.typed:
+            return self.typed
+        return self.store.get(provider)
 
 
 class SettingsDialog(QDialog):
@@ -78,7 +99,25 @@ class SettingsDialog(QDialog):
         form.addRow("Azure style", self.azure_style)
         form.addRow("API key", self.key)
         form.addRow("", self.key_status)
+        self.test_button = QPushButton("Test connection", self)
+        self.test_button.setToolTip("Open one session with the settings above (nothing is saved)")
+        self.test_button.clicked.connect(self.test_connection)
+        self.test_result = QLabel(self)
+        self.test_result.setObjectName("testResult")
+        self.test_result.setWordWrap(True)
+        self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.test_result.hide()
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addStretch(1)
+        form.addRow("", test_row)
+        form.addRow("", self.test_result)
         lay.addWidget(conn)
+        self._probe = None
+        self.last_test: ProbeResult | None = None
+        self._probe_timer = QTimer(self)
+        self._probe_timer.setInterval(POLL_MS)
+        self._probe_timer.timeout.connect(self._probe_poll)
 
         speech = QGroupBox("Speech", self)
         f2 = QFormLayout(speech)
@@ -87,6 +126,15 @@ class SettingsDialog(QDialog):
         self.voice.setCurrentText(settings.voice)
         f2.addRow("Voice", self.voice)
         lay.addWidget(speech)
+
+        window = QGroupBox("Window", self)
+        f5 = QFormLayout(window)
+        self.appearance = QComboBox(self)
+        for label, value in APPEARANCE_LABEL:
+            self.appearance.addItem(label, value)
+        self.appearance.setCurrentIndex(max(0, self.appearance.findData(settings.appearance)))
+        f5.addRow("Appearance", self.appearance)
+        lay.addWidget(window)
 
         repair = QGroupBox("When the audio does not match", self)
         f3 = QFormLayout(repair)
@@ -147,7 +195,86 @@ class SettingsDialog(QDialog):
         self.provider.currentIndexChanged.connect(self._provider_changed)
         self.key.textChanged.connect(lambda _t: self._provider_changed())
         self.endpoint.textChanged.connect(lambda _t: self.problem.hide())
+        for edit in (self.endpoint, self.model, self.api_version, self.key):
+            edit.textChanged.connect(self._forget_test)
+        for combo in (self.provider, self.azure_style, self.flavor):
+            combo.currentIndexChanged.connect(self._forget_test)
+        self._name_controls()
         self._provider_changed()
+
+    def _name_controls(self) -> None:
+        """Names and descriptions screen readers announce (labels in a form are not enough
+        for every reader, and some controls have no label at all)."""
+        for w, name, what in (
+            (self.provider, "Provider", "Which service translates: the local engine, OpenAI or Azure OpenAI"),
+            (self.endpoint, "Endpoint", "Azure resource address, or a custom Realtime URL"),
+            (self.model, "Model or deployment", "The OpenAI model, or the Azure deployment name"),
+            (self.api_version, "Azure API version", "Used by the legacy Azure style only"),
+            (self.azure_style, "Azure style", "The v1 endpoint or the legacy one"),
+            (self.key, "API key", "Stored in the system keyring, never shown"),
+            (self.test_button, "Test connection", "Connect once with these settings and report the result"),
+            (self.test_result, "Test connection result", ""),
+            (self.voice, "Voice", "The voice that speaks the translation"),
+            (self.appearance, "Appearance", "Follow the system's light or dark scheme, or choose one"),
+            (self.repair_policy, "When the audio does not match", "Repair automatically, ask, or only flag"),
+            (self.repair_attempts, "Repair attempts", "How many times to re-voice a mismatch"),
+            (self.strict, "Strict mode", "Take only text from the model and synthesize exactly that text"),
+            (self.advanced_toggle, "Show advanced settings", ""),
+            (self.flavor, "Protocol version", self.flavor.toolTip()),
+            (self.audio_format, "Audio sent by the service", self.audio_format.toolTip()),
+            (self.verifier_model, "Speech model that checks the audio", self.verifier_model.toolTip()),
+        ):
+            w.setAccessibleName(name)
+            if what:
+                w.setAccessibleDescription(what)
+        for button in self.buttons.buttons():
+            button.setAccessibleName(button.text().replace("&", ""))
+
+    # --- test connection ---------------------------------------------------------------------
+    def test_connection(self) -> None:
+        """Connect with what is typed, off the UI thread; the result shows below the button."""
+        if self._probe is not None:
+            return
+        problem = self.validation_problem()
+        if problem:
+            self._show_test(ProbeResult("config", f"✗ {problem}"))
+            return
+        from app.pipeline.services import PROVIDER_LABEL, Services
+
+        settings = self.result_settings()
+        services = Services(settings, _TypedKey(self.secrets, self._key_provider(), self.key.text()))
+        self.test_button.setEnabled(False)
+        self.test_button.setText("Testing…")
+        self._set_result("busy", f"Connecting to {PROVIDER_LABEL[services.provider()]}…")
+        self._probe = start_probe(services.provider_config, TEST_TIMEOUT_S, cleanup=services.close)
+        self._probe_timer.start()
+
+    def _probe_poll(self) -> None:
+        # the probe's thread only fills a Future; it never touches a widget
+        if self._probe is None or not self._probe.done():
+            return
+        result = self._probe.result()
+        self._probe = None
+        self._probe_timer.stop()
+        self.test_button.setEnabled(True)
+        self.test_button.setText("Test connection")
+        self._show_test(result)
+
+    def _show_test(self, result: ProbeResult) -> None:
+        self.last_test = result
+        self._set_result("ok" if result.ok else "fail", result.message)
+
+    def _set_result(self, kind: str, text: str) -> None:
+        self.test_result.setProperty("kind", kind)
+        self.test_result.setText(text)
+        self.test_result.setAccessibleDescription(text)
+        self.test_result.style().unpolish(self.test_result)
+        self.test_result.style().polish(self.test_result)
+        self.test_result.show()
+
+    def _forget_test(self, *_args) -> None:
+        if self._probe is None and self.test_result.isVisible():
+            self.test_result.hide()     # the result was for other settings
 
     def _show_advanced(self, on: bool) -> None:
         self.advanced.setVisible(on)
@@ -172,7 +299,7 @@ class SettingsDialog(QDialog):
         if p in ("openai", "azure") and not existing and not self.key.text().strip():
             self.provider_note.setText(f"⚠ No API key is stored for {self.provider.currentText()}: "
                                        "paste it below, or nothing can be translated.")
-            self.provider_note.setStyleSheet("color: #9a6700;")
+            self.provider_note.setStyleSheet(f"color: {theme.colors().warn};")
         elif p == "local":
             self.provider_note.setText("Runs on this computer: reads text back aloud, and translates only "
                                        "when an offline translator is installed.")
@@ -188,7 +315,7 @@ class SettingsDialog(QDialog):
         else:
             self.key_status.setText("⚠ No system keyring is available: the key will be kept for this "
                                     "session only and asked for again next time.")
-            self.key_status.setStyleSheet("color: #9a6700;")
+            self.key_status.setStyleSheet(f"color: {theme.colors().warn};")
 
     def validation_problem(self) -> str | None:
         if self.provider.currentData() == "local":
@@ -222,5 +349,6 @@ class SettingsDialog(QDialog):
         s.repair_policy = self.repair_policy.currentData()
         s.repair_attempts = self.repair_attempts.value()
         s.strict_mode = self.strict.isChecked()
+        s.appearance = self.appearance.currentData()
         s.validate()
         return s

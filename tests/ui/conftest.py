@@ -46,3 +46,13 @@ def make_window(qtbot, tmp_path, loop):
     yield make
     for w in made:
         w.close()
+
+
+@pytest.fixture
+def app_state(qapp):
+    """Appearance changes the application's palette, style and the theme: put them back."""
+    from app.ui import appearance
+
+    appearance.reset()
+    yield qapp
+    appearance.reset()

@@ -55,14 +55,16 @@ def test_player_is_active_while_playing_or_buffering_only():
     assert not p.is_active and p.state == "paused"
 
 
-def test_the_result_pane_restyles_in_the_colours_in_use(qtbot, monkeypatch):
+def test_the_result_pane_restyles_in_the_colours_in_use(qtbot):
     from app.ui.result_pane import ResultPane
 
     pane = ResultPane()
     qtbot.addWidget(pane)
-    pane.set_badge(Status.MATCH, "Audio matches the transcript")
-    assert theme.OK in pane.badge.styleSheet()
-    monkeypatch.setattr(theme, "OK", "#123456")          # what a switch to another palette does
-    monkeypatch.setattr(theme, "FLAG_TEXT", "#abcdef")
-    pane.restyle()
-    assert "#123456" in pane.badge.styleSheet() and "#abcdef" in pane.legend.text()
+    pane.set_badge("stopped", "Stopped")
+    assert theme.LIGHT.warn in pane.badge.styleSheet()
+    try:
+        theme.set_colors(theme.DARK)            # what a switch to the dark palette does
+        pane.restyle()
+        assert theme.DARK.warn in pane.badge.styleSheet() and theme.DARK.flag_text in pane.legend.text()
+    finally:
+        theme.set_colors(theme.LIGHT)
