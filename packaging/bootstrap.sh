@@ -77,6 +77,10 @@ case "$MODE" in
         (cd tests/npm && npm ci --no-audit --no-fund --loglevel=error)
       fi
     fi
+    if [ $# -eq 0 ]; then
+      say "checking the code with ruff"
+      .venv/bin/python -m ruff check .
+    fi
     say "running the test suite"
     export QT_QPA_PLATFORM=offscreen
     .venv/bin/python -m pytest -p no:cacheprovider "$@"
