@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import shutil
 import subprocess
 import threading
@@ -41,10 +42,35 @@ _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctype
                              ctypes.POINTER(_Event))
 
 
+def _library_path() -> str:
+    """The system libespeak-ng by its full path. Loaded by bare name, dlopen hands back any
+    copy already loaded under the same soname, such as the private one Kokoro's phonemizer
+    loads with its own data and a phoneme-only callback: our synthesis then lost its word
+    events and voices."""
+    name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
+    if os.sep in name:
+        return name
+    try:
+        out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=5,
+                             env={**os.environ, "PATH": os.environ.get("PATH", "") + ":/sbin:/usr/sbin"}).stdout
+    except (OSError, subprocess.SubprocessError):
+        out = ""
+    for line in out.splitlines():
+        if line.strip().startswith(name + " ") and "=>" in line:
+            path = line.split("=>", 1)[1].strip()
+            if os.path.isfile(path):
+                return path
+    for folder in ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
+                   "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib"):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            return path
+    return name
+
+
 class _Library:
     def __init__(self) -> None:
-        name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
-        self.lib = ctypes.CDLL(name)
+        self.lib = ctypes.CDLL(_library_path())
         self.lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
                                           ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
         self.rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, None, _INITIALIZE_DONT_EXIT)

@@ -15,3 +15,14 @@ def test_kokoro_session_runs_without_the_cpu_memory_arena(monkeypatch):
     assert voice.sess.get_session_options().enable_cpu_mem_arena is False
     out = kokoro_voice.synthesize("Hola, ¿cómo estás?", "es")
     assert out.sample_rate == 24000 and out.duration_s > 0.5
+
+
+def test_espeak_keeps_its_word_events_after_kokoro_spoke():
+    """Kokoro's phonemizer loads its own libespeak-ng (same soname, other data, phoneme-only
+    callback); ours must stay a separate instance or it loses its word events."""
+    from app.tts import espeak
+
+    kokoro_voice.synthesize("Hola, ¿cómo estás?", "es")
+    out = espeak.synthesize("Where is the station?", "en-us", language="en")
+    assert out.words and len(out.words) == 4
+    assert out.sample_rate == espeak._get_library().rate
