@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.core.languages import UnknownLanguage, get_language
+from app.core.memory import release_freed_memory
 from app.core.report import Report, SegmentResult, WordResult
 from app.text.segments import Span, split_sentences, split_words
 from app.verify.align import align_tokens
@@ -206,6 +207,10 @@ class Verifier:
         report.words = [WordResult(w.span.text, w.span.start, w.span.end, w.status,  # type: ignore[arg-type]
                                    w.start, w.end) for w in words]
         report.verdict = "mismatch" if any(s.flagged for s in seg_results) else "match"
+        if len(call.windows) > 1:
+            # a long answer leaves CTranslate2's freed buffers resident in the heap: give them back
+            call.windows.clear()
+            release_freed_memory()
         report.elapsed_s = time.monotonic() - t0
         return report
 
@@ -220,7 +225,7 @@ class Verifier:
         self._place_times(words, call.heard, call.voiced)
         if self.decision == "forced" and call.windows:
             with self._verify_lock:
-                self._force(self.load(), words, call.windows, call.lang, call.heard)
+                self._force(self.load(), words, call.windows, call.lang, call.heard, call.x)
                 # Whisper's language ID over the whole (first) window: clean answers score their
                 # language 0.85+; below half, some sentence is likely in another language even
                 # where free decoding, forced to the target, heard a fluent translation of it
@@ -265,7 +270,11 @@ class Verifier:
                 continue
             enc, n = asr.encode(x[a:b])
             res = asr.decode(enc, n, lang, offset=a / SR)
-            windows.append((a / SR, b / SR, enc, n))
+            # only the first window's encoder output is kept (language ID needs it); later ones
+            # are encoded again when scored, one at a time: a 28 s window's output holds ~6 MB
+            # and a 3-minute answer has seven of them (issue 16)
+            windows.append((a / SR, b / SR, enc if not windows else None, n))
+            del enc
             heard.extend(res.words)
         kept = []
         for w in heard:
@@ -280,7 +289,7 @@ class Verifier:
         return kept, windows
 
     @staticmethod
-    def _force(asr, words: list[_Word], windows, lang: str, heard) -> None:
+    def _force(asr, words: list[_Word], windows, lang: str, heard, x: np.ndarray) -> None:
         """Score every transcript word against the audio window it falls in."""
         owner: dict[int, list[int]] = {}
         k = 0
@@ -291,7 +300,9 @@ class Verifier:
                     k += 1
             owner.setdefault(k, []).append(i)
         for k, idx in owner.items():
-            a, _b, enc, n = windows[k]
+            a, b, enc, n = windows[k]
+            if enc is None:
+                enc, n = asr.encode(x[int(round(a * SR)):int(round(b * SR))])
             scored = asr.force(enc, n, lang, [words[i].span.text for i in idx], offset=a)
             for i, fw in zip(idx, scored, strict=False):
                 words[i].forced = fw.prob
