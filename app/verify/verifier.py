@@ -465,6 +465,12 @@ class Verifier:
             lid = [(code, p) for code, p in asr.detect_language(enc) if code in _SUPPORTED]
         probs = dict(lid)
         candidates = self._candidates(call, lid)
+        seg_heard = _dedupe([call.heard[j].text for w in seg_words for j in w.heard])
+        if all(self._drift_bar(call, lid, c, strict, lead) == float("inf") for c in candidates if c != lang):
+            # Whisper's language ID already rules a drift out, whatever the decoders would say:
+            # the batched decode (most of a probe's time) cannot change the verdict (issue 11)
+            log.debug("identify %.2f-%.2f lid=%s: no drift possible, not decoded", a, b, lid[:3])
+            return lang, " ".join(seg_heard)
         with self._verify_lock:
             scores = asr.decode_many(enc, n, candidates)
         best, evidence = _best_other(call, scores, candidates, probs)
@@ -483,7 +489,6 @@ class Verifier:
                      for j in w.heard]
             parts = _dedupe(before) + [scores[best][1].strip()] + _dedupe(after)
             return best, " ".join(p for p in parts if p).strip()
-        seg_heard = _dedupe([call.heard[j].text for w in seg_words for j in w.heard])
         return lang, " ".join(seg_heard)
 
     def _candidates(self, call: _Call, lid: list[tuple[str, float]]) -> list[str]:
