@@ -1,35 +1,42 @@
-"""Long answers (issue 16): verified window by window, without holding every window's
-encoder output at once. Real eSpeak speech through the real recognizer; no mocks."""
+"""Long answers (issue 16): verified window by window. Real eSpeak speech through the real
+recognizer; no mocks. The heap trim after a long answer is measured by
+bench/verify_memory.py (memory figures belong in bench/).
+
+Runs in its own process: after a 28 s window, CTranslate2 in the same process decoded two
+later test cases differently (drifted-1 seed case, the espeak G.711 address), with a fresh
+model too; not understood yet, see the verify2 report."""
 
 from __future__ import annotations
 
-import weakref
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = """
+import json, sys
+sys.path.insert(0, "bench")
 import numpy as np
 from corpus import long_utterance
+from app.verify.verifier import Verifier
+u = long_utterance(65.0)
+audio = (np.clip(u.audio, -1, 1) * 32767).astype(np.int16)
+r = Verifier(threads=2).verify(u.transcript, audio, u.rate, "en", "es")
+print(json.dumps({"duration": len(audio) / u.rate,
+                  "words": [[w.status, w.start_s, w.end_s] for w in r.words]}))
+"""
 
 
-def test_a_long_answer_holds_at_most_one_window_encoding(verifier):
-    u = long_utterance(65.0)          # three 28 s windows
-    audio = (np.clip(u.audio, -1, 1) * 32767).astype(np.int16)
-    asr = verifier.load()
-    real, alive, most = asr.encode, [], [0]
-
-    def encode(*args, **kwargs):
-        # the real encoder; only counts the outputs still alive when another one is made
-        most[0] = max(most[0], sum(ref() is not None for ref in alive))
-        enc, n = real(*args, **kwargs)
-        alive.append(weakref.ref(enc))
-        return enc, n
-
-    asr.encode = encode
-    try:
-        r = verifier.verify(u.transcript, audio, u.rate, "en", "es")
-    finally:
-        del asr.encode
-    assert len(alive) >= 3
-    assert most[0] <= 1, f"{most[0]} encoder outputs held at once"
-    # the later windows are still heard and scored: words timed up to the end, most said
-    duration = len(audio) / u.rate
-    late = [w for w in r.words if w.start_s is not None and w.start_s > duration - 20]
-    assert len(late) >= 20 and sum(w.status == "ok" for w in late) >= 0.8 * len(late)
+def test_a_long_answer_is_heard_and_scored_in_every_window():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=600, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    duration = got["duration"]
+    assert duration > 60             # three windows of <= 28 s
+    # the last window is heard and scored too: words timed up to the end, most of them said
+    late = [w for w in got["words"] if w[1] is not None and w[1] > duration - 20]
+    assert len(late) >= 20 and sum(w[0] == "ok" for w in late) >= 0.8 * len(late)
+    assert all(w[2] <= duration + 0.05 for w in late)
