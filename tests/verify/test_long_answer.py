@@ -2,9 +2,10 @@
 recognizer; no mocks. The heap trim after a long answer is measured by
 bench/verify_memory.py (memory figures belong in bench/).
 
-Runs in its own process: after a 28 s window, CTranslate2 in the same process decoded two
-later test cases differently (drifted-1 seed case, the espeak G.711 address), with a fresh
-model too; not understood yet, see the verify2 report."""
+Runs in its own process: after bench/corpus.py's `long_utterance` in the same process,
+`build()` returns different eSpeak audio for the same text (163 995 vs 165 235 samples for
+the drifted-1 seed case), and two later tests' verdicts change with it. The verifier itself
+gives the same verdicts before and after a long answer."""
 
 from __future__ import annotations
 
