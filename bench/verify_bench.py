@@ -2,6 +2,7 @@
 
     nice .venv/bin/python bench/verify_bench.py [--n 300] [--seed 7] [--formats pcm16,g711_ulaw]
                                                [--decision forced|free] [--no-long] [-v]
+                                               [--json PATH]
 
 Every utterance is verified as pcm16 24 kHz and as G.711 μ-law 8 kHz (what a telephone
 session sends), and the figures are printed for each format, overall and per target
@@ -17,6 +18,7 @@ The first run synthesizes the corpus (natural voices cost ~0.7 s per second of s
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -87,6 +89,7 @@ class FormatRun:
     lat7: list[float] = field(default_factory=list)
     confusion: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     failures: list[str] = field(default_factory=list)
+    results: list[dict] = field(default_factory=list)   # per utterance, for --json
 
 
 def family_of(voice: str) -> str:
@@ -142,6 +145,10 @@ def run_format(v, corpus, fmt: str, args) -> FormatRun:
         family = family_of(u.voice)
         tally_segments(fr, u, r, ("all", u.language, family, f"{u.language} {family}"))
         bad = [s.status for s in r.segments] != u.expected
+        fr.results.append({"id": u.id, "format": fmt, "duration_s": round(dur, 2),
+                           "elapsed_s": round(r.elapsed_s, 3), "statuses": [s.status for s in r.segments],
+                           "heard_languages": [s.heard_language for s in r.segments],
+                           "word_starts": [w.start_s for w in r.words]})
         if bad:
             fr.failures.append(f"{u.id} ({u.voice})")
         if args.verbose or (bad and not args.quiet):
@@ -190,8 +197,14 @@ def run(args) -> int:
     v.verify("Warm up.", np.zeros(8000, np.int16), 16000, "en")
     print(f"model load: {time.monotonic() - t:.2f} s; decision: {args.decision}")
     t_all = time.monotonic()
+    results = []
     for fmt in (f.strip() for f in args.formats.split(",") if f.strip()):
-        print_format(run_format(v, corpus, fmt, args), fmt, len(corpus), args)
+        fr = run_format(v, corpus, fmt, args)
+        print_format(fr, fmt, len(corpus), args)
+        results += fr.results
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=0))
+        print(f"per-utterance results written to {args.json}")
     print(f"\nverification time, all formats: {time.monotonic() - t_all:.0f} s")
     if not args.no_long:
         u = long_utterance(60.0)
@@ -213,6 +226,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-long", action="store_true", help="skip the 60 s real-time-factor run")
     ap.add_argument("--verbose", "-v", action="store_true", help="print every utterance's result")
     ap.add_argument("--quiet", "-q", action="store_true", help="list wrong utterances by id only")
+    ap.add_argument("--json", metavar="PATH",
+                    help="write every utterance's statuses, word starts and time to PATH (compare runs)")
     ap.add_argument("--debug", action="store_true", help="log the verifier's language decisions")
     ap.add_argument("--voices", choices=["mixed", "espeak"], default="mixed",
                     help="mixed: Piper/Kokoro natural voices and eSpeak NG variants; espeak: eSpeak NG only")
