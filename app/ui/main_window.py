@@ -373,6 +373,8 @@ class MainWindow(QMainWindow):
         self.phrase_tools.set_count(len(self.phrase.toPlainText()))    # its colours
         if self.history_panel is not None:
             self.history_panel.refresh()       # its rows carry the status colour
+        if self.guard_view is not None:
+            self.guard_view.restyle()
 
     def focus_phrase(self) -> None:
         self.phrase.setFocus()
