@@ -148,8 +148,8 @@ class MainWindow(QMainWindow):
         self.refresh_timer.setInterval(POLL_MS)
         self.refresh_timer.timeout.connect(self.tick)
         self.refresh_timer.start()
-        self.refresh_status()
         self._show_first_run_hint()
+        self.refresh_status()
         # light or dark as the system says (or as chosen in Settings), live
         self.appearance = appearance.install(QApplication.instance(), self.settings.appearance)
         self.appearance.changed.connect(self._theme_changed)
@@ -241,6 +241,7 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.language_bar)
         self.first_run_hint = FirstRunHint(self)
         self.first_run_hint.settings_requested.connect(self.open_settings)
+        self.first_run_hint.dismissed.connect(self.refresh_status)      # the notice may speak now
         outer.addWidget(self.first_run_hint)
         self.phrase = PhraseEdit(self)
         self.phrase.setMaximumHeight(110)
@@ -414,8 +415,10 @@ class MainWindow(QMainWindow):
     def refresh_status(self) -> None:
         st = self.services.status(self.source.code(), self.target.code())
         self.engine_label.setText(f"Engine: {st.label}")
-        self.notice.show_message(st.notice)
-        self.notice_settings.setVisible(bool(st.notice) and "settings" in st.actions)
+        # the first-run hint already says what reading back means and offers Settings: say it once
+        hinted = not self.first_run_hint.isHidden()
+        self.notice.show_message("" if hinted and st.problem == "read-back" else st.notice)
+        self.notice_settings.setVisible(bool(st.notice) and "settings" in st.actions and not hinted)
         self.notice.setProperty("problem", st.problem)
         out = self.player.output
         self.audio_label.setText(f"Audio: {out.name}" if out.available else "Audio: silent")
