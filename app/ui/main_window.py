@@ -48,6 +48,8 @@ from app.ui.widgets import Banner, LanguageBar, PhraseEdit, PhraseTools, elide_s
 log = logging.getLogger(__name__)
 POLL_MS = 30   # ≥ 30 Hz highlight updates from the player clock
 ENGINE_START_DELAY_MS = 500   # the local engine starts this long after the window, off its thread
+MODEL_PROGRESS = "model %p%"         # the status bar while the speech model is fetched or assembled
+MODEL_LOADING = "loading model…"     # ... and once all of it is there, until it is loaded
 
 GEOMETRY_KEY = "window/geometry"
 ZOOM_KEY = "view/transcript_zoom"
@@ -204,6 +206,9 @@ class MainWindow(QMainWindow):
                 log.warning("could not start the local engine early", exc_info=True)
 
     def _show_model_progress(self, done_kb: int, total_kb: int) -> None:
+        # all of it fetched or assembled: what is left is loading it (the bar goes when loaded)
+        whole = done_kb >= total_kb
+        self.model_bar.setFormat(MODEL_LOADING if whole else MODEL_PROGRESS)
         self.model_bar.show()
         self.model_bar.setRange(0, max(1, total_kb))
         self.model_bar.setValue(min(done_kb, total_kb))
@@ -329,7 +334,7 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(w)
         self.model_bar = QProgressBar(self)
         self.model_bar.setMaximumWidth(160)
-        self.model_bar.setFormat("model %p%")
+        self.model_bar.setFormat(MODEL_PROGRESS)
         self.model_bar.hide()
         bar.addPermanentWidget(self.model_bar)
         self.setStatusBar(bar)
