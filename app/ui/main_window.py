@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -33,6 +32,7 @@ from app.core.secrets import SecretStore
 from app.core.settings import Settings, endpoint_problem
 from app.core.timing import estimate_word_times
 from app.core.utterance import Utterance
+from app.core.warmup import startup_job
 from app.pipeline import InputError, Listener, Pipeline, check_input
 from app.pipeline.services import Services
 from app.pipeline.state import RequestState
@@ -47,7 +47,6 @@ from app.ui.widgets import Banner, LanguageBar, PhraseEdit, PhraseTools, elide_s
 
 log = logging.getLogger(__name__)
 POLL_MS = 30   # ≥ 30 Hz highlight updates from the player clock
-ENGINE_START_DELAY_MS = 500   # the local engine starts this long after the window, off its thread
 MODEL_PROGRESS = "model %p%"         # the status bar while the speech model is fetched or assembled
 MODEL_LOADING = "loading model…"     # ... and once all of it is there, until it is loaded
 
@@ -55,6 +54,13 @@ GEOMETRY_KEY = "window/geometry"
 ZOOM_KEY = "view/transcript_zoom"
 SPLITTER_KEY = "window/splitter"
 ERROR_CAUSES_OF_A_REQUEST = ("input", "request", "connection")
+
+
+def _outcome(future) -> str:
+    """A model load's end, as the window shows it: "ok" or "error:<why>"."""
+    if future.cancelled():
+        return "error:cancelled"
+    return "ok" if future.exception() is None else f"error:{future.exception()}"
 
 
 class _WindowListener(Listener):
@@ -155,8 +161,15 @@ class MainWindow(QMainWindow):
         # light or dark as the system says (or as chosen in Settings), live
         self.appearance = appearance.install(QApplication.instance(), self.settings.appearance)
         self.appearance.changed.connect(self._theme_changed)
-        QTimer.singleShot(0, self.warm_verifier)
-        QTimer.singleShot(ENGINE_START_DELAY_MS, self, self._start_engine)   # after the window is up
+        QTimer.singleShot(0, self, self._start_up)     # once the window is up
+
+    def _start_up(self) -> None:
+        """What the first request needs, prepared in the background one job at a time (the
+        process's start-up queue, app.core.warmup.startup_job): the engine first, since the
+        first request needs it, then the verifier's model. Side by side they competed for the
+        GIL and were still running when the first request came (issue 16)."""
+        self._start_engine()
+        self.warm_verifier()
 
     # --- verifier model: load in the background, with a progress bar -----------------------
     def warm_verifier(self) -> None:
@@ -176,18 +189,20 @@ class MainWindow(QMainWindow):
         def loaded(result: str) -> None:
             to_ui(self._from_loader, generation, self._model_loaded, result)
 
-        def load() -> None:
+        def load():
             # building the worker imports app.verify (faster-whisper, CTranslate2): ~100 ms of
             # imports that would stall the Qt loop at start
             try:
                 future = services.verifier().warm(progress=progress)
             except Exception as exc:
                 loaded(f"error:{exc}")
-                return
-            future.add_done_callback(
-                lambda f: loaded("ok" if f.exception() is None else f"error:{f.exception()}"))
+                return None
+            future.add_done_callback(lambda f: loaded(_outcome(f)))
+            # at start the queue waits for the load (nothing else runs beside CTranslate2's);
+            # a model changed later loads without holding anything up
+            return future if generation == 1 else None
 
-        threading.Thread(target=load, name="verbatim-verifier-start", daemon=True).start()
+        startup_job(load, name="verifier")
 
     def _from_loader(self, generation: int, show, *args) -> None:
         """On the Qt thread: show what the model loader said, unless the window is gone or
