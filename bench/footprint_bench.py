@@ -203,7 +203,7 @@ class StallWatch:
         self._current: dict | None = None
         self.timer = QTimer()
         self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
+        self.timer.timeout.connect(self._beat)
         self.timer.start()
         self._stop = threading.Event()
         threading.Thread(target=self._watch, daemon=True, name="stall-watch").start()
@@ -212,7 +212,7 @@ class StallWatch:
         self.phase = phase
         self.last = time.monotonic()
 
-    def _tick(self) -> None:
+    def _beat(self) -> None:
         now = time.monotonic()
         gap = now - self.last - 0.005
         self.last = now
@@ -275,7 +275,7 @@ async def session(window, watch: StallWatch, data: Path, long_seconds: float) ->
 
     async def translate(text, source="en", target="en", metadata=None):
         window.phrase.setPlainText(text)
-        u = await window._translate(text, source, target, metadata=metadata)
+        u = await window.translate_now(text, source, target, metadata=metadata)
         t_end = time.monotonic()
         while u is not None and u.report is None and "unverified" not in u.meta and time.monotonic() - t_end < 300:
             await asyncio.sleep(0.02)
@@ -322,7 +322,7 @@ async def session(window, watch: StallWatch, data: Path, long_seconds: float) ->
 
         wp = asyncio.ensure_future(watch_player())
         t0 = time.monotonic()
-        u = await window._translate(text, "en", "en")
+        u = await window.translate_now(text, "en", "en")
         t_done = time.monotonic()
         while u is not None and u.report is None and "unverified" not in u.meta and time.monotonic() - t_done < 600:
             await asyncio.sleep(0.02)

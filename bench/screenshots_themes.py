@@ -52,7 +52,7 @@ async def translate(window, text: str, source: str, target: str, metadata=None):
     window.target.set_code(target)
     window.phrase.setPlainText(text)
     t0 = time.monotonic()
-    u = await window._translate(text, source, target, metadata=metadata)
+    u = await window.translate_now(text, source, target, metadata=metadata)
     for _ in range(600):            # the report lands after the answer is done
         if u is None or u.report is not None or u.status in ("unverified", "failed"):
             break
