@@ -134,6 +134,8 @@ async def main(out: Path) -> None:
     shot(window, out, "dark-flagged", status=u_bad.status if u_bad else None)
     await failed_test_connection(window, out, "settings-test-failed-dark")
     if u_ok is not None:
+        window.source.set_code(u_ok.source_language)   # the pickers as that entry had them
+        window.target.set_code(u_ok.target_language)
         window.open_from_history(u_ok.id)
         await mid_playback(window)
         shot(window, out, "dark-ok", status=u_ok.status)

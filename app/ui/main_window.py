@@ -47,6 +47,7 @@ from app.ui.widgets import Banner, LanguageBar, PhraseEdit, PhraseTools, elide_s
 
 log = logging.getLogger(__name__)
 POLL_MS = 30   # ≥ 30 Hz highlight updates from the player clock
+STATUS_GAP_PX = 16   # between the status bar's labels
 MODEL_PROGRESS = "model %p%"         # the status bar while the speech model is fetched or assembled
 MODEL_LOADING = "loading model…"     # ... and once all of it is there, until it is loaded
 
@@ -346,6 +347,7 @@ class MainWindow(QMainWindow):
         self.audio_label = QLabel(self)
         self.verifier_label = QLabel(self)
         for w in (self.engine_label, self.connection_label, self.audio_label, self.verifier_label):
+            w.setContentsMargins(STATUS_GAP_PX // 2, 0, STATUS_GAP_PX // 2, 0)   # "…engine  connected" read as one
             bar.addPermanentWidget(w)
         self.model_bar = QProgressBar(self)
         self.model_bar.setMaximumWidth(160)
