@@ -134,8 +134,7 @@ def run_parent(args) -> dict:
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
                VERBATIM_AUDIO_OUTPUT="silent", VERBATIM_DATA_DIR=str(data / "data"),
                PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, __file__, "--session", str(data), "--long-seconds", str(args.long_seconds),
-           "--startup", args.startup]
+    cmd = [sys.executable, __file__, "--session", str(data), "--long-seconds", str(args.long_seconds)]
     t0 = time.monotonic()
     err_file = open(data / "stderr.txt", "w+")
     child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err_file, text=True)
@@ -204,7 +203,7 @@ class StallWatch:
         self._current: dict | None = None
         self.timer = QTimer()
         self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
+        self.timer.timeout.connect(self._beat)
         self.timer.start()
         self._stop = threading.Event()
         threading.Thread(target=self._watch, daemon=True, name="stall-watch").start()
@@ -213,7 +212,7 @@ class StallWatch:
         self.phase = phase
         self.last = time.monotonic()
 
-    def _tick(self) -> None:
+    def _beat(self) -> None:
         now = time.monotonic()
         gap = now - self.last - 0.005
         self.last = now
@@ -276,7 +275,7 @@ async def session(window, watch: StallWatch, data: Path, long_seconds: float) ->
 
     async def translate(text, source="en", target="en", metadata=None):
         window.phrase.setPlainText(text)
-        u = await window._translate(text, source, target, metadata=metadata)
+        u = await window.translate_now(text, source, target, metadata=metadata)
         t_end = time.monotonic()
         while u is not None and u.report is None and "unverified" not in u.meta and time.monotonic() - t_end < 300:
             await asyncio.sleep(0.02)
@@ -323,7 +322,7 @@ async def session(window, watch: StallWatch, data: Path, long_seconds: float) ->
 
         wp = asyncio.ensure_future(watch_player())
         t0 = time.monotonic()
-        u = await window._translate(text, "en", "en")
+        u = await window.translate_now(text, "en", "en")
         t_done = time.monotonic()
         while u is not None and u.report is None and "unverified" not in u.meta and time.monotonic() - t_done < 600:
             await asyncio.sleep(0.02)
@@ -371,44 +370,6 @@ def history_bytes_per_audio_second(data_dir: Path) -> dict | None:
         return None
     return {"bytes_per_audio_s": round(total_bytes / seconds), "audio_files": files,
             "audio_s": round(seconds, 1), "total_mb": round(total_bytes / 1e6, 2)}
-
-
-def sequence_window_start_up() -> None:
-    """What `--startup sequenced` measures, until app/ui/main_window.py does it itself: the
-    window's engine start (first: the first request needs it) and its verifier load (its
-    "verbatim-verifier-start" thread, waiting for the model) go through
-    app.core.warmup.startup_job, one after another, then the warm-up."""
-    import threading as real_threading
-    import types
-
-    from app.core.warmup import startup_job
-    from app.pipeline import services
-    from app.ui import main_window
-
-    class _Thread:
-        def __init__(self, target=None, name="", daemon=None, **_kw):
-            self.target, self.name = target, name
-
-        def start(self):
-            window_services = _services[0]
-
-            def job():
-                self.target()
-                worker = window_services.verifier()
-                return worker.warm() if hasattr(worker, "warm") else None
-            startup_job(job, name=self.name)
-
-    _services: list = []
-    original_warm = main_window.MainWindow.warm_verifier
-
-    def warm_verifier(self):
-        _services[:] = [self.services]
-        self.services.start_engine_in_background()   # first: the first request needs the engine
-        original_warm(self)
-    main_window.MainWindow.warm_verifier = warm_verifier
-    main_window.threading = types.SimpleNamespace(**{**vars(real_threading), "Thread": _Thread})
-    services.Services.start_engine_in_background = lambda self: (
-        startup_job(self.ensure_engine, name="engine") if self.engine is None and self.provider() == "local" else None)
 
 
 # --- what each start-up job costs the UI thread, alone -----------------------------------------
@@ -555,9 +516,6 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--long-seconds", type=float, default=180.0, help="length of the long answer (0: skip)")
     ap.add_argument("--json", action="store_true", help="print the whole report as JSON")
-    ap.add_argument("--startup", choices=("window", "sequenced"), default="window",
-                    help="window: start-up jobs as the window starts them; sequenced: the proposed "
-                         "window change (verifier load, engine start, warm-up one after another)")
     ap.add_argument("--job-costs", action="store_true",
                     help="only: what each start-up job, run alone, costs the UI thread")
     ap.add_argument("--job-cost", help=argparse.SUPPRESS)
@@ -570,8 +528,6 @@ def main() -> None:
         print_job_costs()
         return
     if args.session:
-        if args.startup == "sequenced":
-            sequence_window_start_up()
         run_session(Path(args.session), args.long_seconds)
         return
     report = run_parent(args)

@@ -22,7 +22,7 @@ os.environ.setdefault("VERBATIM_AUDIO_OUTPUT", "silent")
 async def scenario(window, name: str, text: str, metadata: dict | None, out: Path) -> dict:
     window.phrase.setPlainText(text)
     t0 = time.monotonic()
-    u = await window._translate(text, window.source.code(), window.target.code(), metadata=metadata)
+    u = await window.translate_now(text, window.source.code(), window.target.code(), metadata=metadata)
     # let playback run a little so the highlight is visible mid-utterance
     window.replay()
     await asyncio.sleep(1.2)

@@ -52,7 +52,7 @@ async def translate(window, text: str, source: str, target: str, metadata=None):
     window.target.set_code(target)
     window.phrase.setPlainText(text)
     t0 = time.monotonic()
-    u = await window._translate(text, source, target, metadata=metadata)
+    u = await window.translate_now(text, source, target, metadata=metadata)
     for _ in range(600):            # the report lands after the answer is done
         if u is None or u.report is not None or u.status in ("unverified", "failed"):
             break
@@ -134,6 +134,8 @@ async def main(out: Path) -> None:
     shot(window, out, "dark-flagged", status=u_bad.status if u_bad else None)
     await failed_test_connection(window, out, "settings-test-failed-dark")
     if u_ok is not None:
+        window.source.set_code(u_ok.source_language)   # the pickers as that entry had them
+        window.target.set_code(u_ok.target_language)
         window.open_from_history(u_ok.id)
         await mid_playback(window)
         shot(window, out, "dark-ok", status=u_ok.status)

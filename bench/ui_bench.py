@@ -64,7 +64,7 @@ async def main(runs: int) -> None:
         text = PHRASES[i % len(PHRASES)]
         gaps.clear()
         last[0] = time.monotonic()
-        u = await w._translate(text, "en", "en")
+        u = await w.translate_now(text, "en", "en")
         t_end = time.monotonic()
         while u.report is None and time.monotonic() - t_end < 60:
             await asyncio.sleep(0.01)

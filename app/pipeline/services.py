@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from app.core.secrets import SecretStore
@@ -79,11 +80,14 @@ class Services:
         with self._engine_lock:
             return self._ensure_engine()
 
-    def start_engine_in_background(self) -> threading.Thread | None:
-        """With the local provider, start the engine now on a thread (onnxruntime import, voice
-        loading: seconds) so the first request finds it running; `ensure_engine` waits for it."""
+    def start_engine_in_background(self) -> Future | None:
+        """With the local provider, queue the engine's start (onnxruntime import, voice loading:
+        seconds) behind the process's other start-up jobs (app.core.warmup.startup_job), so the
+        first request finds it running; `ensure_engine` waits for a start under way. Returns
+        the job's future (None when there is nothing to start)."""
         if self.engine is not None or self.provider() != "local":
             return None
+        from app.core.warmup import startup_job
 
         def run() -> None:
             try:
@@ -91,9 +95,7 @@ class Services:
             except Exception:   # the first request starts it again and reports why it cannot
                 log.warning("starting the local engine in the background failed", exc_info=True)
 
-        thread = threading.Thread(target=run, name="verbatim-engine-start", daemon=True)
-        thread.start()
-        return thread
+        return startup_job(run, name="engine")
 
     def _ensure_engine(self):
         if self._closed:

@@ -46,6 +46,7 @@ VERDICT = {"match": "matches", "mismatch": "differs", "repaired": "repaired", "u
            "incomplete": "incomplete"}
 PREVIEW_WORDS = 10
 HISTORY_ID = Qt.ItemDataRole.UserRole
+STATUS_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def first_words(text: str, n: int = PREVIEW_WORDS) -> str:
@@ -98,12 +99,29 @@ class GuardView(QWidget):
         self._bridge = _Bridge(self)
         self._bridge.session_opened.connect(self._session_opened)
         self._bridge.session_closed.connect(self._session_closed)
-        self._bridge.response.connect(self._response)
+        self._bridge.response.connect(self.add_response)
         self._build()
         self._set_running(False)
 
     # --- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
+        lay = QVBoxLayout(self)
+        lay.addLayout(self._connection_form())
+        self.error = QLabel(objectName="error", wordWrap=True)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error.hide()
+        lay.addWidget(self.error)
+        self.state = QLabel("Not running", objectName="guard_state", wordWrap=True)
+        lay.addWidget(self.state)
+        lay.addLayout(self._address_row())
+        lay.addWidget(self._snippets_box())
+        lay.addWidget(self._response_list(), 1)
+        lay.addWidget(QLabel("Select an answer to see it in the main window, with its red flags and replay.",
+                             objectName="hint", wordWrap=True))
+        self.resize(820, 560)
+
+    def _connection_form(self) -> QFormLayout:
+        """Where to forward, in which mode, on which port; Start and Stop."""
         self.upstream = QComboBox(editable=True, objectName="upstream")
         self.upstream.addItems([LOCAL_ENGINE, "wss://api.openai.com/v1", "https://YOUR-RESOURCE.openai.azure.com"])
         self.upstream.setToolTip("Where Guard forwards your app's Realtime connection: the local engine, "
@@ -124,12 +142,10 @@ class GuardView(QWidget):
         port_row.addWidget(self.start_button)
         port_row.addWidget(self.stop_button)
         form.addRow("Port", port_row)
+        return form
 
-        self.error = QLabel(objectName="error", wordWrap=True)
-        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error.hide()
-        self.state = QLabel("Not running", objectName="guard_state", wordWrap=True)
-
+    def _address_row(self) -> QHBoxLayout:
+        """The base URL the user's app points at, and the buttons that copy it and the key."""
         self.url = QLineEdit(objectName="guard_url", readOnly=True)
         self.url.setPlaceholderText("Start Guard to get the address for your app")
         self.copy_button = QPushButton("Copy", clicked=self.copy_url)
@@ -140,6 +156,9 @@ class GuardView(QWidget):
         url_row.addWidget(self.url, 1)
         url_row.addWidget(self.copy_button)
         url_row.addWidget(self.copy_key_button)
+        return url_row
+
+    def _snippets_box(self) -> QPlainTextEdit:
         self.snippets = QPlainTextEdit(objectName="snippets", readOnly=True)
         self.snippets.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         font = self.snippets.font()
@@ -151,7 +170,9 @@ class GuardView(QWidget):
         self.snippets.setFixedHeight(self.snippets.fontMetrics().lineSpacing() * 3 + 2 * doc_margin
                                      + 2 * self.snippets.frameWidth()
                                      + self.snippets.horizontalScrollBar().sizeHint().height() + 2)
+        return self.snippets
 
+    def _response_list(self) -> QTreeWidget:
         self.list = QTreeWidget(objectName="guard_responses")
         self.list.setHeaderLabels(["Time", "Verdict", "What was said"])
         self.list.setRootIsDecorated(True)
@@ -160,18 +181,7 @@ class GuardView(QWidget):
         self.list.setColumnWidth(1, 120)
         self.list.itemActivated.connect(self._open_item)
         self.list.currentItemChanged.connect(lambda cur, _prev: self._open_item(cur))
-        hint = QLabel("Select an answer to see it in the main window, with its red flags and replay.",
-                      objectName="hint", wordWrap=True)
-
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(self.error)
-        lay.addWidget(self.state)
-        lay.addLayout(url_row)
-        lay.addWidget(self.snippets)
-        lay.addWidget(self.list, 1)
-        lay.addWidget(hint)
-        self.resize(820, 560)
+        return self.list
 
     # --- start / stop -----------------------------------------------------------------------
     @property
@@ -316,14 +326,15 @@ class GuardView(QWidget):
         item.setText(1, "■ closed")
         item.setText(2, f"session {s.path} — {n}, closed {_clock(s.closed_at)}")
 
-    def _response(self, r: GuardResponse) -> None:
+    def add_response(self, r: GuardResponse) -> None:
+        """One answer Guard checked, under its session (Qt thread)."""
         parent = self._session_item(r.session_id)
-        glyph = theme.GLYPH.get(r.status, "?")
+        glyph = theme.look(r.status).glyph or "?"
         item = QTreeWidgetItem([_clock(time.time()), f"{glyph} {VERDICT.get(r.status, r.status)}",
                                 first_words(r.transcript)])
-        colour = {"mismatch": theme.FLAG_TEXT, "repaired": theme.OK, "match": theme.OK}.get(r.status, theme.WARN)
-        item.setForeground(1, _brush(colour))
-        flags = "; ".join(f"sentence {s.index + 1}: {theme.STATUS_NAME.get(s.status, s.status)}" for s in r.flagged)
+        item.setData(1, STATUS_ROLE, r.status)
+        item.setForeground(1, _brush(_verdict_colour(r.status)))
+        flags = "; ".join(f"sentence {s.index + 1}: {theme.look(s.status).label or s.status}" for s in r.flagged)
         tip = r.transcript + (f"\n\n{flags}" if flags else "")
         if r.appended_text:
             tip += f"\nGuard voiced: {r.appended_text}"
@@ -337,6 +348,11 @@ class GuardView(QWidget):
         parent.setExpanded(True)
         if r.history_id:
             self.response_saved.emit(r.history_id)
+
+    def restyle(self) -> None:
+        """Light/dark switched: recolour each verdict in the colours in use now."""
+        for item in self.responses():
+            item.setForeground(1, _brush(_verdict_colour(item.data(1, STATUS_ROLE))))
 
     def responses(self) -> list[QTreeWidgetItem]:
         return [self.list.topLevelItem(i).child(j) for i in range(self.list.topLevelItemCount())
@@ -354,6 +370,10 @@ class GuardView(QWidget):
 
 def _clock(t: float | None) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t)) if t else ""
+
+
+def _verdict_colour(status: str) -> str:
+    return {"mismatch": theme.FLAG_TEXT, "repaired": theme.OK, "match": theme.OK}.get(status, theme.WARN)
 
 
 def _brush(colour: str):

@@ -72,20 +72,35 @@ class HistoryPanel(QWidget):
         self.search.setPlaceholderText("Search what you typed or heard…")
         self.search.setClearButtonEnabled(True)
         lay.addWidget(self.search)
+        lay.addWidget(self._entry_list(), 1)
+        lay.addWidget(self._empty_label(), 1)     # takes the list's place when the list is hidden
+        lay.addWidget(self._notice_bar())
+        lay.addLayout(self._buttons())
+        self._connect(parent)
+        if getattr(store, "warning", None):
+            self.show_notice("⚠ " + store.warning)
+        self.refresh()
+
+    # --- building the panel --------------------------------------------------------------------
+    def _entry_list(self) -> QListWidget:
         self.list = QListWidget(self)
         self.list.setAlternatingRowColors(True)
         self.list.setWordWrap(True)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        lay.addWidget(self.list, 1)
+        return self.list
+
+    def _empty_label(self) -> QLabel:
         self.empty_label = QLabel(self)
         self.empty_label.setObjectName("emptyHistory")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.empty_label.setWordWrap(True)
         self.empty_label.setContentsMargins(12, 12, 12, 12)   # its colour: theme.style_sheet (light/dark)
         self.empty_label.hide()
-        lay.addWidget(self.empty_label, 1)     # takes the list's place when the list is hidden
+        return self.empty_label
+
+    def _notice_bar(self) -> QWidget:
         # one notice at a time (a delete's undo, an export's folder, a warning): each replaces the last
         notice_row = QHBoxLayout()
         notice_row.setContentsMargins(0, 0, 0, 0)
@@ -99,7 +114,9 @@ class HistoryPanel(QWidget):
         self.notice_bar.setLayout(notice_row)
         self.notice_bar.hide()
         self._notice_kind: str | None = None
-        lay.addWidget(self.notice_bar)
+        return self.notice_bar
+
+    def _buttons(self) -> QHBoxLayout:
         buttons = QHBoxLayout()
         self.replay_button = QPushButton("▶ Replay", self)
         self.export_button = QPushButton("Export…", self)
@@ -107,8 +124,9 @@ class HistoryPanel(QWidget):
         for b in (self.replay_button, self.export_button, self.delete_button):
             b.setEnabled(False)
             buttons.addWidget(b)
-        lay.addLayout(buttons)
+        return buttons
 
+    def _connect(self, parent) -> None:
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(250)
@@ -124,9 +142,6 @@ class HistoryPanel(QWidget):
         # the whole window: text boxes keep Ctrl+Z for their own undo (they claim it first)
         self.undo_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Undo), parent or self,
                                        activated=self.undo_delete)
-        if getattr(store, "warning", None):
-            self.show_notice("⚠ " + store.warning)
-        self.refresh()
 
     # --- notices -----------------------------------------------------------------------------
     def show_notice(self, text: str, action: str | None = None) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -33,6 +32,7 @@ from app.core.secrets import SecretStore
 from app.core.settings import Settings, endpoint_problem
 from app.core.timing import estimate_word_times
 from app.core.utterance import Utterance
+from app.core.warmup import startup_job
 from app.pipeline import InputError, Listener, Pipeline, check_input
 from app.pipeline.services import Services
 from app.pipeline.state import RequestState
@@ -47,12 +47,21 @@ from app.ui.widgets import Banner, LanguageBar, PhraseEdit, PhraseTools, elide_s
 
 log = logging.getLogger(__name__)
 POLL_MS = 30   # ≥ 30 Hz highlight updates from the player clock
-ENGINE_START_DELAY_MS = 500   # the local engine starts this long after the window, off its thread
+STATUS_GAP_PX = 16   # between the status bar's labels
+MODEL_PROGRESS = "model %p%"         # the status bar while the speech model is fetched or assembled
+MODEL_LOADING = "loading model…"     # ... and once all of it is there, until it is loaded
 
 GEOMETRY_KEY = "window/geometry"
 ZOOM_KEY = "view/transcript_zoom"
 SPLITTER_KEY = "window/splitter"
 ERROR_CAUSES_OF_A_REQUEST = ("input", "request", "connection")
+
+
+def _outcome(future) -> str:
+    """A model load's end, as the window shows it: "ok" or "error:<why>"."""
+    if future.cancelled():
+        return "error:cancelled"
+    return "ok" if future.exception() is None else f"error:{future.exception()}"
 
 
 class _WindowListener(Listener):
@@ -148,13 +157,20 @@ class MainWindow(QMainWindow):
         self.refresh_timer.setInterval(POLL_MS)
         self.refresh_timer.timeout.connect(self.tick)
         self.refresh_timer.start()
-        self.refresh_status()
         self._show_first_run_hint()
+        self.refresh_status()
         # light or dark as the system says (or as chosen in Settings), live
         self.appearance = appearance.install(QApplication.instance(), self.settings.appearance)
         self.appearance.changed.connect(self._theme_changed)
-        QTimer.singleShot(0, self.warm_verifier)
-        QTimer.singleShot(ENGINE_START_DELAY_MS, self, self._start_engine)   # after the window is up
+        QTimer.singleShot(0, self, self._start_up)     # once the window is up
+
+    def _start_up(self) -> None:
+        """What the first request needs, prepared in the background one job at a time (the
+        process's start-up queue, app.core.warmup.startup_job): the engine first, since the
+        first request needs it, then the verifier's model. Side by side they competed for the
+        GIL and were still running when the first request came (issue 16)."""
+        self._start_engine()
+        self.warm_verifier()
 
     # --- verifier model: load in the background, with a progress bar -----------------------
     def warm_verifier(self) -> None:
@@ -174,18 +190,20 @@ class MainWindow(QMainWindow):
         def loaded(result: str) -> None:
             to_ui(self._from_loader, generation, self._model_loaded, result)
 
-        def load() -> None:
+        def load():
             # building the worker imports app.verify (faster-whisper, CTranslate2): ~100 ms of
             # imports that would stall the Qt loop at start
             try:
                 future = services.verifier().warm(progress=progress)
             except Exception as exc:
                 loaded(f"error:{exc}")
-                return
-            future.add_done_callback(
-                lambda f: loaded("ok" if f.exception() is None else f"error:{f.exception()}"))
+                return None
+            future.add_done_callback(lambda f: loaded(_outcome(f)))
+            # at start the queue waits for the load (nothing else runs beside CTranslate2's);
+            # a model changed later loads without holding anything up
+            return future if generation == 1 else None
 
-        threading.Thread(target=load, name="verbatim-verifier-start", daemon=True).start()
+        startup_job(load, name="verifier")
 
     def _from_loader(self, generation: int, show, *args) -> None:
         """On the Qt thread: show what the model loader said, unless the window is gone or
@@ -204,6 +222,9 @@ class MainWindow(QMainWindow):
                 log.warning("could not start the local engine early", exc_info=True)
 
     def _show_model_progress(self, done_kb: int, total_kb: int) -> None:
+        # all of it fetched or assembled: what is left is loading it (the bar goes when loaded)
+        whole = done_kb >= total_kb
+        self.model_bar.setFormat(MODEL_LOADING if whole else MODEL_PROGRESS)
         self.model_bar.show()
         self.model_bar.setRange(0, max(1, total_kb))
         self.model_bar.setValue(min(done_kb, total_kb))
@@ -241,6 +262,7 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.language_bar)
         self.first_run_hint = FirstRunHint(self)
         self.first_run_hint.settings_requested.connect(self.open_settings)
+        self.first_run_hint.dismissed.connect(self.refresh_status)      # the notice may speak now
         outer.addWidget(self.first_run_hint)
         self.phrase = PhraseEdit(self)
         self.phrase.setMaximumHeight(110)
@@ -325,10 +347,11 @@ class MainWindow(QMainWindow):
         self.audio_label = QLabel(self)
         self.verifier_label = QLabel(self)
         for w in (self.engine_label, self.connection_label, self.audio_label, self.verifier_label):
+            w.setContentsMargins(STATUS_GAP_PX // 2, 0, STATUS_GAP_PX // 2, 0)   # "…engine  connected" read as one
             bar.addPermanentWidget(w)
         self.model_bar = QProgressBar(self)
         self.model_bar.setMaximumWidth(160)
-        self.model_bar.setFormat("model %p%")
+        self.model_bar.setFormat(MODEL_PROGRESS)
         self.model_bar.hide()
         bar.addPermanentWidget(self.model_bar)
         self.setStatusBar(bar)
@@ -373,6 +396,8 @@ class MainWindow(QMainWindow):
         self.phrase_tools.set_count(len(self.phrase.toPlainText()))    # its colours
         if self.history_panel is not None:
             self.history_panel.refresh()       # its rows carry the status colour
+        if self.guard_view is not None:
+            self.guard_view.restyle()
 
     def focus_phrase(self) -> None:
         self.phrase.setFocus()
@@ -412,8 +437,10 @@ class MainWindow(QMainWindow):
     def refresh_status(self) -> None:
         st = self.services.status(self.source.code(), self.target.code())
         self.engine_label.setText(f"Engine: {st.label}")
-        self.notice.show_message(st.notice)
-        self.notice_settings.setVisible(bool(st.notice) and "settings" in st.actions)
+        # the first-run hint already says what reading back means and offers Settings: say it once
+        hinted = not self.first_run_hint.isHidden()
+        self.notice.show_message("" if hinted and st.problem == "read-back" else st.notice)
+        self.notice_settings.setVisible(bool(st.notice) and "settings" in st.actions and not hinted)
         self.notice.setProperty("problem", st.problem)
         out = self.player.output
         self.audio_label.setText(f"Audio: {out.name}" if out.available else "Audio: silent")

@@ -66,24 +66,44 @@ class SettingsDialog(QDialog):
         self.secrets = secrets
         self._base = Settings.from_dict(settings.to_dict())
         lay = QVBoxLayout(self)
+        lay.addWidget(self._service_group(settings))
+        self._probe = None
+        self.last_test: ProbeResult | None = None
+        self._probe_timer = QTimer(self)
+        self._probe_timer.setInterval(POLL_MS)
+        self._probe_timer.timeout.connect(self._probe_poll)
+        lay.addWidget(self._speech_group(settings))
+        lay.addWidget(self._window_group(settings))
+        lay.addWidget(self._repair_group(settings))
+        self._advanced_section(settings, lay)
+        self._buttons(lay)
+        self._connect_fields()
+        self._name_controls()
+        self._provider_changed()
 
+    # --- building the dialog, one group at a time ---------------------------------------------
+    @staticmethod
+    def _combo(parent, items, current) -> QComboBox:
+        combo = QComboBox(parent)
+        for label, value in items:
+            combo.addItem(label, value)
+        combo.setCurrentIndex(max(0, combo.findData(current)))
+        return combo
+
+    def _service_group(self, settings: Settings) -> QGroupBox:
         conn = QGroupBox("Translation service", self)
         form = QFormLayout(conn)
-        self.provider = QComboBox(self)
-        for label, value in [("Automatic (OpenAI/Azure when a key is set, else local)", "auto"),
-                             ("Local engine (offline)", "local"), ("OpenAI", "openai"),
-                             ("Azure OpenAI", "azure")]:
-            self.provider.addItem(label, value)
-        self.provider.setCurrentIndex(max(0, self.provider.findData(settings.provider)))
+        self.provider = self._combo(self, [("Automatic (OpenAI/Azure when a key is set, else local)", "auto"),
+                                           ("Local engine (offline)", "local"), ("OpenAI", "openai"),
+                                           ("Azure OpenAI", "azure")], settings.provider)
         self.endpoint = QLineEdit(settings.endpoint, self)
         self.endpoint.setPlaceholderText("https://<resource>.openai.azure.com (Azure) or a custom wss:// URL")
         self.model = QLineEdit(settings.model, self)
         self.model.setPlaceholderText("gpt-realtime (OpenAI) or your deployment name (Azure)")
         self.api_version = QLineEdit(settings.api_version, self)
-        self.azure_style = QComboBox(self)
-        self.azure_style.addItem("v1 endpoint (/openai/v1)", "v1")
-        self.azure_style.addItem("Legacy (/openai/realtime?api-version=…)", "legacy")
-        self.azure_style.setCurrentIndex(max(0, self.azure_style.findData(settings.azure_style)))
+        self.azure_style = self._combo(self, [("v1 endpoint (/openai/v1)", "v1"),
+                                              ("Legacy (/openai/realtime?api-version=…)", "legacy")],
+                                       settings.azure_style)
         self.key = QLineEdit(self)
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
         self.key_status = QLabel(self)
@@ -99,6 +119,10 @@ class SettingsDialog(QDialog):
         form.addRow("Azure style", self.azure_style)
         form.addRow("API key", self.key)
         form.addRow("", self.key_status)
+        self._test_row(form)
+        return conn
+
+    def _test_row(self, form: QFormLayout) -> None:
         self.test_button = QPushButton("Test connection", self)
         self.test_button.setToolTip("Open one session with the settings above (nothing is saved)")
         self.test_button.clicked.connect(self.test_connection)
@@ -112,46 +136,39 @@ class SettingsDialog(QDialog):
         test_row.addStretch(1)
         form.addRow("", test_row)
         form.addRow("", self.test_result)
-        lay.addWidget(conn)
-        self._probe = None
-        self.last_test: ProbeResult | None = None
-        self._probe_timer = QTimer(self)
-        self._probe_timer.setInterval(POLL_MS)
-        self._probe_timer.timeout.connect(self._probe_poll)
 
+    def _speech_group(self, settings: Settings) -> QGroupBox:
         speech = QGroupBox("Speech", self)
-        f2 = QFormLayout(speech)
+        form = QFormLayout(speech)
         self.voice = QComboBox(self)
         self.voice.addItems(VOICES)
         self.voice.setCurrentText(settings.voice)
-        f2.addRow("Voice", self.voice)
-        lay.addWidget(speech)
+        form.addRow("Voice", self.voice)
+        return speech
 
+    def _window_group(self, settings: Settings) -> QGroupBox:
         window = QGroupBox("Window", self)
-        f5 = QFormLayout(window)
-        self.appearance = QComboBox(self)
-        for label, value in APPEARANCE_LABEL:
-            self.appearance.addItem(label, value)
-        self.appearance.setCurrentIndex(max(0, self.appearance.findData(settings.appearance)))
-        f5.addRow("Appearance", self.appearance)
-        lay.addWidget(window)
+        form = QFormLayout(window)
+        self.appearance = self._combo(self, APPEARANCE_LABEL, settings.appearance)
+        form.addRow("Appearance", self.appearance)
+        return window
 
+    def _repair_group(self, settings: Settings) -> QGroupBox:
         repair = QGroupBox("When the audio does not match", self)
-        f3 = QFormLayout(repair)
-        self.repair_policy = QComboBox(self)
-        for label, value in [("Repair automatically", "automatic"), ("Ask me", "ask"), ("Only flag it", "off")]:
-            self.repair_policy.addItem(label, value)
-        self.repair_policy.setCurrentIndex(max(0, self.repair_policy.findData(settings.repair_policy)))
+        form = QFormLayout(repair)
+        self.repair_policy = self._combo(self, [("Repair automatically", "automatic"), ("Ask me", "ask"),
+                                                ("Only flag it", "off")], settings.repair_policy)
         self.repair_attempts = QSpinBox(self)
         self.repair_attempts.setRange(1, 5)
         self.repair_attempts.setValue(max(1, settings.repair_attempts))
         self.strict = QCheckBox("Strict mode: take only text from the model and synthesize that exact text", self)
         self.strict.setChecked(settings.strict_mode)
-        f3.addRow("Repair", self.repair_policy)
-        f3.addRow("Attempts", self.repair_attempts)
-        f3.addRow(self.strict)
-        lay.addWidget(repair)
+        form.addRow("Repair", self.repair_policy)
+        form.addRow("Attempts", self.repair_attempts)
+        form.addRow(self.strict)
+        return repair
 
+    def _advanced_section(self, settings: Settings, lay: QVBoxLayout) -> None:
         # technical choices most people never need: folded away, in plain words
         self.advanced_toggle = QPushButton("Show advanced settings ▸", self)
         self.advanced_toggle.setCheckable(True)
@@ -159,27 +176,23 @@ class SettingsDialog(QDialog):
         self.advanced_toggle.toggled.connect(self._show_advanced)
         lay.addWidget(self.advanced_toggle)
         self.advanced = QGroupBox("Advanced", self)
-        f4 = QFormLayout(self.advanced)
-        self.flavor = QComboBox(self)
-        for label, value in PROTOCOL_LABEL:
-            self.flavor.addItem(label, value)
-        self.flavor.setCurrentIndex(max(0, self.flavor.findData(settings.flavor)))
+        form = QFormLayout(self.advanced)
+        self.flavor = self._combo(self, PROTOCOL_LABEL, settings.flavor)
         self.flavor.setToolTip("Which version of the Realtime protocol to speak (GA or beta); "
                                "Automatic picks the right one for the provider.")
-        self.audio_format = QComboBox(self)
-        for fmt in AUDIO_FORMATS:
-            self.audio_format.addItem(AUDIO_FORMAT_LABEL.get(fmt, fmt), fmt)
-        self.audio_format.setCurrentIndex(max(0, self.audio_format.findData(settings.audio_format)))
+        self.audio_format = self._combo(self, [(AUDIO_FORMAT_LABEL.get(fmt, fmt), fmt) for fmt in AUDIO_FORMATS],
+                                        settings.audio_format)
         self.audio_format.setToolTip("The audio encoding asked of the service (pcm16, g711_ulaw, g711_alaw)")
         self.verifier_model = QLineEdit(settings.verifier_model, self)
         self.verifier_model.setToolTip("bundled:whisper-base (built in), a local CTranslate2 Whisper model "
                                        "folder, or an https URL to download one from")
-        f4.addRow("Protocol version", self.flavor)
-        f4.addRow("Audio sent by the service", self.audio_format)
-        f4.addRow("Speech model that checks the audio", self.verifier_model)
+        form.addRow("Protocol version", self.flavor)
+        form.addRow("Audio sent by the service", self.audio_format)
+        form.addRow("Speech model that checks the audio", self.verifier_model)
         lay.addWidget(self.advanced)
         self.advanced.setVisible(False)
 
+    def _buttons(self, lay: QVBoxLayout) -> None:
         self.problem = QLabel(self)
         self.problem.setObjectName("error")
         self.problem.setWordWrap(True)
@@ -192,6 +205,8 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         self.buttons = buttons
         lay.addWidget(buttons)
+
+    def _connect_fields(self) -> None:
         self.provider.currentIndexChanged.connect(self._provider_changed)
         self.key.textChanged.connect(lambda _t: self._provider_changed())
         self.endpoint.textChanged.connect(lambda _t: self.problem.hide())
@@ -199,8 +214,6 @@ class SettingsDialog(QDialog):
             edit.textChanged.connect(self._forget_test)
         for combo in (self.provider, self.azure_style, self.flavor):
             combo.currentIndexChanged.connect(self._forget_test)
-        self._name_controls()
-        self._provider_changed()
 
     def _name_controls(self) -> None:
         """Names and descriptions screen readers announce (labels in a form are not enough

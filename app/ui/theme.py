@@ -149,11 +149,6 @@ def badge_style(status: str) -> str:
                                      **BADGE_BACKGROUND)
 
 
-# Views of the table for older callers (Guard view).
-GLYPH = {k: v.glyph for k, v in STATUS.items()}
-STATUS_NAME = {k: STATUS[k].label for k in ("truncated", "drifted", "misspoken")}
-
-
 def style_sheet(c: Colors | None = None) -> str:
     c = c or _current
     return f"""

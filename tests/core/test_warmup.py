@@ -41,7 +41,7 @@ async def main():
             return None
 
     sys.meta_path.insert(0, Record())
-    u = await w._translate("Where is the train station?", "en", "en")
+    u = await w.translate_now("Where is the train station?", "en", "en")
     assert u is not None and len(u.audio) > 0
     print(json.dumps(seen))
     w.close()

@@ -103,3 +103,23 @@ def test_the_guard_action_is_in_the_tools_menu_with_its_shortcut(make_window, qt
     assert action.shortcut().toString() == "Ctrl+G"
     action.trigger()
     assert w.guard_view.isVisible()
+
+
+def test_verdict_rows_recolour_when_light_and_dark_switch(app_state, make_window, qtbot, loop):
+    import numpy as np
+
+    from app.guard import GuardResponse
+    from app.ui import theme
+
+    w = make_window()
+    view = w.open_guard()
+    w.appearance.set_choice("light")
+    for status in ("mismatch", "match"):
+        view.add_response(GuardResponse("s1", status, "observe", "Hola.", "Hello.", "pcm16", None,
+                                        np.zeros(10, np.float32), 24000, status=status))
+    colour = [item.foreground(1).color().name() for item in view.responses()]
+    assert colour == [theme.LIGHT.flag_text, theme.LIGHT.ok]
+    w.appearance.set_choice("dark")
+    colour = [item.foreground(1).color().name() for item in view.responses()]
+    assert colour == [theme.DARK.flag_text, theme.DARK.ok]
+    assert theme.DARK.flag_text != theme.LIGHT.flag_text

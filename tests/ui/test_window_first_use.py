@@ -35,6 +35,7 @@ def when_dialog(cls, act, attempts=200):
 
 def test_before_the_first_request_the_window_says_it_will_only_read_back(make_window, qtbot, loop):
     w = make_window()
+    w.first_run_hint.dismiss()        # the hint says it first (see the test below)
     w.source.set_code("es")
     w.target.set_code("fr")
     assert w.notice.isVisible() and w.task is None                 # before anything is sent
@@ -48,6 +49,20 @@ def test_before_the_first_request_the_window_says_it_will_only_read_back(make_wi
     assert seen
     w.target.set_code("es")                                         # same language: nothing to warn
     assert not w.notice.isVisible()
+
+
+def test_the_first_run_hint_and_the_read_back_notice_do_not_say_it_twice(make_window, qtbot, loop):
+    w = make_window()
+    w.source.set_code("es")
+    w.target.set_code("fr")
+    assert w.first_run_hint.isVisible() and w.first_run_hint.settings_button.isVisible()
+    # one "Open Settings…" and one explanation while the hint is up
+    assert not w.notice.isVisible() and not w.notice_settings.isVisible()
+    w.apply_settings(settings_like(w, provider="openai"))       # a real problem still shows, once
+    assert w.notice.isVisible() and "no API key" in w.notice.text() and not w.notice_settings.isVisible()
+    w.apply_settings(settings_like(w, provider="local"))
+    w.first_run_hint.dismiss()
+    assert w.notice.isVisible() and "read your text back" in w.notice.text() and w.notice_settings.isVisible()
 
 
 def test_a_read_back_is_labelled_as_such_in_the_window_and_history(make_window, qtbot, loop):
@@ -176,6 +191,7 @@ def test_settings_fields_follow_the_provider_and_technical_ones_are_advanced(qtb
 
 def test_openai_without_a_key_warns_in_the_window_at_once_and_clears(make_window, qtbot, loop):
     w = make_window()
+    w.first_run_hint.dismiss()
     w.source.set_code("en")
     w.target.set_code("en")
     assert not w.notice.isVisible()

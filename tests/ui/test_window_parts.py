@@ -79,3 +79,15 @@ def test_compose_window_builds_the_parts_outside_the_window(qtbot, loop):
         assert w.player is not None
     finally:
         w.close()
+
+
+def test_the_status_bar_labels_stand_apart(make_window, qtbot):
+    """"Engine: local engine", "not connected", the audio and the verifier: each word group
+    visibly separate, not run together."""
+    w = make_window()
+    labels = [lb for lb in (w.engine_label, w.connection_label, w.audio_label, w.verifier_label) if lb.isVisible()]
+    assert len(labels) == 4
+    for a, b in zip(labels, labels[1:], strict=False):
+        a_text_end = a.x() + a.contentsMargins().left() + a.fontMetrics().horizontalAdvance(a.text())
+        b_text_start = b.x() + b.contentsMargins().left()
+        assert b_text_start - a_text_end >= 12, (a.text(), b.text())

@@ -170,10 +170,14 @@ def test_a_user_chosen_model_downloads_with_progress_then_fails_clearly(make_win
         w = make_window(verifier_model=f"http://127.0.0.1:{server.server_port}/")
         seen = []
         bar = w.model_bar
-        bar.valueChanged.connect(lambda done: seen.append((done, bar.maximum())))
+        texts = []
+        bar.valueChanged.connect(lambda done: (seen.append((done, bar.maximum())), texts.append(bar.text())))
         qtbot.waitUntil(lambda: w.verifier_label.text() == "Verifier: unavailable", timeout=30000)
     finally:
         server.shutdown()
     assert seen and seen[-1][0] == seen[-1][1] > 2000          # KB: the whole file, reported as it came
+    # while it comes: a percentage; once it is all there the bar says it is loading, not "100%"
+    assert all(t.endswith("%") for t in texts[:-1]) and texts[-1] == "loading model…"
+    assert not bar.isVisible()                                  # gone once the load ended
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert w.error.isVisible() and "speech model" in w.error.text()

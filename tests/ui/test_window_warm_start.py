@@ -58,8 +58,35 @@ def test_closing_while_the_engine_starts_stops_it(qtbot):
     from tests.helpers import SessionSecrets
 
     s = Services(Settings(provider="local"), SessionSecrets())
-    thread = s.start_engine_in_background()
-    assert thread is not None
-    s.close()                 # waits for the start, then stops what it started
-    thread.join(30)
-    assert s.engine is None and not thread.is_alive()
+    job = s.start_engine_in_background()
+    assert job is not None
+    s.close()                 # waits for a start under way, then stops what it started
+    job.result(60)            # a start not begun yet finds the services closed and does nothing
+    assert s.engine is None
+
+
+def test_start_up_runs_the_engine_then_the_verifier_one_at_a_time(make_window, qtbot, monkeypatch):
+    """Engine first (the first request needs it), then the verifier's model, on the start-up
+    queue's thread: never side by side (issue 16)."""
+    order, running, overlap = [], [], []
+    real_engine, real_verifier = Services.ensure_engine, Services.verifier
+
+    def timed(name, real):
+        def call(self):
+            if running:
+                overlap.append((name, list(running)))
+            running.append(name)
+            order.append((name, threading.current_thread().name))
+            try:
+                return real(self)
+            finally:
+                running.remove(name)
+        return call
+
+    monkeypatch.setattr(Services, "ensure_engine", timed("engine", real_engine))
+    monkeypatch.setattr(Services, "verifier", timed("verifier", real_verifier))
+    w = make_window()
+    qtbot.waitUntil(lambda: w.verifier_label.text() == "Verifier: ready" and w.services.engine is not None,
+                    timeout=90000)
+    assert [name for name, _ in order[:2]] == ["engine", "verifier"]
+    assert {thread for _, thread in order[:2]} == {"verbatim-startup"} and not overlap
