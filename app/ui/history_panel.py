@@ -159,8 +159,10 @@ class HistoryPanel(QWidget):
             self.show_in_folder()
 
     # --- contents --------------------------------------------------------------------------
-    def refresh(self, reselect: bool = True) -> None:
-        current = self.current_id() if reselect else None
+    def refresh(self, reselect: bool = True, *, show: str | None = None) -> None:
+        """Reload the list; keep the selected row, or select `show` (the answer on screen)
+        without opening it again."""
+        current = show or (self.current_id() if reselect else None)
         self._quiet = True
         try:
             self.list.clear()

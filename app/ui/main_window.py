@@ -832,10 +832,12 @@ class MainWindow(QMainWindow):
             # never overwrite what the user is typing: the entry's text is one click away
             self.show_status("Your unsent text was kept in the phrase box.", 5000)
 
-    def history_changed(self, u: Utterance) -> None:
+    def history_changed(self, u: Utterance | None) -> None:
         panel = self.history_panel
         if panel is not None:
-            panel.refresh()
+            # the answer on screen is the selected row, so Replay/Export/Delete act on it
+            shown = u.id if u is not None and u is self.utterance else None
+            panel.refresh(show=shown)
 
     # --- playback ------------------------------------------------------------------------
     def toggle_play(self) -> None:

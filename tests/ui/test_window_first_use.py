@@ -82,6 +82,16 @@ def test_a_read_back_is_labelled_as_such_in_the_window_and_history(make_window, 
     assert (stored.source_language, stored.target_language) == ("es", "es")
 
 
+def test_the_answer_on_screen_is_the_selected_history_row(make_window, qtbot, loop):
+    """Replay, Export and Delete act on the answer just heard, without opening it again."""
+    w = make_window()
+    u = run(loop, w.translate_now("Where is the station?", "en", "en"))
+    run(loop, until(lambda: w.history_panel.current_id() == u.id, 10))
+    panel = w.history_panel
+    assert panel.replay_button.isEnabled() and panel.export_button.isEnabled()
+    assert w.utterance is u                                       # selecting it did not reopen it
+
+
 # --- 4. focus and keyboard -------------------------------------------------------------------
 
 def test_focus_starts_in_the_phrase_box(make_window, qtbot, loop):
