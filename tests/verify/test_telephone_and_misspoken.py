@@ -127,7 +127,14 @@ def test_a_foreign_address_read_by_an_english_voice_is_not_flagged(verifier, fmt
     # an English voice reads "soporte @ miempresa.com" its own way and the recognizer spells
     # what it heard ("support at meepersad.com"): no evidence of a slip, so no paid re-voice
     transcript, pieces = _pieces(["Please send it to soporte @ miempresa.com.", "That’s the best one."])
-    audio, _ = build(pieces, transcript, style=None if voice == "espeak" else (voice, 1.0))
+    if voice == "espeak":
+        # the espeak-ng command starts from a fresh state: the library's output drifts by a few
+        # samples with everything it said before, and this case sits near the line
+        from app.tts import espeak
+
+        audio = espeak._synth_cli(transcript, "en-us", 175, 50)
+    else:
+        audio, _ = build(pieces, transcript, style=(voice, 1.0))
     pcm, rate = (resample(audio, 22050, 24000), 24000) if fmt == "pcm16" else telephone(audio, 22050, fmt)
     report = verifier.verify(transcript, pcm, rate, "en", SOURCE)
     assert report.verdict == "match", [(s.status, s.heard) for s in report.segments]
