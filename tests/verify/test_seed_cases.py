@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from corpus import PAUSE_S, RATE
+from corpus import PAUSE_S
 
-from app.core.languages import LANGUAGES
-from app.tts import espeak
+from tests.helpers.speech import fresh_espeak
 
 SEED = Path(__file__).resolve().parents[2] / "resources" / "seed-cases.json"
 _DATA = json.loads(SEED.read_text())
@@ -18,20 +16,9 @@ CASES = _DATA["cases"]
 SOURCE = _DATA["source_language"]   # the app always tells the verifier what the user typed in
 
 
-def spoken(case) -> np.ndarray:
-    """The case's spoken pieces by the espeak-ng command, each from a fresh state (the library's
-    output drifts with everything it said before in the process, so a verdict near the line
-    would depend on which tests ran first)."""
-    gap = np.zeros(int(PAUSE_S * RATE), np.int16)
-    parts = []
-    for lang, text in case["spoken"]:
-        parts += [espeak._synth_cli(text, LANGUAGES[lang].espeak, 165, 50), gap]
-    return np.concatenate(parts)
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_seed_case_statuses(verifier, case):
-    audio = spoken(case)
+    audio = fresh_espeak(case["spoken"], PAUSE_S)
     report = verifier.verify(case["transcript"], audio, 22050, "en", SOURCE)
     assert [s.status for s in report.segments] == case["expected"], [
         (s.status, s.heard, s.heard_language) for s in report.segments]
@@ -55,7 +42,7 @@ def test_seed_case_statuses(verifier, case):
 
 def test_drifted_truncated_missing_words_are_the_second_sentence(verifier):
     case = next(c for c in CASES if c["id"] == "drifted-truncated-1")
-    audio = spoken(case)
+    audio = fresh_espeak(case["spoken"], PAUSE_S)
     report = verifier.verify(case["transcript"], audio, 22050, "en", SOURCE)
     missing = [w.text for w in report.words if w.status == "missing"]
     assert missing == ["That’s", "the", "best", "one"]

@@ -14,6 +14,7 @@ from corpus import build
 
 from app.audio.codecs import decode, encode, get_format
 from app.audio.resample import resample
+from tests.helpers.speech import fresh_espeak
 
 SEED = Path(__file__).resolve().parents[2] / "resources" / "seed-cases.json"
 _DATA = json.loads(SEED.read_text())
@@ -127,12 +128,8 @@ def test_a_foreign_address_read_by_an_english_voice_is_not_flagged(verifier, fmt
     # an English voice reads "soporte @ miempresa.com" its own way and the recognizer spells
     # what it heard ("support at meepersad.com"): no evidence of a slip, so no paid re-voice
     transcript, pieces = _pieces(["Please send it to soporte @ miempresa.com.", "That’s the best one."])
-    if voice == "espeak":
-        # the espeak-ng command starts from a fresh state: the library's output drifts by a few
-        # samples with everything it said before, and this case sits near the line
-        from app.tts import espeak
-
-        audio = espeak._synth_cli(transcript, "en-us", 175, 50)
+    if voice == "espeak":   # this case sits near the line: speak it from a fresh state
+        audio = fresh_espeak([("en", transcript)], pause_s=0, wpm=175)
     else:
         audio, _ = build(pieces, transcript, style=(voice, 1.0))
     pcm, rate = (resample(audio, 22050, 24000), 24000) if fmt == "pcm16" else telephone(audio, 22050, fmt)
