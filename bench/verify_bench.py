@@ -87,6 +87,7 @@ class FormatRun:
     tallies: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     start_err: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     lat7: list[float] = field(default_factory=list)
+    lat7_clean: list[float] = field(default_factory=list)   # the same, clean answers only (most real ones)
     confusion: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     failures: list[str] = field(default_factory=list)
     results: list[dict] = field(default_factory=list)   # per utterance, for --json
@@ -142,6 +143,8 @@ def run_format(v, corpus, fmt: str, args) -> FormatRun:
         dur = len(audio) / rate
         if 5.5 <= dur <= 9.0:
             fr.lat7.append(r.elapsed_s)
+            if u.kind == "clean":
+                fr.lat7_clean.append(r.elapsed_s)
         family = family_of(u.voice)
         tally_segments(fr, u, r, ("all", u.language, family, f"{u.language} {family}"))
         bad = [s.status for s in r.segments] != u.expected
@@ -180,7 +183,8 @@ def print_format(fr: FormatRun, fmt: str, n: int, args) -> None:
               f"({len(ms)} words)")
     if fr.lat7:
         print(f"latency 5.5–9 s utterances: p50 {pct(fr.lat7, 50):.2f} s, p95 {pct(fr.lat7, 95):.2f} s "
-              f"(n={len(fr.lat7)})")
+              f"(n={len(fr.lat7)}); clean ones: p50 {pct(fr.lat7_clean, 50):.2f} s, "
+              f"p95 {pct(fr.lat7_clean, 95):.2f} s (n={len(fr.lat7_clean)})")
     if args.quiet and fr.failures:
         print("wrong: " + ", ".join(fr.failures))
 

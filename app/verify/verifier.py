@@ -30,14 +30,14 @@ from app.core.report import Report, SegmentResult, WordResult
 from app.text.segments import Span, split_sentences, split_words
 from app.verify.align import align_tokens
 from app.verify.models import DEFAULT_MODEL, model_name, resolve_model
-from app.verify.normalize import is_address, word_tokens
+from app.verify.normalize import is_address, similarity, word_tokens
 
 log = logging.getLogger(__name__)
 
 SR = 16000
 HOP = 160                 # 10 ms energy frames
 OK_SIM = 0.55             # a transcript word is "spoken" when heard at least this similar
-START_LAG = 0.06          # see _recognize
+START_LAG = 0.06          # see _lag_and_snap
 WINDOW_S = 28.0           # longest piece given to Whisper at once
 _CONTROL_RE = re.compile(r"<\|[^|<>]{0,64}\|>")
 FOREIGN_SPREAD = 1.5       # how much longer unmatched speech may run than the transcript's words
@@ -51,6 +51,7 @@ LEAD_P = 0.75         # a lead-in word ("Danke," for "Thank you,") this unlikely
 _USUAL = ("en", "es", "fr", "de", "it", "pt")
 SOURCE_SLACK = 0.35    # how much worse the source language may decode and still be preferred
 SOURCE_BONUS = 0.1   # always tried as the language of a drift
+ECHO_SIM = 0.6       # a decoded word this similar to one of the sentence's own is its echo
 # Forced likelihood of the transcript (decision="forced"): Whisper scores each written word
 # given the audio. Said words score 0.9+ with isolated dips; unsaid ones come in runs near 0.
 RESCUE_P = 0.3        # a word free decoding heard differently, but the audio supports as written
@@ -89,6 +90,7 @@ class _Word:
     forced: float | None = None     # probability of the written word given the audio (None: not scored)
     forced_start: float | None = None
     forced_end: float | None = None
+    written: str = ""               # the word as the transcript writes it, with its punctuation
 
 
 # --- voice activity ------------------------------------------------------------------------------
@@ -221,16 +223,33 @@ class Verifier:
         if call.voiced.sum() >= 10:   # at least 0.1 s of voice
             asr = self.load()
             with self._verify_lock:
-                call.heard, call.windows = self._recognize(asr, call.x, call.voiced, call.lang)
+                call.windows = self._encode(asr, call.x, call.voiced)
+                if self.decision == "forced" and len(call.windows) == 1:
+                    # the transcript's likelihood first: most answers are said as written, and
+                    # then free decoding (half the time of a verification) could only confirm it
+                    self._force_written(asr, words, call.windows, call.lang)
+                    call.lid = asr.detect_language(call.windows[0][2])
+                    numbers = {}
+                    if any(w.forced is not None and w.forced < RESCUE_P and _as_digits(w, [])
+                           for w in words):
+                        numbers = self._number_scores(asr, words, call.windows, call.lang, [])
+                    if _plainly_said(call, numbers):
+                        call.fast = True
+                        return
+                    _forget_times(words)
+                call.heard = self._recognize(asr, call.windows, call.voiced, call.lang)
         self._align(words, call.heard, call.lang)
         self._place_times(words, call.heard, call.voiced)
         if self.decision == "forced" and call.windows:
             with self._verify_lock:
-                self._force(self.load(), words, call.windows, call.lang, call.heard)
-                # Whisper's language ID over the whole (first) window: clean answers score their
-                # language 0.85+; below half, some sentence is likely in another language even
-                # where free decoding, forced to the target, heard a fluent translation of it
-                call.lid = self.load().detect_language(call.windows[0][2])
+                asr = self.load()
+                if not call.lid:
+                    self._force_written(asr, words, call.windows, call.lang)
+                    # Whisper's language ID over the whole (first) window: clean answers score their
+                    # language 0.85+; below half, some sentence is likely in another language even
+                    # where free decoding, forced to the target, heard a fluent translation of it
+                    call.lid = asr.detect_language(call.windows[0][2])
+                self._force_numbers(asr, words, call.windows, call.lang, call.heard)
             call.foreign = dict(call.lid).get(call.lang, 0.0) < FOREIGN_LID
             _rescue(words, call.voiced)
         # a drifted sentence said in a shorter language (English for Spanish) still pays for it
@@ -260,59 +279,70 @@ class Verifier:
                     words.append(_Word(sp, len(segments), toks))
             if seg_words:
                 segments.append(seg)
+        _attach_punctuation(text, words)
         return words, segments
 
-    def _recognize(self, asr, x: np.ndarray, voiced: np.ndarray, lang: str):
-        """Free decoding -> (heard words, [(start s, end s, encoder output, mel frames)])."""
-        heard = []
+    @staticmethod
+    def _encode(asr, x: np.ndarray, voiced: np.ndarray) -> list:
+        """The audio's windows with voice in them: [(start s, end s, encoder output, mel frames)]."""
         windows = []
         for a, b in _split_windows(voiced, len(x)):
             if _voiced_between(voiced, a / SR, b / SR) < 0.1:
                 continue
             enc, n = asr.encode(x[a:b])
-            res = asr.decode(enc, n, lang, offset=a / SR)
             # every window's encoder output is kept for the forced pass (2.9 MB per 28 s window):
             # encoding later windows again when scored measured RTF 0.085 -> 0.141 on 190 s and
             # did not lower the peak, which is one window's encoder self-attention (~70 MB)
             windows.append((a / SR, b / SR, enc, n))
-            heard.extend(res.words)
+        return windows
+
+    @staticmethod
+    def _recognize(asr, windows, voiced: np.ndarray, lang: str) -> list:
+        """Free decoding of every window -> heard words, timed."""
+        heard = []
+        for a, _b, enc, n in windows:
+            heard.extend(asr.decode(enc, n, lang, offset=a).words)
         kept = []
         for w in heard:
             # a word over pure silence is Whisper imagining things
             if _voiced_between(voiced, w.start - 0.06, w.end + 0.06) < 0.02:
                 continue
-            # Whisper's attention alignment starts words early (median -100 ms on Piper's
-            # phoneme marks, -30 ms on espeak's): move the start on, within the word
-            w.start = min(w.start + START_LAG, max(w.start, w.end - 0.03))
-            _snap(w, voiced)
+            _lag_and_snap(w, voiced)
             kept.append(w)
-        return kept, windows
+        return kept
 
     @staticmethod
-    def _force(asr, words: list[_Word], windows, lang: str, heard) -> None:
-        """Score every transcript word against the audio window it falls in."""
-        owner: dict[int, list[int]] = {}
-        k = 0
-        for i, w in enumerate(words):
-            t = w.start
-            if t is not None:
-                while k + 1 < len(windows) and t >= windows[k + 1][0]:
-                    k += 1
-            owner.setdefault(k, []).append(i)
-        for k, idx in owner.items():
+    def _force_written(asr, words: list[_Word], windows, lang: str) -> None:
+        """Score every transcript word as written against the audio window it falls in."""
+        for k, idx in _window_owners(words, windows).items():
             a, _b, enc, n = windows[k]
-            scored = asr.force(enc, n, lang, [words[i].span.text for i in idx], offset=a)
+            scored = asr.force(enc, n, lang, [words[i].written for i in idx], offset=a)
             for i, fw in zip(idx, scored, strict=False):
                 words[i].forced = fw.prob
                 words[i].forced_start, words[i].forced_end = fw.start, fw.end
+
+    @staticmethod
+    def _force_numbers(asr, words: list[_Word], windows, lang: str, heard) -> None:
+        """Whisper writes numbers as digits: "cinquenta" said scores near 0 as written, high as
+        "50"; the number counts as said if either form is."""
+        for i, p in Verifier._number_scores(asr, words, windows, lang, heard).items():
+            words[i].forced = max(words[i].forced or 0.0, p)
+
+    @staticmethod
+    def _number_scores(asr, words: list[_Word], windows, lang: str, heard) -> dict[int, float]:
+        """The likelihood of each number word written as digits: {word index: probability}."""
+        out: dict[int, float] = {}
+        for k, idx in _window_owners(words, windows).items():
+            a, _b, enc, n = windows[k]
             digits = {i: _as_digits(words[i], heard) for i in idx}
-            if any(digits.values()):
-                # Whisper writes numbers as digits: "cinquenta" said scores near 0 as written,
-                # high as "50"; the number counts as said if either form is
-                texts = [digits[i] or words[i].span.text for i in idx]
-                for i, fw in zip(idx, asr.force(enc, n, lang, texts, offset=a), strict=False):
-                    if digits[i] and fw.prob > (words[i].forced or 0.0):
-                        words[i].forced = fw.prob
+            if not any(digits.values()):
+                continue
+            texts = [words[i].written.replace(words[i].span.text, digits[i]) if digits[i] else words[i].written
+                     for i in idx]
+            for i, fw in zip(idx, asr.force(enc, n, lang, texts, offset=a), strict=False):
+                if digits[i]:
+                    out[i] = fw.prob
+        return out
 
     @staticmethod
     def _align(words: list[_Word], heard_words, lang: str) -> None:
@@ -478,7 +508,7 @@ class Verifier:
             # voiced audio the target-language decoder could not put a single word to, while the
             # source language reads words there: the model slipped into the source language
             best, evidence = call.source, max(evidence, DRIFT_EVIDENCE + 1.0)
-        if evidence > self._drift_bar(call, lid, best, strict, lead):
+        if evidence > self._drift_bar(call, lid, best, strict, lead) and not _echo(scores[best][1], seg_words, lang):
             # what the segment sounds like: heard words before and after the region,
             # the region itself as decoded in the other language
             before = [call.heard[j].text for w in seg_words if w.end is not None and w.end <= a + 0.05
@@ -495,7 +525,9 @@ class Verifier:
         candidates = [call.lang] + ([source] if source in _SUPPORTED else [])
         if source in _SUPPORTED and self.decision == "forced":
             # the source language is the known suspect: besides it, only what Whisper hears
-            candidates += [code for code, p in lid[:2] if code not in candidates and p >= 0.2]
+            # among the languages a realtime answer slips into (an accented voice is "heard"
+            # as Japanese or Thai; no answer here ever drifted there)
+            candidates += [code for code, p in lid[:2] if code not in candidates and p >= 0.2 and code in _USUAL]
         else:
             candidates += [code for code, p in lid[:2] if code not in candidates and p >= 0.5]
             candidates += [code for code in _USUAL if code not in candidates]
@@ -539,6 +571,7 @@ class _Call:
     lid: list = field(default_factory=list)        # Whisper's language ID over the first window
     foreign: bool = False          # Whisper's language ID doubts the target language overall
     unintelligible: bool = False   # the recognizer cannot read this voice (see _unintelligible)
+    fast: bool = False             # every word plainly said: free decoding was not needed
 
     @property
     def duration(self) -> float:
@@ -559,6 +592,83 @@ def _prepare_audio(audio: np.ndarray | None, sample_rate: int) -> tuple[np.ndarr
 
         x = resample(x, int(sample_rate), SR)
     return np.nan_to_num(np.asarray(x, dtype=np.float32)), duration
+
+
+def _attach_punctuation(text: str, words: list[_Word]) -> None:
+    """Each word as it is written, with the punctuation around it ("lunch.", "¿Puedes"),
+    for scoring the transcript against the audio: Whisper writes the full stop before the
+    next sentence's first word, and without it that word scored near 0 in clean speech."""
+    starts = []
+    for k, w in enumerate(words):
+        s = w.span.start
+        floor = words[k - 1].span.end if k else 0
+        while s > floor and not text[s - 1].isspace() and not text[s - 1].isalnum():
+            s -= 1
+        starts.append(s)
+    for k, w in enumerate(words):
+        end = starts[k + 1] if k + 1 < len(words) else len(text)
+        piece = _CONTROL_RE.sub(" ", text[starts[k]:end])
+        w.written = " ".join(piece.split()) or w.span.text
+
+
+def _window_owners(words: list[_Word], windows) -> dict[int, list[int]]:
+    """Which audio window each transcript word falls in (by its time; untimed words stay
+    with the window before): {window index: [word indices]}."""
+    owner: dict[int, list[int]] = {}
+    k = 0
+    for i, w in enumerate(words):
+        t = w.start
+        if t is not None:
+            while k + 1 < len(windows) and t >= windows[k + 1][0]:
+                k += 1
+        owner.setdefault(k, []).append(i)
+    return owner
+
+
+def _lag_and_snap(w, voiced: np.ndarray) -> None:
+    """Whisper's attention alignment starts words early (median -100 ms on Piper's phoneme
+    marks, -30 ms on espeak's): move the start on, within the word; then fit it to the voice."""
+    w.start = min(w.start + START_LAG, max(w.start, w.end - 0.03))
+    _snap(w, voiced)
+
+
+def _plainly_said(call: _Call, numbers: dict[int, float]) -> bool:
+    """Is every written word supported by the audio so clearly that free decoding could not
+    change the verdict? Then the words are ok, timed by the forced alignment.
+
+    The bar is what the full path needs to call every sentence ok: each word at least as
+    likely as a rescued one (RESCUE_P) and aligned over voice, no lead-in the drift probe
+    would check (LEAD_P), Whisper's language ID not doubting the target, and the voice
+    paying for every word to the end. Anything short of that takes the full path. A number
+    word counts as said if it is likely as written or as digits (`numbers`, rule 10)."""
+    words, voiced = call.words, call.voiced
+    if dict(call.lid).get(call.lang, 0.0) < FOREIGN_LID:
+        return False
+    for i, w in enumerate(words):
+        if w.forced is None or max(w.forced, numbers.get(i, 0.0)) < RESCUE_P or w.forced_start is None:
+            return False
+        if _voiced_between(voiced, w.forced_start, max(w.forced_end or 0.0, w.forced_start + 0.05)) <= 0:
+            return False
+    for si in range(len(call.segments)):
+        if any(w.forced < LEAD_P for w in _lead(call.text, [w for w in words if w.seg == si])):
+            return False
+    for w in words:
+        w.status, w.sim = "ok", 1.0
+        w.start, w.end = w.forced_start, max(w.forced_end or w.forced_start, w.forced_start + 0.05)
+        _lag_and_snap(w, voiced)
+    _assign_tail(words, voiced, FORCED_SEGMENT_SHARE)
+    if any(w.status != "ok" for w in words):
+        return False
+    call.unintelligible = _unintelligible(words, call.lid, call.lang)
+    return True
+
+
+def _forget_times(words: list[_Word]) -> None:
+    """Undo what `_plainly_said` set (the forced likelihoods stay): the full path starts afresh."""
+    for w in words:
+        w.status, w.sim, w.heard_p = "missing", 0.0, 0.0
+        w.start = w.end = None
+        w.heard = []
 
 
 def _set_ok(flagged: list[_Word]) -> list[_Word]:
@@ -617,6 +727,18 @@ def _best_other(call: _Call, scores: dict[str, tuple[float, str]], candidates: l
     tl = text_language(scores[best][1])
     text_ok = bool(tl) and tl[0][0] == best
     return best, margin + (0.15 if text_ok else 0.0) + 0.3 * (probs.get(best, 0.0) - probs.get(lang, 0.0))
+
+
+def _echo(decoded: str, seg_words: list[_Word], lang: str) -> bool:
+    """Is the other language's reading of the region only words of the sentence already heard
+    as said, respelled ("Atrazouj" for "atrasou" where the audio stops after "atrasou de")?
+    Then it is the target language's last words decoded with foreign spelling, not a drift.
+    A real drift says a word not already accounted for ("Exacto" for the flagged "Exactly")."""
+    heard = word_tokens(decoded, lang)
+    if not heard:
+        return False
+    written = [t for w in seg_words if w.status == "ok" for t in w.tokens]
+    return all(max((similarity(h, t) for t in written), default=0.0) >= ECHO_SIM for h in heard)
 
 
 def _plainly_misspoken(flagged: list[_Word], heard_words, lang: str, source: str | None) -> bool:
