@@ -171,44 +171,30 @@ class WhisperAsr:
         where the audio says the words, they come in runs of 0.9+; where it does not (cut
         short, another language), in runs near zero.
         """
-        if not words:
-            return []
+        return self.force_many(enc, n_frames, language, [words], offset=offset)[0]
+
+    def force_many(self, enc, n_frames: int, language: str, texts: list[list[str]], *,
+                   offset: float = 0.0) -> list[list[ForcedWord]]:
+        """`force` for several word lists against the same audio, in one batched pass."""
         tok = self.tokenizer(language)
-        tokens: list[int] = []
-        owner: list[int] = []
-        lettered: list[bool] = []
-        for i, w in enumerate(words):
-            for t in tok.encode(" " + w.strip()):
-                piece = tok.decode([t])
-                tokens.append(t)
-                owner.append(i)
-                lettered.append(any(c.isalnum() for c in piece))
-        tokens = tokens[:MAX_FORCED_TOKENS]
-        with self.lock:
-            res = self.model.model.align(enc, list(tok.sot_sequence) + [tok.no_timestamps], [tokens],
-                                         n_frames, median_filter_width=7)[0]
-        probs = np.asarray(res.text_token_probs[: len(tokens)], dtype=np.float64)
-        # first frame each text token is aligned to (dynamic time warping path)
-        first_t = np.full(len(tokens) + 1, np.nan)
-        for ti, fi in res.alignments:
-            if 0 <= ti <= len(tokens) and np.isnan(first_t[ti]):
-                first_t[ti] = fi / 50.0
+        batch = [_forced_tokens(tok, words) for words in texts]
+        live = [k for k, (tokens, _o, _l) in enumerate(batch) if tokens]
+        results: dict[int, object] = {}
+        if live:
+            import ctranslate2
+
+            with self.lock:
+                feats = enc
+                if len(live) > 1:
+                    feats = ctranslate2.StorageView.from_array(
+                        np.ascontiguousarray(np.repeat(np.asarray(enc), len(live), axis=0)))
+                res = self.model.model.align(feats, list(tok.sot_sequence) + [tok.no_timestamps],
+                                             [batch[k][0] for k in live], [n_frames] * len(live),
+                                             median_filter_width=7)
+            results = dict(zip(live, res, strict=True))
         duration = n_frames / FRAMES_PER_S
-        out: list[ForcedWord] = []
-        for i in range(len(words)):
-            idx = [k for k in range(len(tokens)) if owner[k] == i]
-            if not idx:
-                out.append(ForcedWord(0.0, 0.0, offset + duration, offset + duration))
-                continue
-            lp = [probs[k] for k in idx if lettered[k]] or [probs[k] for k in idx]
-            a = first_t[idx[0]]
-            b = first_t[idx[-1] + 1] if idx[-1] + 1 < len(first_t) else np.nan
-            a = duration if np.isnan(a) else min(float(a), duration)
-            b = a if np.isnan(b) else min(max(float(b), a), duration)
-            first = next((probs[k] for k in idx if lettered[k]), probs[idx[0]])
-            # the word's joint probability: its later pieces are all but certain given the first
-            out.append(ForcedWord(float(np.prod(lp)), float(first), offset + a, offset + b))
-        return out
+        return [_forced_words(results.get(k), batch[k], len(words), duration, offset)
+                for k, words in enumerate(texts)]
 
     # --- conveniences ------------------------------------------------------------------------
     def transcribe(self, audio: np.ndarray, language: str | None, *, offset: float = 0.0,
@@ -218,6 +204,49 @@ class WhisperAsr:
         if language is None:
             language = self.detect_language(enc)[0][0]
         return self.decode(enc, n, language, offset=offset, word_times=word_times)
+
+
+def _forced_tokens(tok, words: list[str]) -> tuple[list[int], list[int], list[bool]]:
+    """The words' tokens as Whisper would write them, which word owns each, and which carry
+    letters (punctuation does not count towards a word's probability)."""
+    tokens: list[int] = []
+    owner: list[int] = []
+    lettered: list[bool] = []
+    for i, w in enumerate(words):
+        for t in tok.encode(" " + w.strip()):
+            tokens.append(t)
+            owner.append(i)
+            lettered.append(any(c.isalnum() for c in tok.decode([t])))
+    n = min(len(tokens), MAX_FORCED_TOKENS)
+    return tokens[:n], owner[:n], lettered[:n]
+
+
+def _forced_words(res, batch_item, n_words: int, duration: float, offset: float) -> list[ForcedWord]:
+    """Per-word probability and time from one alignment result."""
+    tokens, owner, lettered = batch_item
+    if res is None:
+        return [ForcedWord(0.0, 0.0, offset + duration, offset + duration) for _ in range(n_words)]
+    probs = np.asarray(res.text_token_probs[: len(tokens)], dtype=np.float64)
+    # first frame each text token is aligned to (dynamic time warping path)
+    first_t = np.full(len(tokens) + 1, np.nan)
+    for ti, fi in res.alignments:
+        if 0 <= ti <= len(tokens) and np.isnan(first_t[ti]):
+            first_t[ti] = fi / 50.0
+    out: list[ForcedWord] = []
+    for i in range(n_words):
+        idx = [k for k in range(len(tokens)) if owner[k] == i]
+        if not idx:
+            out.append(ForcedWord(0.0, 0.0, offset + duration, offset + duration))
+            continue
+        lp = [probs[k] for k in idx if lettered[k]] or [probs[k] for k in idx]
+        a = first_t[idx[0]]
+        b = first_t[idx[-1] + 1] if idx[-1] + 1 < len(first_t) else np.nan
+        a = duration if np.isnan(a) else min(float(a), duration)
+        b = a if np.isnan(b) else min(max(float(b), a), duration)
+        first = next((probs[k] for k in idx if lettered[k]), probs[idx[0]])
+        # the word's joint probability: its later pieces are all but certain given the first
+        out.append(ForcedWord(float(np.prod(lp)), float(first), offset + a, offset + b))
+    return out
 
 
 def _repaired_tokenizer(hf):

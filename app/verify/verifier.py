@@ -313,13 +313,29 @@ class Verifier:
 
     @staticmethod
     def _force_written(asr, words: list[_Word], windows, lang: str) -> None:
-        """Score every transcript word as written against the audio window it falls in."""
+        """Score every transcript word as written against the audio window it falls in.
+
+        A sentence with unlikely words is scored once more on its own: after a sentence said
+        in another language (or misheard), the transcript so far no longer matches the audio
+        and the next sentence, said as written, scored 0.0-0.6 in the joint pass."""
         for k, idx in _window_owners(words, windows).items():
             a, _b, enc, n = windows[k]
             scored = asr.force(enc, n, lang, [words[i].written for i in idx], offset=a)
             for i, fw in zip(idx, scored, strict=False):
                 words[i].forced = fw.prob
                 words[i].forced_start, words[i].forced_end = fw.start, fw.end
+            alone = [grp for grp in _sentences(words, idx)[1:]
+                     if any(words[i].forced < RESCUE_P for i in grp)]
+            if not alone:
+                continue
+            rescored = asr.force_many(enc, n, lang, [[words[i].written for i in grp] for grp in alone], offset=a)
+            for grp, fws in zip(alone, rescored, strict=True):
+                for i, fw in zip(grp, fws, strict=False):
+                    w = words[i]
+                    if fw.prob > w.forced:
+                        if w.forced < RESCUE_P <= fw.prob:
+                            w.forced_start, w.forced_end = fw.start, fw.end
+                        w.forced = fw.prob
 
     @staticmethod
     def _force_numbers(asr, words: list[_Word], windows, lang: str, heard) -> None:
@@ -609,6 +625,17 @@ def _attach_punctuation(text: str, words: list[_Word]) -> None:
         end = starts[k + 1] if k + 1 < len(words) else len(text)
         piece = _CONTROL_RE.sub(" ", text[starts[k]:end])
         w.written = " ".join(piece.split()) or w.span.text
+
+
+def _sentences(words: list[_Word], idx: list[int]) -> list[list[int]]:
+    """The word indices `idx` grouped by sentence, in order."""
+    groups: list[list[int]] = []
+    for i in idx:
+        if groups and words[groups[-1][-1]].seg == words[i].seg:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
 
 
 def _window_owners(words: list[_Word], windows) -> dict[int, list[int]]:
