@@ -95,6 +95,7 @@ class _Word:
     forced_start: float | None = None
     forced_end: float | None = None
     written: str = ""               # the word as the transcript writes it, with its punctuation
+    heard_number: bool = False      # free decoding heard a number here
 
 
 # --- voice activity ------------------------------------------------------------------------------
@@ -393,6 +394,8 @@ class Verifier:
             else:   # paired with a leftover heard word
                 w.heard_p = float(np.mean([heard_words[j].probability for j in w.heard]))
                 w.status = "sub"
+            w.heard_number = any(c.isdigit() for j in w.heard for c in heard_words[j].text)
+
     @staticmethod
     def _place_times(words: list[_Word], heard_words, voiced: np.ndarray) -> None:
         for w in words:
@@ -697,6 +700,7 @@ def _forget_times(words: list[_Word]) -> None:
         w.status, w.sim, w.heard_p = "missing", 0.0, 0.0
         w.start = w.end = None
         w.heard = []
+        w.heard_number = False
 
 
 def _set_ok(flagged: list[_Word]) -> list[_Word]:
@@ -941,11 +945,12 @@ def _ruled_out(flagged: list[_Word]) -> bool:
 
 
 def _other_number(w: _Word) -> bool:
-    """A number heard as another number ("15" for "fifty") that the audio does not support as
-    written: the values differ, which no accent explains (the likelihood of "fifty" rose from
-    0.04 to 0.06 once scored with its punctuation, past the bar for a lone word)."""
-    return (w.status == "sub" and bool(w.tokens) and all(t.isdigit() for t in w.tokens) and w.sim < 0.5
-            and w.forced is not None and w.forced < RESCUE_P)
+    """A number heard as another number ("15" for "fifty"; not "nuove" for "nove") that the
+    audio does not support as written: the values differ, which no accent explains (the
+    likelihood of "fifty" rose from 0.04 to 0.06 once scored with its punctuation, past the
+    bar for a lone word)."""
+    return (w.status == "sub" and w.heard_number and bool(w.tokens) and all(t.isdigit() for t in w.tokens)
+            and w.sim < 0.5 and w.forced is not None and w.forced < RESCUE_P)
 
 
 def _pair_leftovers(words: list[_Word], heard_words, heard: list[str], owner_h: list[int], lang: str) -> None:
