@@ -55,6 +55,7 @@ LEAD_P = 0.75         # a lead-in word ("Danke," for "Thank you,") this unlikely
 _USUAL = ("en", "es", "fr", "de", "it", "pt")
 SOURCE_SLACK = 0.35    # how much worse the source language may decode and still be preferred
 SOURCE_BONUS = 0.1   # always tried as the language of a drift
+RETIME_S = 0.5       # a heard word time this far from the forced alignment's is a misalignment
 ECHO_SIM = 0.6       # a decoded word this similar to one of the sentence's own is its echo
 # Forced likelihood of the transcript (decision="forced"): Whisper scores each written word
 # given the audio. Said words score 0.9+ with isolated dips; unsaid ones come in runs near 0.
@@ -253,6 +254,7 @@ class Verifier:
                 self._force_numbers(asr, words, call.windows, call.lang, call.heard)
             call.foreign = dict(call.lid).get(call.lang, 0.0) < FOREIGN_LID
             _rescue(words, call.voiced)
+            _retime_misplaced(words)
         # a drifted sentence said in a shorter language (English for Spanish) still pays for it
         _assign_tail(words, call.voiced, FORCED_SEGMENT_SHARE if self.decision == "forced" else LATER_SEGMENT_SHARE)
         if self.decision == "forced":
@@ -1030,6 +1032,17 @@ def _rescue(words: list[_Word], voiced: np.ndarray) -> None:
                 w.start, w.end = w.forced_start, max(w.forced_end or w.forced_start, w.forced_start + 0.05)
             w.status = "ok"
             w.sim = max(w.sim, OK_SIM)
+
+
+def _retime_misplaced(words: list[_Word]) -> None:
+    """Free decoding sometimes skips a stretch (a sentence said in another language) and its
+    words are then aligned to written words of the wrong sentence: "maison" timed at 2.0 s,
+    inside the drifted sentence, while the forced alignment, which follows the transcript in
+    order, puts it at 4.2 s where the voice is. A heard time that far from the forced one is
+    the wrong word's: take the forced time, so the language check listens to the right audio."""
+    for w in words:
+        if w.start is not None and w.forced_start is not None and abs(w.start - w.forced_start) > RETIME_S:
+            w.start, w.end = w.forced_start, max(w.forced_end or w.forced_start, w.forced_start + 0.05)
 
 
 def _dedupe(items: list[str]) -> list[str]:
