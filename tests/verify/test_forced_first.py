@@ -83,3 +83,43 @@ def test_a_cut_answer_still_gets_free_decoding_and_its_flag(verifier, monkeypatc
     transcript, audio, _ = _utterance(TWO, upto=upto)
     report = verifier.verify(transcript, audio, 24000, "en", "es")
     assert [s.status for s in report.segments] == expected and counting.decodes >= 1
+
+
+def _word(text, seg, status="ok", start=None, forced_start=None, forced=0.9):
+    from app.text.segments import Span
+    from app.verify.normalize import word_tokens
+
+    w = verifier_module._Word(Span(text, 0, len(text)), seg, word_tokens(text, "pt"), status=status)
+    w.start, w.end = start, None if start is None else start + 0.3
+    w.forced, w.forced_start = forced, forced_start
+    w.forced_end = None if forced_start is None else forced_start + 0.3
+    return w
+
+
+def test_a_foreign_reading_that_only_respells_words_already_said_is_no_drift():
+    # the audio stops after "atrasou de": decoded as Spanish the region reads "Atrazouj."
+    said = [_word(t, 1) for t in ("O", "trem", "atrasou", "de")]
+    cut = [_word(t, 1, status="gap") for t in ("novo", "hoje")]
+    assert verifier_module._echo("Atrazouj.", said + cut, "pt")
+    # a real drift says something the sentence does not have, even next to cognates
+    assert not verifier_module._echo("O tren llegó tarde otra vez.", said + cut, "pt")
+    # and respelling a flagged word is no echo: "Exacto" for the flagged "Exactly"
+    flagged = [_word("Exactly", 0, status="sub"), _word("it", 0), _word("used", 0)]
+    assert not verifier_module._echo("Exacto, it used", flagged, "en")
+
+
+def test_a_heard_time_far_from_the_forced_alignment_is_replaced():
+    # free decoding skipped a drifted sentence and timed "maison" inside it (2.0 s); the forced
+    # alignment, which follows the transcript in order, has it where the voice is (4.2 s)
+    near = _word("la", 1, start=4.15, forced_start=4.12)
+    misplaced = _word("maison", 1, status="sub", start=2.02, forced_start=4.20, forced=0.02)
+    verifier_module._retime_misplaced([near, misplaced])
+    assert near.start == 4.15 and misplaced.start == 4.20
+
+
+def test_the_language_check_tries_only_languages_an_answer_slips_into(verifier):
+    # Kokoro's Japanese voice reading Spanish is "heard" as Japanese: no realtime answer drifts
+    # there, so it is not a candidate; the source and the usual languages stay
+    call = verifier_module._Call("", "es", "en", np.zeros(16000, np.float32), np.zeros(100, bool), [], [])
+    assert verifier._candidates(call, [("ja", 0.85), ("ko", 0.07)]) == ["es", "en"]
+    assert verifier._candidates(call, [("it", 0.6), ("ja", 0.3)]) == ["es", "en", "it"]
