@@ -55,6 +55,11 @@ LEAD_P = 0.75         # a lead-in word ("Danke," for "Thank you,") this unlikely
 _USUAL = ("en", "es", "fr", "de", "it", "pt")
 SOURCE_SLACK = 0.35    # how much worse the source language may decode and still be preferred
 SOURCE_BONUS = 0.1   # always tried as the language of a drift
+UNREADABLE_LID = 0.2  # in a voice the recognizer cannot read, a drift needs Whisper's ear to hear it,
+FLUENT = -0.6         # ... or a reading in that language this fluent (average token log-probability)
+LEAD_LID = 0.6       # Whisper's language ID this sure of the source over a lead-in ...
+LEAD_EVIDENCE = -0.5  # ... lowers the drift bar to this
+LOOKALIKE_SIM = 0.8  # a heard word less similar than this to the written one is a look-alike, not an accent
 RETIME_S = 0.5       # a heard word time this far from the forced alignment's is a misalignment
 ECHO_SIM = 0.6       # a decoded word this similar to one of the sentence's own is its echo
 # Forced likelihood of the transcript (decision="forced"): Whisper scores each written word
@@ -253,6 +258,7 @@ class Verifier:
                     call.lid = asr.detect_language(call.windows[0][2])
                 self._force_numbers(asr, words, call.windows, call.lang, call.heard)
             call.foreign = dict(call.lid).get(call.lang, 0.0) < FOREIGN_LID
+            _doubt_lookalikes(words)
             _rescue(words, call.voiced)
             _retime_misplaced(words)
         # a drifted sentence said in a shorter language (English for Spanish) still pays for it
@@ -479,7 +485,8 @@ class Verifier:
     def _rule_on_flags(self, call: _Call, res: SegmentResult, sw: list[_Word], flagged: list[_Word],
                        probe: str | None) -> None:
         """Drifted, misspoken, truncated or misheard after all: the language check decides."""
-        heard_lang, heard_text = self._identify(call, sw, flagged, strict=probe is not None, lead=probe == "lead")
+        lead = probe == "lead" or (probe is None and set(map(id, flagged)) <= set(map(id, _lead(call.text, sw))))
+        heard_lang, heard_text = self._identify(call, sw, flagged, strict=probe is not None, lead=lead)
         drifted = heard_lang is not None and heard_lang != call.lang
         if drifted and call.unintelligible and call.source and heard_lang != call.source:
             drifted = False   # a voice the recognizer cannot read: only the known suspect counts
@@ -529,7 +536,10 @@ class Verifier:
             # voiced audio the target-language decoder could not put a single word to, while the
             # source language reads words there: the model slipped into the source language
             best, evidence = call.source, max(evidence, DRIFT_EVIDENCE + 1.0)
-        if evidence > self._drift_bar(call, lid, best, strict, lead) and not _echo(scores[best][1], seg_words, lang):
+        # a voice the recognizer cannot read: a drift needs Whisper's ear or a fluent reading
+        unheard = call.unintelligible and probs.get(best, 0.0) < UNREADABLE_LID and scores[best][0] < FLUENT
+        if evidence > self._drift_bar(call, lid, best, strict, lead) and not _echo(scores[best][1], seg_words, lang) \
+                and not unheard:
             # what the segment sounds like: heard words before and after the region,
             # the region itself as decoded in the other language
             before = [call.heard[j].text for w in seg_words if w.end is not None and w.end <= a + 0.05
@@ -563,6 +573,11 @@ class Verifier:
         bar = TARGET_SURE_EVIDENCE if probs.get(call.lang, 0.0) >= 0.8 and forced else DRIFT_EVIDENCE
         if forced and call.source and best != call.source and not (heard_first and lid[0][1] >= 0.5):
             bar = max(bar, TARGET_SURE_EVIDENCE)   # the source language is the suspect; others need clear evidence
+        if forced and lead and best == call.source and heard_first and lid[0][1] >= LEAD_LID:
+            # a lead-in ("Exacto,") Whisper hears as the source language: the seed's own fault.
+            # The region (at least 1 s) also holds the target words after it, which pull the
+            # decoders' comparison towards the target
+            bar = min(bar, LEAD_EVIDENCE)
         if not strict:
             return bar
         # a probe of words free decoding heard as written: Whisper's language ID must not
@@ -1032,6 +1047,18 @@ def _rescue(words: list[_Word], voiced: np.ndarray) -> None:
                 w.start, w.end = w.forced_start, max(w.forced_end or w.forced_start, w.forced_start + 0.05)
             w.status = "ok"
             w.sim = max(w.sim, OK_SIM)
+
+
+def _doubt_lookalikes(words: list[_Word]) -> None:
+    """A word matched only by its look ("Este" heard for "Questo", "restaurante" for
+    "ristorante", "pollofresco" for "pesce fresco") that the audio all but rules out as
+    written was not said as written: a cognate in another language, or another word. It is
+    heard differently, like any other. Near matches ("zerviert" for "serviert", 0.95) keep
+    their word: that is an accent."""
+    for w in words:
+        if w.status == "ok" and w.heard and w.sim < LOOKALIKE_SIM and w.forced is not None and w.forced < MISSPOKEN_P \
+                and not is_address(w.span.text):   # an address is read in the voice's own way
+            w.status = "sub"
 
 
 def _retime_misplaced(words: list[_Word]) -> None:
