@@ -56,7 +56,7 @@ _USUAL = ("en", "es", "fr", "de", "it", "pt")
 SOURCE_SLACK = 0.35    # how much worse the source language may decode and still be preferred
 SOURCE_BONUS = 0.1   # always tried as the language of a drift
 UNREADABLE_LID = 0.2  # in a voice the recognizer cannot read, a drift needs Whisper's ear to hear it,
-FLUENT = -0.6         # ... or a reading in that language this fluent (average token log-probability)
+FLUENT = -1.0         # ... or a reading in that language this fluent (average token log-probability)
 LEAD_LID = 0.6       # Whisper's language ID this sure of the source over a lead-in ...
 LEAD_EVIDENCE = -0.5  # ... lowers the drift bar to this
 LOOKALIKE_SIM = 0.8  # a heard word less similar than this to the written one is a look-alike, not an accent
@@ -513,7 +513,7 @@ class Verifier:
         sentence's lead-in, not a whole sentence."""
         asr = self.load()
         lang = call.lang
-        a, b = _region(call, flagged)
+        a, b = _region(call, flagged, tight=lead)
         region = call.x[int(a * SR): int(b * SR)]
         heard_target = " ".join(call.heard[j].text for w in flagged for j in w.heard)
         with self._verify_lock:
@@ -745,15 +745,17 @@ def _probe(call: _Call, sw: list[_Word], spoken: list[_Word]) -> tuple[list[_Wor
     return [], None
 
 
-def _region(call: _Call, flagged: list[_Word]) -> tuple[float, float]:
+def _region(call: _Call, flagged: list[_Word], tight: bool = False) -> tuple[float, float]:
     """The stretch of audio to identify: the flagged words, at least 1 s, with a neighbour
-    whose timing looks smeared (Whisper glued the foreign bit to it)."""
+    whose timing looks smeared (Whisper glued the foreign bit to it). `tight`: a lead-in
+    ("Exactly," said before an Italian sentence) is checked without its neighbours, whose
+    target-language words would outweigh it."""
     words, duration = call.words, call.duration
     a = min(w.start for w in flagged if w.start is not None)
     b = max(w.end for w in flagged if w.end is not None)
     first, last = words.index(flagged[0]), words.index(flagged[-1])
-    before = words[first - 1] if first > 0 else None
-    after = words[last + 1] if last + 1 < len(words) else None
+    before = words[first - 1] if first > 0 and not tight else None
+    after = words[last + 1] if last + 1 < len(words) and not tight else None
     if before is not None and before.start is not None and before.end - before.start > 0.6:
         a = min(a, before.start)
     if after is not None and after.start is not None and after.end is not None and after.end - after.start > 0.6:
