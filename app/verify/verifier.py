@@ -485,8 +485,16 @@ class Verifier:
     def _rule_on_flags(self, call: _Call, res: SegmentResult, sw: list[_Word], flagged: list[_Word],
                        probe: str | None) -> None:
         """Drifted, misspoken, truncated or misheard after all: the language check decides."""
-        lead = probe == "lead" or (probe is None and set(map(id, flagged)) <= set(map(id, _lead(call.text, sw))))
-        heard_lang, heard_text = self._identify(call, sw, flagged, strict=probe is not None, lead=lead)
+        lead_in = {id(w) for w in _lead(call.text, sw)}
+        lead = probe == "lead" or (probe is None and {id(w) for w in flagged} <= lead_in)
+        heard_lang, heard_text = None, ""
+        if probe is None and not lead and any(id(w) in lead_in for w in flagged):
+            # a flagged lead-in ("Exactly," said in English before an Italian sentence) with a
+            # flagged word further on: the region spanning both is mostly target speech, so
+            # the lead-in is checked on its own first
+            heard_lang, heard_text = self._identify(call, sw, [w for w in flagged if id(w) in lead_in], lead=True)
+        if heard_lang is None or heard_lang == call.lang:
+            heard_lang, heard_text = self._identify(call, sw, flagged, strict=probe is not None, lead=lead)
         drifted = heard_lang is not None and heard_lang != call.lang
         if drifted and call.unintelligible and call.source and heard_lang != call.source:
             drifted = False   # a voice the recognizer cannot read: only the known suspect counts
