@@ -540,9 +540,11 @@ class Verifier:
         best, evidence = _best_other(call, scores, candidates, probs)
         log.debug("identify %.2f-%.2f lid=%s heard=%r target=%.2f best=%s %.2f %r ev=%.2f",
                   a, b, lid[:3], heard_target, scores[lang][0], best, scores[best][0], scores[best][1], evidence)
-        if call.source in scores and not heard_target.strip() and scores[call.source][1].strip() and not strict:
+        if call.source in scores and not heard_target.strip() and scores[call.source][1].strip() and (not strict or lead):
             # voiced audio the target-language decoder could not put a single word to, while the
             # source language reads words there: the model slipped into the source language
+            # (for a lead-in probe too: "Bien sûr," for "Of course," left "Of" unheard; the
+            # probe's language-ID guard in _drift_bar still applies)
             best, evidence = call.source, max(evidence, DRIFT_EVIDENCE + 1.0)
         # a voice the recognizer cannot read: a drift needs Whisper's ear or a fluent reading
         unheard = call.unintelligible and probs.get(best, 0.0) < UNREADABLE_LID and scores[best][0] < FLUENT
