@@ -241,7 +241,6 @@ class Verifier:
                     self._force_written(asr, words, call.windows, call.lang)
                     call.lid = asr.detect_language(call.windows[0][2])
                     if _plainly_said(call):
-                        call.fast = True
                         return
                     _forget_times(words)
                 call.heard = self._recognize(asr, call.windows, call.voiced, call.lang)
@@ -350,13 +349,6 @@ class Verifier:
     def _force_numbers(asr, words: list[_Word], windows, lang: str, heard) -> None:
         """Whisper writes numbers as digits: "cinquenta" said scores near 0 as written, high as
         "50"; the number counts as said if either form is."""
-        for i, p in Verifier._number_scores(asr, words, windows, lang, heard).items():
-            words[i].forced = max(words[i].forced or 0.0, p)
-
-    @staticmethod
-    def _number_scores(asr, words: list[_Word], windows, lang: str, heard) -> dict[int, float]:
-        """The likelihood of each number word written as digits: {word index: probability}."""
-        out: dict[int, float] = {}
         for k, idx in _window_owners(words, windows).items():
             a, _b, enc, n = windows[k]
             digits = {i: _as_digits(words[i], heard) for i in idx}
@@ -366,8 +358,7 @@ class Verifier:
                      for i in idx]
             for i, fw in zip(idx, asr.force(enc, n, lang, texts, offset=a), strict=False):
                 if digits[i]:
-                    out[i] = fw.prob
-        return out
+                    words[i].forced = max(words[i].forced or 0.0, fw.prob)
 
     @staticmethod
     def _align(words: list[_Word], heard_words, lang: str) -> None:
@@ -617,7 +608,6 @@ class _Call:
     lid: list = field(default_factory=list)        # Whisper's language ID over the first window
     foreign: bool = False          # Whisper's language ID doubts the target language overall
     unintelligible: bool = False   # the recognizer cannot read this voice (see _unintelligible)
-    fast: bool = False             # every word plainly said: free decoding was not needed
 
     @property
     def duration(self) -> float:
@@ -682,6 +672,11 @@ def _window_owners(words: list[_Word], windows) -> dict[int, list[int]]:
     return owner
 
 
+def _forced_span(w: _Word) -> tuple[float, float]:
+    """Where the forced alignment puts the word (it has a forced start), at least 50 ms long."""
+    return w.forced_start, max(w.forced_end or w.forced_start, w.forced_start + 0.05)  # type: ignore[return-value]
+
+
 def _lag_and_snap(w, voiced: np.ndarray) -> None:
     """Whisper's attention alignment starts words early (median -100 ms on Piper's phoneme
     marks, -30 ms on espeak's): move the start on, within the word; then fit it to the voice."""
@@ -705,14 +700,14 @@ def _plainly_said(call: _Call) -> bool:
     for w in words:
         if w.forced is None or w.forced < RESCUE_P or w.forced_start is None:
             return False
-        if _voiced_between(voiced, w.forced_start, max(w.forced_end or 0.0, w.forced_start + 0.05)) <= 0:
+        if _voiced_between(voiced, *_forced_span(w)) <= 0:
             return False
     for si in range(len(call.segments)):
-        if any(w.forced < LEAD_P for w in _lead(call.text, [w for w in words if w.seg == si])):
+        if _doubtful(_lead(call.text, [w for w in words if w.seg == si])):
             return False
     for w in words:
         w.status, w.sim = "ok", 1.0
-        w.start, w.end = w.forced_start, max(w.forced_end or w.forced_start, w.forced_start + 0.05)
+        w.start, w.end = _forced_span(w)
         _lag_and_snap(w, voiced)
     _assign_tail(words, voiced, FORCED_SEGMENT_SHARE)
     if any(w.status != "ok" for w in words):
@@ -1036,11 +1031,16 @@ def _suspect_opener(text: str, sw: list[_Word]) -> list[_Word]:
     lead = _lead(text, sw)
     if not lead or any(w.start is None for w in lead):
         return []
-    if not any(w.forced is not None and w.forced < LEAD_P for w in lead):
+    if not _doubtful(lead):
         return []
     for w in lead:
         w.status = "sub"
     return lead
+
+
+def _doubtful(lead: list[_Word]) -> bool:
+    """Does a word of this lead-in score below LEAD_P as written (the drift probe checks it)?"""
+    return any(w.forced is not None and w.forced < LEAD_P for w in lead)
 
 
 def _rescue(words: list[_Word], voiced: np.ndarray) -> None:
@@ -1054,9 +1054,9 @@ def _rescue(words: list[_Word], voiced: np.ndarray) -> None:
     for w in words:
         if w.status in ("sub", "gap") and w.forced is not None and w.forced >= RESCUE_P:
             if w.status == "gap" and w.forced_start is not None:
-                if _voiced_between(voiced, w.forced_start, max(w.forced_end or 0.0, w.forced_start + 0.05)) <= 0:
+                if _voiced_between(voiced, *_forced_span(w)) <= 0:
                     continue   # the alignment put it over silence: no support
-                w.start, w.end = w.forced_start, max(w.forced_end or w.forced_start, w.forced_start + 0.05)
+                w.start, w.end = _forced_span(w)
             w.status = "ok"
             w.sim = max(w.sim, OK_SIM)
 
@@ -1081,7 +1081,7 @@ def _retime_misplaced(words: list[_Word]) -> None:
     the wrong word's: take the forced time, so the language check listens to the right audio."""
     for w in words:
         if w.start is not None and w.forced_start is not None and abs(w.start - w.forced_start) > RETIME_S:
-            w.start, w.end = w.forced_start, max(w.forced_end or w.forced_start, w.forced_start + 0.05)
+            w.start, w.end = _forced_span(w)
 
 
 def _dedupe(items: list[str]) -> list[str]:
