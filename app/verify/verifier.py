@@ -59,6 +59,7 @@ UNREADABLE_LID = 0.2  # in a voice the recognizer cannot read, a drift needs Whi
 FLUENT = -1.0         # ... or a reading in that language this fluent (average token log-probability)
 LEAD_LID = 0.6       # Whisper's language ID this sure of the source over a lead-in ...
 LEAD_EVIDENCE = -0.5  # ... lowers the drift bar to this
+CUT_LID = 0.1        # the last words before the audio stops drift only if Whisper's ear hears that language there
 LOOKALIKE_SIM = 0.8  # a heard word less similar than this to the written one is a look-alike, not an accent
 RETIME_S = 0.5       # a heard word time this far from the forced alignment's is a misalignment
 ECHO_SIM = 0.6       # a decoded word this similar to one of the sentence's own is its echo
@@ -485,7 +486,10 @@ class Verifier:
             # the lead-in is checked on its own first
             heard_lang, heard_text = self._identify(call, sw, [w for w in flagged if id(w) in lead_in], lead=True)
         if heard_lang is None or heard_lang == call.lang:
-            heard_lang, heard_text = self._identify(call, sw, flagged, strict=probe is not None, lead=lead)
+            spoken = [w for w in sw if w.status != "missing"]
+            cut_tail = len(spoken) < len(sw) and bool(spoken) and any(w is spoken[-1] for w in flagged)
+            heard_lang, heard_text = self._identify(call, sw, flagged, strict=probe is not None, lead=lead,
+                                                    cut_tail=cut_tail)
         drifted = heard_lang is not None and heard_lang != call.lang
         if drifted and call.unintelligible and call.source and heard_lang != call.source:
             drifted = False   # a voice the recognizer cannot read: only the known suspect counts
@@ -506,10 +510,11 @@ class Verifier:
         res.heard_language = heard_lang if drifted else None
 
     def _identify(self, call: _Call, seg_words: list[_Word], flagged: list[_Word],
-                  strict: bool = False, lead: bool = False) -> tuple[str | None, str]:
+                  strict: bool = False, lead: bool = False, cut_tail: bool = False) -> tuple[str | None, str]:
         """Which language were the flagged words spoken in? -> (code or None, heard text).
         `strict`: a probe of words free decoding heard as written; `lead`: the probe is a
-        sentence's lead-in, not a whole sentence."""
+        sentence's lead-in, not a whole sentence; `cut_tail`: the flagged words run up to
+        where the audio stops in the middle of the sentence."""
         asr = self.load()
         lang = call.lang
         a, b = _region(call, flagged, tight=lead)
@@ -521,7 +526,7 @@ class Verifier:
         probs = dict(lid)
         candidates = self._candidates(call, lid)
         seg_heard = _dedupe([call.heard[j].text for w in seg_words for j in w.heard])
-        if all(self._drift_bar(call, lid, c, strict, lead) == float("inf") for c in candidates if c != lang):
+        if all(self._drift_bar(call, lid, c, strict, lead, cut_tail) == float("inf") for c in candidates if c != lang):
             # Whisper's language ID already rules a drift out, whatever the decoders would say:
             # the batched decode (most of a probe's time) cannot change the verdict (issue 11)
             log.debug("identify %.2f-%.2f lid=%s: no drift possible, not decoded", a, b, lid[:3])
@@ -539,7 +544,7 @@ class Verifier:
             best, evidence = call.source, max(evidence, DRIFT_EVIDENCE + 1.0)
         # a voice the recognizer cannot read: a drift needs Whisper's ear or a fluent reading
         unheard = call.unintelligible and probs.get(best, 0.0) < UNREADABLE_LID and scores[best][0] < FLUENT
-        if evidence > self._drift_bar(call, lid, best, strict, lead) and not _echo(scores[best][1], seg_words, lang) \
+        if evidence > self._drift_bar(call, lid, best, strict, lead, cut_tail) and not _echo(scores[best][1], seg_words, lang) \
                 and not unheard:
             # what the segment sounds like: heard words before and after the region,
             # the region itself as decoded in the other language
@@ -565,10 +570,15 @@ class Verifier:
             candidates += [code for code in _USUAL if code not in candidates]
         return candidates[:7]
 
-    def _drift_bar(self, call: _Call, lid: list[tuple[str, float]], best: str, strict: bool, lead: bool) -> float:
+    def _drift_bar(self, call: _Call, lid: list[tuple[str, float]], best: str, strict: bool, lead: bool,
+                   cut_tail: bool = False) -> float:
         """How much evidence a drift into `best` needs."""
         probs = dict(lid)
         forced = self.decision == "forced"
+        if forced and cut_tail and not any(code == best and p >= CUT_LID for code, p in lid[:2]):
+            # the audio stops inside the sentence: its last syllables, cut, decode as anything
+            # ("atrasou de no-" as Spanish "Hazouji"); only Whisper's own ear makes them a drift
+            return float("inf")
         heard_first = bool(lid) and lid[0][0] == best
         # Whisper's language ID sure of the target language: only clear evidence makes it a drift
         bar = TARGET_SURE_EVIDENCE if probs.get(call.lang, 0.0) >= 0.8 and forced else DRIFT_EVIDENCE

@@ -35,6 +35,25 @@ def test_a_sentence_cut_half_way_is_truncated_not_misspoken(verifier, fmt):
     assert [w.text for w in report.words if w.status == "missing"][-2:] == ["en", "casa"]
 
 
+@pytest.mark.parametrize("fmt", ["pcm16", "g711_ulaw"])
+@pytest.mark.parametrize("lang,source,first,second,said", [
+    ("pt", "es", "Este restaurante serve um peixe fresco excelente.", "O trem atrasou de novo hoje de manhã.",
+     "O trem atrasou de"),
+    ("fr", "de", "Ce restaurant sert un excellent poisson frais.", "J'ai oublié mes clés à la maison hier.",
+     "J'ai oublié mes clés"),
+])
+def test_the_last_words_before_a_cut_are_not_a_drift(verifier, fmt, lang, source, first, second, said):
+    # the last syllables before the audio stops decode as anything ("atrasou de" as Spanish
+    # "Hazouji", "oublié mes clés" as German): only Whisper's language ID hearing that
+    # language there makes them a drift; here it does not, so the sentence is cut
+    transcript = f"{first} {second}"
+    audio, _ = build([(lang, first, 0), (lang, said, len(first) + 1)], transcript, style=("kokoro:jm_kumo", 1.0))
+    pcm, rate = _as(audio, fmt)
+    report = verifier.verify(transcript, pcm, rate, lang, source)
+    assert [s.status for s in report.segments] == ["ok", "truncated"], [
+        (s.status, s.heard, s.heard_language) for s in report.segments]
+
+
 def test_number_words_normalise_like_the_digits_whisper_writes():
     assert word_tokens("cinquenta", "pt") == word_tokens("50", "pt") == ["50"]
 
