@@ -59,6 +59,7 @@ UNREADABLE_LID = 0.2  # in a voice the recognizer cannot read, a drift needs Whi
 FLUENT = -1.0         # ... or a reading in that language this fluent (average token log-probability)
 LEAD_LID = 0.6       # Whisper's language ID this sure of the source over a lead-in ...
 LEAD_EVIDENCE = -0.5  # ... lowers the drift bar to this
+SOURCE_TEXT = 0.3    # heard text the text detector gives the source language this share of reads as the source
 CUT_LID = 0.1        # the last words before the audio stops drift only if Whisper's ear hears that language there
 LOOKALIKE_SIM = 0.8  # a heard word less similar than this to the written one is a look-alike, not an accent
 RETIME_S = 0.5       # a heard word time this far from the forced alignment's is a misalignment
@@ -491,6 +492,11 @@ class Verifier:
             heard_lang, heard_text = self._identify(call, sw, flagged, strict=probe is not None, lead=lead,
                                                     cut_tail=cut_tail)
         drifted = heard_lang is not None and heard_lang != call.lang
+        if not drifted and self.decision == "forced" and _lead_read_as_source(call, flagged, lead_in):
+            # "Danke," for "Thank you,": the target decoder itself wrote a source-language word there
+            # (Whisper's ear and the decoders' comparison can miss a single foreign word)
+            drifted, heard_lang = True, call.source
+            heard_text = " ".join(_dedupe([call.heard[j].text for w in sw for j in w.heard]))
         if drifted and call.unintelligible and call.source and heard_lang != call.source:
             drifted = False   # a voice the recognizer cannot read: only the known suspect counts
         scored = [w.forced for w in flagged if w.forced is not None]
@@ -807,6 +813,16 @@ def _echo(decoded: str, seg_words: list[_Word], lang: str) -> bool:
     return all(max((similarity(h, t) for t in written), default=0.0) >= ECHO_SIM for h in heard)
 
 
+def _lead_read_as_source(call: _Call, flagged: list[_Word], lead_in: set[int]) -> bool:
+    """A flagged lead-in whose words free decoding (forced to the target language) wrote as a
+    word of the source language: the seed's own fault, the lead-in said in the language typed."""
+    if not call.source or call.unintelligible:
+        return False
+    heard = " ".join(_dedupe([call.heard[j].text for w in flagged if id(w) in lead_in for j in w.heard]))
+    tl = dict(text_language(heard))
+    return tl.get(call.source, 0.0) >= SOURCE_TEXT and tl[call.source] > tl.get(call.lang, 0.0)
+
+
 def _plainly_misspoken(flagged: list[_Word], heard_words, lang: str, source: str | None) -> bool:
     """One or two words heard confidently as other words, the written ones all but ruled
     out by the forced likelihood, and nothing sounding like the source language there:
@@ -816,7 +832,7 @@ def _plainly_misspoken(flagged: list[_Word], heard_words, lang: str, source: str
         return False
     heard = " ".join(_dedupe([heard_words[j].text for w in flagged for j in w.heard]))
     tl = dict(text_language(heard))
-    return not (source and tl.get(source, 0.0) >= 0.3 and tl.get(source, 0.0) > tl.get(lang, 0.0))
+    return not (source and tl.get(source, 0.0) >= SOURCE_TEXT and tl.get(source, 0.0) > tl.get(lang, 0.0))
 
 
 # --- where the audio ended ---------------------------------------------------------------------

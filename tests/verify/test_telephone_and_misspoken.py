@@ -144,3 +144,20 @@ def test_a_drift_around_an_address_is_still_flagged(verifier):
     report = verifier.verify(transcript, audio, 22050, "en", SOURCE)
     assert report.segments[0].status == "drifted" and report.segments[0].heard_language == "es"
     assert report.segments[1].status == "ok"
+
+
+def test_a_lead_in_said_in_the_source_language_is_a_drift_even_when_whisper_misses_it(verifier):
+    # Piper's English voice says "Danke," for "Thank you,": Whisper's language ID hears no
+    # German there and the decoders' comparison is unsure, but free decoding, forced to
+    # English, wrote a German word ("Danker") -> the lead-in was said in the source language
+    sentences = ["The weather is very nice today.", "I am checking the settings now.",
+                 "Thank you, the train was late again this morning."]
+    transcript, pieces = _pieces(sentences)
+    said = pieces[:2] + [("de", "Danke,", None), ("en", "the train was late again this morning.", None)]
+    audio, _ = build(said, transcript, style=("piper:joe", 1.0))
+    report = verifier.verify(transcript, resample(audio, 22050, 24000), 24000, "en", "de")
+    assert [s.status for s in report.segments] == ["ok", "ok", "drifted"], [
+        (s.status, s.heard, s.heard_language) for s in report.segments]
+    assert report.segments[2].heard_language == "de"
+    words = [w for w in report.words if w.char_start >= report.segments[2].char_start]
+    assert words[0].status == "drifted" and all(w.status == "ok" for w in words[2:])   # "the train was…" as written
