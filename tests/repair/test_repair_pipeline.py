@@ -132,3 +132,24 @@ async def test_a_repairer_needs_only_its_context_not_a_pipeline(verifier):
     assert u.report.matches and u.meta["repaired_by"] == "tts"
     assert saved and saved[-1] is u
     assert "attempt 1 of 1" in msgs.repairs[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["pcm16", "g711_ulaw"])
+@pytest.mark.parametrize("case_id", sorted(seed_cases()))
+async def test_a_seed_answer_said_in_full_is_never_repaired(verifier, case_id, fmt):
+    # the seed's own transcripts, spoken as written over the wire format the seed used: a false
+    # flag here would be a paid re-voice of a correct answer
+    case = seed_cases()[case_id]
+    async with LocalEngine(default_voice="alloy") as eng:
+        msgs = Messages()
+        client = RealtimeClient(ProviderConfig(provider="local", api_key=eng.api_key, websocket_base_url=eng.url,
+                                               voice="alloy", audio_format=fmt))
+        speech = LocalSpeech()
+        p = Pipeline(client, verifier=verifier, speech=speech, listener=msgs,
+                     options=PipelineOptions(voice="alloy", autoplay=False, audio_format=fmt),
+                     repairer=Repairer(RepairOptions(policy="automatic", attempts=2), speech=speech))
+        u = await p.translate(case["transcript"], "en", "en")
+        await client.close()
+    assert u.report.matches, [(s.status, s.heard, s.heard_language) for s in u.report.segments]
+    assert u.repairs == [] and not msgs.repairs and u.original_audio is None
