@@ -47,6 +47,7 @@ _CONTROL_RE = re.compile(r"<\|[^|<>]{0,64}\|>")
 FOREIGN_SPREAD = 1.5       # how much longer unmatched speech may run than the transcript's words
 LATER_SEGMENT_SHARE = 0.8  # voice needed for a sentence after the last match to count as spoken
 FORCED_SEGMENT_SHARE = 0.6  # ... when anchors need forced support (fewer false anchors to offset)
+FIRST_SEGMENT_SHARE = 0.25  # ... for the first sentence when nothing matched: the voice is saying something
 DRIFT_EVIDENCE = -0.15     # only flagged words get here: lean to "drifted" unless the target language explains them clearly better
 TARGET_SURE_EVIDENCE = 0.3
 REGION_FRAMES = 300   # a region is encoded padded to 3 s, not 10 s (a third of the encoder work)
@@ -973,7 +974,10 @@ def _paid_until(words: list[_Word], last_ok: int, remaining: float, rate: float,
         # speech nobody could match before this sentence is most often the previous one said
         # at length in another language (translations run longer), not this one
         spread = FOREIGN_SPREAD if spoken_until > last_ok else 1.0
-        if remaining < share * spread * need:
+        # voice when no word matched at all is the first sentence said some other way (the whole
+        # answer in the source language, 2 s for 2.7 s of Portuguese), not an answer cut before it
+        bar = FIRST_SEGMENT_SHARE if spoken_until < 0 else share * spread
+        if remaining < bar * need:
             break
         remaining -= need
         spoken_until = seg_words[-1]

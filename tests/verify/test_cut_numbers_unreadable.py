@@ -108,3 +108,18 @@ def test_an_unreadable_drift_into_the_source_language_is_still_drifted(verifier)
     report = verifier.verify(transcript, pcm, rate, "it", "es")
     assert [s.status for s in report.segments] == ["drifted", "truncated", "truncated"]
     assert report.segments[0].heard_language == "es"
+
+
+@pytest.mark.parametrize("fmt", ["pcm16", "g711_ulaw"])
+def test_an_answer_said_wholly_in_the_source_language_is_drifted_not_missing(verifier, fmt):
+    # the whole audio is the first sentence in English, for a Portuguese transcript: no word
+    # matches, but the voice is saying something -> the first sentence was said another way
+    # (drifted), and only the second is missing
+    sentences = ["Estou verificando as configurações agora.", "O tempo está muito bom hoje."]
+    transcript = " ".join(sentences)
+    audio, _ = build([("en", "I am checking the settings now.", None)], transcript, style=("kokoro:jm_kumo", 1.0))
+    pcm, rate = _as(audio, fmt)
+    report = verifier.verify(transcript, pcm, rate, "pt", "en")
+    assert [s.status for s in report.segments] == ["drifted", "truncated"], [
+        (s.status, s.heard, s.heard_language) for s in report.segments]
+    assert report.segments[0].heard_language == "en"
