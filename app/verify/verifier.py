@@ -495,9 +495,9 @@ class Verifier:
         drifted = heard_lang is not None and heard_lang != call.lang
         if not drifted and self.decision == "forced" and _lead_read_as_source(call, flagged, lead_in):
             # "Danke," for "Thank you,": the target decoder itself wrote a source-language word there
-            # (Whisper's ear and the decoders' comparison can miss a single foreign word)
+            # (Whisper's ear and the decoders' comparison can miss a single foreign word); heard_text
+            # is already what the sentence was heard as
             drifted, heard_lang = True, call.source
-            heard_text = " ".join(_dedupe([call.heard[j].text for w in sw for j in w.heard]))
         if drifted and call.unintelligible and call.source and heard_lang != call.source:
             drifted = False   # a voice the recognizer cannot read: only the known suspect counts
         scored = [w.forced for w in flagged if w.forced is not None]
@@ -820,8 +820,13 @@ def _lead_read_as_source(call: _Call, flagged: list[_Word], lead_in: set[int]) -
     if not call.source or call.unintelligible:
         return False
     heard = " ".join(_dedupe([call.heard[j].text for w in flagged if id(w) in lead_in for j in w.heard]))
+    return _reads_as(heard, call.source, call.lang)
+
+
+def _reads_as(heard: str, source: str | None, lang: str) -> bool:
+    """Does the text detector read this heard text as the source language rather than the target?"""
     tl = dict(text_language(heard))
-    return tl.get(call.source, 0.0) >= SOURCE_TEXT and tl[call.source] > tl.get(call.lang, 0.0)
+    return bool(source) and tl.get(source, 0.0) >= SOURCE_TEXT and tl.get(source, 0.0) > tl.get(lang, 0.0)
 
 
 def _plainly_misspoken(flagged: list[_Word], heard_words, lang: str, source: str | None) -> bool:
@@ -832,8 +837,7 @@ def _plainly_misspoken(flagged: list[_Word], heard_words, lang: str, source: str
                                or w.forced >= RESCUE_P for w in flagged):
         return False
     heard = " ".join(_dedupe([heard_words[j].text for w in flagged for j in w.heard]))
-    tl = dict(text_language(heard))
-    return not (source and tl.get(source, 0.0) >= SOURCE_TEXT and tl.get(source, 0.0) > tl.get(lang, 0.0))
+    return not _reads_as(heard, source, lang)
 
 
 # --- where the audio ended ---------------------------------------------------------------------

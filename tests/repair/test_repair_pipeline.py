@@ -30,11 +30,12 @@ class Messages(Listener):
         self.repairs.append(message)
 
 
-def make_pipeline(eng, verifier, policy, listener=None, attempts=2):
-    client = RealtimeClient(ProviderConfig(provider="local", api_key=eng.api_key, websocket_base_url=eng.url, voice="alloy"))
+def make_pipeline(eng, verifier, policy, listener=None, attempts=2, audio_format="pcm16"):
+    client = RealtimeClient(ProviderConfig(provider="local", api_key=eng.api_key, websocket_base_url=eng.url, voice="alloy",
+                                           audio_format=audio_format))
     speech = LocalSpeech()
     return Pipeline(client, verifier=verifier, speech=speech, listener=listener,
-                    options=PipelineOptions(voice="alloy", autoplay=False),
+                    options=PipelineOptions(voice="alloy", autoplay=False, audio_format=audio_format),
                     repairer=Repairer(RepairOptions(policy=policy, attempts=attempts), speech=speech))
 
 
@@ -143,13 +144,8 @@ async def test_a_seed_answer_said_in_full_is_never_repaired(verifier, case_id, f
     case = seed_cases()[case_id]
     async with LocalEngine(default_voice="alloy") as eng:
         msgs = Messages()
-        client = RealtimeClient(ProviderConfig(provider="local", api_key=eng.api_key, websocket_base_url=eng.url,
-                                               voice="alloy", audio_format=fmt))
-        speech = LocalSpeech()
-        p = Pipeline(client, verifier=verifier, speech=speech, listener=msgs,
-                     options=PipelineOptions(voice="alloy", autoplay=False, audio_format=fmt),
-                     repairer=Repairer(RepairOptions(policy="automatic", attempts=2), speech=speech))
+        p = make_pipeline(eng, verifier, "automatic", msgs, audio_format=fmt)
         u = await p.translate(case["transcript"], "en", "en")
-        await client.close()
+        await p.client.close()
     assert u.report.matches, [(s.status, s.heard, s.heard_language) for s in u.report.segments]
     assert u.repairs == [] and not msgs.repairs and u.original_audio is None
