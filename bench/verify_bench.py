@@ -195,7 +195,7 @@ def run(args) -> int:
     t = time.monotonic()
     corpus = make_corpus(args.n, args.seed, args.voices)
     print(f"corpus: {len(corpus)} utterances made in {time.monotonic() - t:.1f} s")
-    v = Verifier(threads=2, decision=args.decision)
+    v = Verifier(threads=args.threads, decision=args.decision)
     t = time.monotonic()
     v.load()
     v.verify("Warm up.", np.zeros(8000, np.int16), 16000, "en")
@@ -227,6 +227,8 @@ def main(argv=None) -> int:
     ap.add_argument("--formats", default="pcm16,g711_ulaw", help="comma-separated: pcm16, g711_ulaw, g711_alaw")
     ap.add_argument("--decision", choices=["forced", "free"], default="forced",
                     help="forced: free decoding + the transcript's forced likelihood (default); free: the old logic")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="Whisper's intra-op threads (default: the verifier's own choice)")
     ap.add_argument("--no-long", action="store_true", help="skip the 60 s real-time-factor run")
     ap.add_argument("--verbose", "-v", action="store_true", help="print every utterance's result")
     ap.add_argument("--quiet", "-q", action="store_true", help="list wrong utterances by id only")

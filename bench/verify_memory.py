@@ -55,7 +55,7 @@ def measure(seconds: float, tune: bool = True) -> dict:
 
     u = long_utterance(seconds)
     audio = (np.clip(u.audio, -1, 1) * 32767).astype(np.int16) if u.audio.dtype != np.int16 else u.audio
-    v = Verifier(threads=2)
+    v = Verifier()
     v.load()
     v.verify("Warm up, please.", np.zeros(16000, np.int16), 16000, "en")
     time.sleep(0.2)

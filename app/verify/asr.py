@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,10 @@ MAX_FRAMES = 3000           # Whisper's 30 s window
 PAD_FRAMES = 60             # silent mel tail after the audio (helps the last word end)
 MAX_FORCED_TOKENS = 440      # decoder context (448) less the prompt
 MIN_FRAMES = 1000           # shorter windows make Whisper repeat itself; 10 s is cheap and safe
+# One intra-op thread: greedy decoding steps are too small to split, and on 2 cores a
+# second thread made them 2.3x slower (0.21 s vs 0.09 s for a 6 s answer) while the
+# encoder of a 10 s window gained only 0.03 s (bench/README, "One recognizer thread").
+THREADS = 1
 _PUNCT = "\"'“¿([{-.。,，!！?？:：”)]}、"
 
 
@@ -51,17 +56,19 @@ class AsrResult:
 
 
 class WhisperAsr:
-    """One loaded Whisper model; every call holds a lock (CTranslate2 is used from one thread)."""
+    """One loaded Whisper model with two CTranslate2 workers sharing its weights: free
+    decoding can run on one (`decode_ahead`) while the caller scores the transcript on the
+    other. CTranslate2 queues concurrent calls itself; the Verifier keeps verifications in turn."""
 
-    def __init__(self, model_dir: str | Path, threads: int = 2) -> None:
+    def __init__(self, model_dir: str | Path, threads: int = THREADS) -> None:
         from faster_whisper import WhisperModel
 
         self.model = WhisperModel(str(model_dir), device="cpu", compute_type="int8",
-                                  cpu_threads=max(1, int(threads)), num_workers=1,
+                                  cpu_threads=max(1, int(threads)), num_workers=2,
                                   local_files_only=True)
         self.fe = self.model.feature_extractor
         self.model.hf_tokenizer = _repaired_tokenizer(self.model.hf_tokenizer)
-        self.lock = threading.RLock()
+        self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verbatim-asr")
         self._tokenizers: dict[str | None, object] = {}
         self.languages = set(self.model.supported_languages)
 
@@ -87,17 +94,24 @@ class WhisperAsr:
         width += width % 2
         x = np.zeros((1, feats.shape[0], width), dtype=np.float32)
         x[0, :, :n] = feats[:, :n]
-        with self.lock:
-            enc = self.model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(x)))
+        enc = self.model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(x)))
         return enc, n
 
     def detect_language(self, enc) -> list[tuple[str, float]]:
-        with self.lock:
-            results = self.model.model.detect_language(enc)[0]
+        results = self.model.model.detect_language(enc)[0]
         return [(tok[2:-2], float(p)) for tok, p in results]
 
+    def decode_ahead(self, enc, n_frames: int, language: str, *, offset: float = 0.0) -> Ahead:
+        """Start `decode` on the second worker; the caller may `cancel` it when the transcript
+        turns out plainly said (most answers). CTranslate2's Whisper takes no per-token
+        callback, so a cancelled decoding still finishes its greedy pass (~0.1 s of the other
+        core) but skips the retry and word timing."""
+        self.tokenizer(language)    # made here: the worker thread only reads the cache
+        stop = threading.Event()
+        return Ahead(self._ahead.submit(self.decode, enc, n_frames, language, offset=offset, stop=stop), stop)
+
     def decode(self, enc, n_frames: int, language: str, *, offset: float = 0.0,
-               word_times: bool = True) -> AsrResult:
+               word_times: bool = True, stop: threading.Event | None = None) -> AsrResult:
         from faster_whisper.transcribe import get_suppressed_tokens
 
         tok = self.tokenizer(language)
@@ -106,25 +120,25 @@ class WhisperAsr:
         max_new = int(min(440 - len(prompt), 16 + duration * 12))
         suppress = get_suppressed_tokens(tok, [-1])
         tokens, avg = self._generate(enc, prompt, max_new, suppress, tok.eot, no_repeat=0)
+        if stop is not None and stop.is_set():
+            return AsrResult([], "", language)
         text = tok.decode(tokens).strip()
         if text and _compression_ratio(text) > 2.4:
             tokens, avg = self._generate(enc, prompt, max_new, suppress, tok.eot, no_repeat=3)
             text = tok.decode(tokens).strip()
         words: list[AsrWord] = []
         if tokens and word_times:
-            with self.lock:
-                alignment = self.model.find_alignment(tok, [tokens], enc, n_frames)[0]
+            alignment = self.model.find_alignment(tok, [tokens], enc, n_frames)[0]
             words = _merge_words(alignment, offset, duration)
         elif tokens:
             words = [AsrWord(w, offset, offset + duration, 1.0) for w in text.split()]
         return AsrResult(words, text, language, avg)
 
     def _generate(self, enc, prompt, max_new, suppress, eot, no_repeat: int):
-        with self.lock:
-            r = self.model.model.generate(enc, [prompt], beam_size=1, max_length=len(prompt) + max_new,
-                                          return_scores=True, suppress_blank=True,
-                                          suppress_tokens=list(suppress),
-                                          no_repeat_ngram_size=no_repeat)[0]
+        r = self.model.model.generate(enc, [prompt], beam_size=1, max_length=len(prompt) + max_new,
+                                      return_scores=True, suppress_blank=True,
+                                      suppress_tokens=list(suppress),
+                                      no_repeat_ngram_size=no_repeat)[0]
         tokens = [t for t in r.sequences_ids[0] if t < eot]
         score = float(r.scores[0]) if r.scores else 0.0
         return tokens, score
@@ -147,15 +161,14 @@ class WhisperAsr:
         max_new = int(min(400, 12 + duration * 10))
         tok0 = self.tokenizer(languages[0])
         suppress = get_suppressed_tokens(tok0, [-1])
-        with self.lock:
-            arr = np.asarray(enc)
-            batch = ctranslate2.StorageView.from_array(
-                np.ascontiguousarray(np.repeat(arr, len(languages), axis=0)))
-            results = self.model.model.generate(batch, prompts, beam_size=1,
-                                                max_length=len(prompts[0]) + max_new,
-                                                return_scores=True, suppress_blank=True,
-                                                suppress_tokens=list(suppress),
-                                                no_repeat_ngram_size=3)
+        arr = np.asarray(enc)
+        batch = ctranslate2.StorageView.from_array(
+            np.ascontiguousarray(np.repeat(arr, len(languages), axis=0)))
+        results = self.model.model.generate(batch, prompts, beam_size=1,
+                                            max_length=len(prompts[0]) + max_new,
+                                            return_scores=True, suppress_blank=True,
+                                            suppress_tokens=list(suppress),
+                                            no_repeat_ngram_size=3)
         out = {}
         for lang, r in zip(languages, results, strict=False):
             tokens = [t for t in r.sequences_ids[0] if t < tok0.eot]
@@ -183,14 +196,13 @@ class WhisperAsr:
         if live:
             import ctranslate2
 
-            with self.lock:
-                feats = enc
-                if len(live) > 1:
-                    feats = ctranslate2.StorageView.from_array(
-                        np.ascontiguousarray(np.repeat(np.asarray(enc), len(live), axis=0)))
-                res = self.model.model.align(feats, list(tok.sot_sequence) + [tok.no_timestamps],
-                                             [batch[k][0] for k in live], [n_frames] * len(live),
-                                             median_filter_width=7)
+            feats = enc
+            if len(live) > 1:
+                feats = ctranslate2.StorageView.from_array(
+                    np.ascontiguousarray(np.repeat(np.asarray(enc), len(live), axis=0)))
+            res = self.model.model.align(feats, list(tok.sot_sequence) + [tok.no_timestamps],
+                                         [batch[k][0] for k in live], [n_frames] * len(live),
+                                         median_filter_width=7)
             results = dict(zip(live, res, strict=True))
         duration = n_frames / FRAMES_PER_S
         return [_forced_words(results.get(k), batch[k], len(words), duration, offset)
@@ -204,6 +216,19 @@ class WhisperAsr:
         if language is None:
             language = self.detect_language(enc)[0][0]
         return self.decode(enc, n, language, offset=offset, word_times=word_times)
+
+
+@dataclass(slots=True)
+class Ahead:
+    """Free decoding under way on the second worker."""
+    future: Future
+    stop: threading.Event
+
+    def result(self) -> AsrResult:
+        return self.future.result()
+
+    def cancel(self) -> None:
+        self.stop.set()
 
 
 def _forced_tokens(tok, words: list[str]) -> tuple[list[int], list[int], list[bool]]:

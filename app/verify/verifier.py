@@ -173,7 +173,7 @@ def text_language(text: str) -> list[tuple[str, float]]:
 class Verifier:
     """Loads the speech model once (lazily) and verifies utterances; thread-safe."""
 
-    def __init__(self, model_spec: str = DEFAULT_MODEL, threads: int = 2,
+    def __init__(self, model_spec: str = DEFAULT_MODEL, threads: int | None = None,
                  progress: Callable[[int, int], None] | None = None, decision: str = "forced") -> None:
         """`decision`: "forced" weighs free decoding against the forced likelihood of the
         transcript; "free" is the older logic on free decoding alone (for comparison)."""
@@ -193,10 +193,10 @@ class Verifier:
         """`progress`: for this load, instead of the one given at construction."""
         with self._load_lock:
             if self._asr is None:
-                from app.verify.asr import WhisperAsr
+                from app.verify.asr import THREADS, WhisperAsr
 
                 directory = resolve_model(self.model_spec, progress or self._progress)
-                self._asr = WhisperAsr(directory, self.threads)
+                self._asr = WhisperAsr(directory, self.threads or THREADS)
             return self._asr
 
     # -------------------------------------------------------------------------------------------
@@ -238,15 +238,23 @@ class Verifier:
             asr = self.load()
             with self._verify_lock:
                 call.windows = self._encode(asr, call.x, call.voiced)
+                decoded = None
                 if self.decision == "forced" and len(call.windows) == 1:
                     # the transcript's likelihood first: most answers are said as written, and
-                    # then free decoding (half the time of a verification) could only confirm it
-                    self._force_written(asr, words, call.windows, call.lang)
-                    call.lid = asr.detect_language(call.windows[0][2])
-                    if _plainly_said(call):
-                        return
-                    _forget_times(words)
-                call.heard = self._recognize(asr, call.windows, call.voiced, call.lang)
+                    # then free decoding (half the time of a verification) could only confirm it;
+                    # it starts meanwhile on the other worker and is stopped if not needed
+                    a, _b, enc, n = call.windows[0]
+                    ahead = asr.decode_ahead(enc, n, call.lang, offset=a)
+                    try:
+                        self._force_written(asr, words, call.windows, call.lang)
+                        call.lid = asr.detect_language(enc)
+                        if _plainly_said(call):
+                            return
+                        _forget_times(words)
+                        decoded = [ahead.result()]
+                    finally:
+                        ahead.cancel()    # a no-op once it has finished
+                call.heard = self._recognize(asr, call.windows, call.voiced, call.lang, decoded)
         self._align(words, call.heard, call.lang)
         self._place_times(words, call.heard, call.voiced)
         if self.decision == "forced" and call.windows:
@@ -308,11 +316,11 @@ class Verifier:
         return windows
 
     @staticmethod
-    def _recognize(asr, windows, voiced: np.ndarray, lang: str) -> list:
-        """Free decoding of every window -> heard words, timed."""
-        heard = []
-        for a, _b, enc, n in windows:
-            heard.extend(asr.decode(enc, n, lang, offset=a).words)
+    def _recognize(asr, windows, voiced: np.ndarray, lang: str, decoded: list | None = None) -> list:
+        """Free decoding of every window (unless `decoded` already holds it) -> heard words, timed."""
+        if decoded is None:
+            decoded = [asr.decode(enc, n, lang, offset=a) for a, _b, enc, n in windows]
+        heard = [w for result in decoded for w in result.words]
         kept = []
         for w in heard:
             # a word over pure silence is Whisper imagining things

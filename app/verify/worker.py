@@ -20,7 +20,7 @@ from app.verify.verifier import Verifier
 
 
 class VerifierWorker:
-    def __init__(self, model: str = DEFAULT_MODEL, threads: int = 2, *,
+    def __init__(self, model: str = DEFAULT_MODEL, threads: int | None = None, *,
                  verifier: Verifier | None = None) -> None:
         self.verifier = verifier or Verifier(model, threads=threads)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verbatim-verifier")

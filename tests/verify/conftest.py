@@ -15,6 +15,6 @@ sys.path.insert(0, str(_ROOT / "bench"))   # corpus helpers (espeak speech with 
 def verifier():
     from app.verify.verifier import Verifier
 
-    v = Verifier(threads=2)
+    v = Verifier()
     v.load()
     return v

@@ -6,6 +6,8 @@ Real speech (Piper) through the real recognizer; the recognizer is only counted,
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from corpus import build
@@ -28,18 +30,34 @@ def _utterance(sentences, upto=None):
 
 
 class _Counting:
-    """The real recognizer, with its free-decoding calls counted."""
+    """The real recognizer, counting the free decodings a verdict waited for (one started
+    ahead on the second worker counts only once its result is asked for)."""
 
     def __init__(self, verifier, monkeypatch):
         self.decodes = 0
         asr = verifier.load()
-        real = asr.decode
+        real, real_ahead = asr.decode, asr.decode_ahead
 
         def decode(*args, **kwargs):
-            self.decodes += 1
+            if not threading.current_thread().name.startswith("verbatim-asr"):
+                self.decodes += 1
             return real(*args, **kwargs)
 
+        counting = self
+
+        class Counted:
+            def __init__(self, ahead):
+                self.ahead = ahead
+
+            def result(self):
+                counting.decodes += 1
+                return self.ahead.result()
+
+            def cancel(self):
+                self.ahead.cancel()
+
         monkeypatch.setattr(asr, "decode", decode)
+        monkeypatch.setattr(asr, "decode_ahead", lambda *a, **k: Counted(real_ahead(*a, **k)))
 
 
 def test_a_sentence_after_a_full_stop_is_scored_with_it(verifier):
@@ -123,3 +141,18 @@ def test_the_language_check_tries_only_languages_an_answer_slips_into(verifier):
     call = verifier_module._Call("", "es", "en", np.zeros(16000, np.float32), np.zeros(100, bool), [], [])
     assert verifier._candidates(call, [("ja", 0.85), ("ko", 0.07)]) == ["es", "en"]
     assert verifier._candidates(call, [("it", 0.6), ("ja", 0.3)]) == ["es", "en", "it"]
+
+
+def test_decoding_ahead_on_the_second_worker_hears_what_decoding_in_turn_hears(verifier):
+    # the verdict must not depend on which worker decoded, nor on the forced pass running meanwhile
+    transcript, audio, _ = _utterance(TWO[:1] + ["I am checking the settings now."])
+    asr = verifier.load()
+    x = resample(audio.astype(np.float32) / 32768.0, 24000, 16000)
+    enc, n = asr.encode(x)
+    ahead = asr.decode_ahead(enc, n, "en", offset=0.5)
+    forced = asr.force(enc, n, "en", transcript.split())
+    ahead_result = ahead.result()
+    in_turn = asr.decode(enc, n, "en", offset=0.5)
+    assert ahead_result.text == in_turn.text and "report" in in_turn.text.lower()
+    assert [(w.text, w.start, w.end) for w in ahead_result.words] == [(w.text, w.start, w.end) for w in in_turn.words]
+    assert len(forced) == len(transcript.split()) and min(f.prob for f in forced[:3]) > 0.3

@@ -24,7 +24,7 @@ from corpus import long_utterance
 from app.verify.verifier import Verifier
 u = long_utterance(65.0)
 audio = (np.clip(u.audio, -1, 1) * 32767).astype(np.int16)
-r = Verifier(threads=2).verify(u.transcript, audio, u.rate, "en", "es")
+r = Verifier().verify(u.transcript, audio, u.rate, "en", "es")
 print(json.dumps({"duration": len(audio) / u.rate,
                   "words": [[w.status, w.start_s, w.end_s] for w in r.words]}))
 """
