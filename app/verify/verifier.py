@@ -61,6 +61,7 @@ FLUENT = -1.0         # ... or a reading in that language this fluent (average t
 LEAD_LID = 0.6       # Whisper's language ID this sure of the source over a lead-in ...
 LEAD_EVIDENCE = -0.5  # ... lowers the drift bar to this
 SOURCE_TEXT = 0.3    # heard text the text detector gives the source language this share of reads as the source
+DRIFT_TEXT = 0.3     # a sentence's drift reading must read as that language to the text detector
 CUT_LID = 0.1        # the last words before the audio stops drift only if Whisper's ear hears that language there
 LOOKALIKE_SIM = 0.8  # a heard word less similar than this to the written one is a look-alike, not an accent
 RETIME_S = 0.5       # a heard word time this far from the forced alignment's is a misalignment
@@ -559,8 +560,13 @@ class Verifier:
             best, evidence = call.source, max(evidence, DRIFT_EVIDENCE + 1.0)
         # a voice the recognizer cannot read: a drift needs Whisper's ear or a fluent reading
         unheard = call.unintelligible and probs.get(best, 0.0) < UNREADABLE_LID and scores[best][0] < FLUENT
+        # words said in another language decode as words of it: unless Whisper's ear plainly
+        # hears that language, a sentence whose reading in it is gibberish ("polabiho" for
+        # "bureau") is the target language said unclearly
+        unread = not lead and not (lid and lid[0][0] == best and lid[0][1] >= LEAD_LID) \
+            and dict(text_language(scores[best][1])).get(best, 0.0) < DRIFT_TEXT
         if evidence > self._drift_bar(call, lid, best, strict, lead, cut_tail) and not _echo(scores[best][1], seg_words, lang) \
-                and not unheard:
+                and not unheard and not unread:
             # what the segment sounds like: heard words before and after the region,
             # the region itself as decoded in the other language
             before = [call.heard[j].text for w in seg_words if w.end is not None and w.end <= a + 0.05

@@ -84,6 +84,19 @@ def test_one_word_substitution_is_misspoken(verifier, fmt):
     assert [w.text for w in report.words if w.status == "misspoken"] == ["fifty"]
 
 
+def test_a_substituted_word_whose_other_language_reading_is_gibberish_is_misspoken(verifier):
+    # Kokoro's "fünfzehn" for "fünfzig", decoded as English, reads "it 5.5.5": not English to
+    # the text detector, nor to Whisper's ear — German said differently, not a drift (bench 199)
+    written = ["Die Fahrkarte kostet fünfzig Euro.", "Der Zug hatte heute Morgen wieder Verspätung."]
+    transcript, _ = _pieces(written, "de")
+    audio, _ = build([("de", "Die Fahrkarte kostet fünfzehn Euro.", None), ("de", written[1], None)],
+                     transcript, style=("kokoro:jm_kumo", 1.0))
+    report = verifier.verify(transcript, resample(audio, 22050, 24000), 24000, "de", "en")
+    assert [s.status for s in report.segments] == ["misspoken", "ok"], [
+        (s.status, s.heard, s.heard_language) for s in report.segments]
+    assert report.segments[0].heard_language is None
+
+
 @pytest.mark.parametrize("lang,sentences", [
     ("es", ["Hoy hace muy buen tiempo.", "Los niños están jugando en el jardín."]),
     ("fr", ["Je vérifie les paramètres maintenant.", "Tu peux baisser un peu la musique?"]),
