@@ -828,6 +828,8 @@ class MainWindow(QMainWindow):
         if not draft.strip() or draft == self._phrase_baseline:
             self.phrase.setPlainText(u.input_text)
             self._phrase_baseline = u.input_text
+            # the entry's phrase with its own languages: Translate sends it again as it was
+            self.language_bar.swap_codes(u.source_language, u.target_language)
         elif draft != u.input_text:
             # never overwrite what the user is typing: the entry's text is one click away
             self.show_status("Your unsent text was kept in the phrase box.", 5000)

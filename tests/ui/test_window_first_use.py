@@ -159,6 +159,29 @@ def test_swap_swaps_the_texts_too(make_window, qtbot, loop, tmp_path):
     assert not w.player_bar.play_button.isEnabled()
 
 
+def test_opening_an_entry_sets_its_languages_but_never_over_a_draft(make_window, qtbot):
+    from tests.helpers import utterance
+
+    w = make_window()
+    w.source.set_code("fr")
+    w.target.set_code("de")
+    u = utterance("Where is the station?", "¿Dónde está la estación?")      # es -> en
+    w.services.store().save(u)
+    w.history_panel.refresh()
+    w.history_panel.select(u.id)
+    assert w.phrase.toPlainText() == "¿Dónde está la estación?"
+    assert (w.source.code(), w.target.code()) == ("es", "en")
+    other = utterance("Good morning.", "Guten Morgen.")
+    other.source_language, other.target_language = "de", "en"
+    w.services.store().save(other)
+    w.history_panel.refresh()
+    w.phrase.setPlainText("Bonjour à tous")                                  # the user's own draft
+    w.source.set_code("fr")
+    w.history_panel.select(other.id)
+    assert w.phrase.toPlainText() == "Bonjour à tous" and w.source.code() == "fr"
+    assert w.transcript.text == "Good morning."
+
+
 # --- 6. settings and errors ---------------------------------------------------------------------
 
 def test_settings_refuse_a_bad_endpoint_naming_it(qtbot):
