@@ -62,6 +62,8 @@ LEAD_LID = 0.6       # Whisper's language ID this sure of the source over a lead
 LEAD_EVIDENCE = -0.5  # ... lowers the drift bar to this
 SOURCE_TEXT = 0.3    # heard text the text detector gives the source language this share of reads as the source
 DRIFT_TEXT = 0.3     # a sentence's drift reading must read as that language to the text detector
+SOURCE_EAR = 0.3     # ... Whisper's ear this sure of the source language over a sentence heard "as written"
+TRANSLATED_EVIDENCE = 1.0  # ... and the source reading this much more fluent: a translation, not the words
 CUT_LID = 0.1        # the last words before the audio stops drift only if Whisper's ear hears that language there
 LOOKALIKE_SIM = 0.8  # a heard word less similar than this to the written one is a look-alike, not an accent
 RETIME_S = 0.5       # a heard word time this far from the forced alignment's is a misalignment
@@ -619,6 +621,11 @@ class Verifier:
         if best != call.source:
             bar = max(bar, TARGET_SURE_EVIDENCE)   # a language nobody typed in: clear evidence only
         if not lead and not (heard_first and lid[0][1] >= 0.6 and probs.get(call.lang, 0.0) < 0.2):
+            if best == call.source and probs.get(best, 0.0) >= SOURCE_EAR and probs.get(call.lang, 0.0) < 0.2:
+                # Whisper, made to write the target, translates the source language it hears
+                # ("We need to buy more coffee" written "Nós precisamos comprar mais café"):
+                # its ear half-hearing the source and a far better reading in it say drifted
+                return max(bar, TRANSLATED_EVIDENCE)
             return float("inf")   # a whole sentence heard fluently: only Whisper's own ear decides
         return bar
 

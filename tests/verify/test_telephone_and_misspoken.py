@@ -174,3 +174,17 @@ def test_a_lead_in_said_in_the_source_language_is_a_drift_even_when_whisper_miss
     assert report.segments[2].heard_language == "de"
     words = [w for w in report.words if w.char_start >= report.segments[2].char_start]
     assert words[0].status == "drifted" and all(w.status == "ok" for w in words[2:])   # "the train was…" as written
+
+
+def test_a_sentence_whisper_translates_back_into_the_target_is_still_a_drift(verifier):
+    # English said for the Portuguese sentence (Kokoro at 0.9 speed), over 8 kHz: free decoding, made to write
+    # Portuguese, translates it ("Nós precisamos comprar mais café"), Whisper's ear half-hears
+    # English (second, 0.35) and the English reading is far more fluent (bench 297)
+    written = ["O trem atrasou de novo hoje de manhã.", "Precisamos comprar mais café para o escritório."]
+    transcript, _ = _pieces(written, "pt")
+    audio, _ = build([("pt", written[0], None), ("en", "We need to buy more coffee for the office.", None)],
+                     transcript, style=("kokoro:jm_kumo", 0.9))
+    pcm, rate = telephone(audio, 22050, "g711_ulaw")
+    report = verifier.verify(transcript, pcm, rate, "pt", "en")
+    assert [(s.status, s.heard_language) for s in report.segments] == [("ok", None), ("drifted", "en")], [
+        (s.status, s.heard, s.heard_language) for s in report.segments]
