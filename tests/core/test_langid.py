@@ -39,7 +39,11 @@ def test_short_phrases_are_identified_at_least_95_percent():
 
 @pytest.mark.parametrize(("text", "code"), [("Où est la gare ?", "fr"),
                                              ("Exacto, it used to work fine yesterday.", "en"),
-                                             ("Envíalo por favor a soporte.", "es")])
+                                             ("Envíalo por favor a soporte.", "es"),
+                                             # addresses are no language's words (the seed case)
+                                             ("Please send it to soporte @ miempresa.com. That’s the best one.", "en"),
+                                             ("Write to help@example.org or visit www.example.de today.", "en"),
+                                             ("Envíalo a soporte@miempresa.com, por favor.", "es")])
 def test_known_hard_cases(text, code):
     assert langid.detect_text_language(text) == code
 
