@@ -25,7 +25,7 @@ MAX_FORCED_TOKENS = 440      # decoder context (448) less the prompt
 MIN_FRAMES = 1000           # shorter windows make Whisper repeat itself; 10 s is cheap and safe
 # One intra-op thread: greedy decoding steps are too small to split, and on 2 cores a
 # second thread made them 2.3x slower (0.21 s vs 0.09 s for a 6 s answer) while the
-# encoder of a 10 s window gained only 0.03 s (bench/README, "One recognizer thread").
+# encoder of a 10 s window gained only 0.03 s (bench/README, "Latest: one recognizer thread, …").
 THREADS = 1
 _PUNCT = "\"'“¿([{-.。,，!！?？:：”)]}、"
 

@@ -61,6 +61,7 @@ UNREADABLE_LID = 0.2  # in a voice the recognizer cannot read, a drift needs Whi
 FLUENT = -1.0         # ... or a reading in that language this fluent (average token log-probability)
 LEAD_LID = 0.6       # Whisper's language ID this sure of the source over a lead-in ...
 LEAD_EVIDENCE = -0.5  # ... lowers the drift bar to this
+EAR_SURE = 0.6       # Whisper's language ID hearing a whole sentence first in a language this surely
 SOURCE_TEXT = 0.3    # heard text the text detector gives the source language this share of reads as the source
 DRIFT_TEXT = 0.3     # a sentence's drift reading must read as that language to the text detector
 SOURCE_EAR = 0.3     # ... Whisper's ear this sure of the source language over a sentence heard "as written"
@@ -563,13 +564,8 @@ class Verifier:
             best, evidence = call.source, max(evidence, DRIFT_EVIDENCE + 1.0)
         # a voice the recognizer cannot read: a drift needs Whisper's ear or a fluent reading
         unheard = call.unintelligible and probs.get(best, 0.0) < UNREADABLE_LID and scores[best][0] < FLUENT
-        # words said in another language decode as words of it: unless Whisper's ear plainly
-        # hears that language, a sentence whose reading in it is gibberish ("polabiho" for
-        # "bureau") is the target language said unclearly
-        unread = not lead and not (lid and lid[0][0] == best and lid[0][1] >= LEAD_LID) \
-            and dict(text_language(scores[best][1])).get(best, 0.0) < DRIFT_TEXT
         if evidence > self._drift_bar(call, lid, best, strict, lead, cut_tail) and not _echo(scores[best][1], seg_words, lang) \
-                and not unheard and not unread:
+                and not unheard and (lead or _reads_as_spoken(scores[best][1], best, lid)):
             # what the segment sounds like: heard words before and after the region,
             # the region itself as decoded in the other language
             before = [call.heard[j].text for w in seg_words if w.end is not None and w.end <= a + 0.05
@@ -621,7 +617,7 @@ class Verifier:
             return float("inf")
         if best != call.source:
             bar = max(bar, TARGET_SURE_EVIDENCE)   # a language nobody typed in: clear evidence only
-        if not lead and not (heard_first and lid[0][1] >= 0.6 and probs.get(call.lang, 0.0) < 0.2):
+        if not lead and not (heard_first and lid[0][1] >= EAR_SURE and probs.get(call.lang, 0.0) < 0.2):
             if best == call.source and probs.get(best, 0.0) >= SOURCE_EAR and probs.get(call.lang, 0.0) < 0.2:
                 # Whisper, made to write the target, translates the source language it hears
                 # ("We need to buy more coffee" written "Nós precisamos comprar mais café"):
@@ -843,6 +839,16 @@ def _lead_read_as_source(call: _Call, flagged: list[_Word], lead_in: set[int]) -
         return False
     heard = " ".join(_dedupe([call.heard[j].text for w in flagged if id(w) in lead_in for j in w.heard]))
     return _reads_as(heard, call.source, call.lang)
+
+
+def _reads_as_spoken(reading: str, language: str, lid: list[tuple[str, float]]) -> bool:
+    """Is a sentence's reading in another language plausibly speech in it? Words said in a
+    language decode as words of it: unless Whisper's ear plainly hears that language, a
+    reading that is gibberish to the text detector ("polabiho" for "bureau") is the target
+    language said unclearly."""
+    if lid and lid[0][0] == language and lid[0][1] >= EAR_SURE:
+        return True
+    return dict(text_language(reading)).get(language, 0.0) >= DRIFT_TEXT
 
 
 def _reads_as(heard: str, source: str | None, lang: str) -> bool:
