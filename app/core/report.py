@@ -2,6 +2,13 @@
 
 `to_dict()` emits only the contract's keys (other tools parse it); anything extra the
 UI wants is derived here (`describe_segment`) rather than added to the JSON.
+
+Certainty: a segment that is not `ok` carries `confidence`. `certain` means the evidence
+itself says the audio differs (the audio ended; another language was clearly heard; a
+word was clearly different) and the segment is *flagged* (red, counts for the verdict,
+may start an automatic repair). `uncertain` means only the recognizer's ear is in doubt:
+the segment is *doubtful* (amber, "may differ"), kept and shown, but the answer's
+verdict stays `match` (with `uncertain: true`) and nothing repairs it on its own.
 """
 
 from __future__ import annotations
@@ -13,6 +20,9 @@ from app.core.languages import language_name
 
 SegmentStatus = Literal["ok", "truncated", "drifted", "misspoken"]
 WordStatus = Literal["ok", "missing", "drifted", "misspoken"]
+Confidence = Literal["certain", "uncertain"]
+CERTAIN: Confidence = "certain"
+UNCERTAIN: Confidence = "uncertain"
 
 
 def _r(x: float | None) -> float | None:
@@ -49,20 +59,36 @@ class SegmentResult:
     end_s: float | None = None
     heard: str = ""
     heard_language: str | None = None
+    confidence: Confidence = CERTAIN
+
+    @property
+    def differs(self) -> bool:
+        """Not spoken as written, certainly or not (red or amber)."""
+        return self.status != "ok"
 
     @property
     def flagged(self) -> bool:
-        return self.status != "ok"
+        """Certainly not spoken as written: red, counts for the verdict, may be repaired."""
+        return self.status != "ok" and self.confidence == CERTAIN
+
+    @property
+    def doubtful(self) -> bool:
+        """May differ: only the recognizer's ear is in doubt (amber, never repaired on its own)."""
+        return self.status != "ok" and self.confidence != CERTAIN
 
     def to_dict(self) -> dict[str, Any]:
         return {"index": self.index, "text": self.text, "char_start": self.char_start,
-                "char_end": self.char_end, "status": self.status, "start_s": _r(self.start_s),
-                "end_s": _r(self.end_s), "heard": self.heard, "heard_language": self.heard_language}
+                "char_end": self.char_end, "status": self.status, "confidence": self.confidence,
+                "start_s": _r(self.start_s), "end_s": _r(self.end_s), "heard": self.heard,
+                "heard_language": self.heard_language}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SegmentResult:
+        # reports saved before confidence existed: every flag then was treated as certain
+        confidence = UNCERTAIN if d.get("confidence") == UNCERTAIN else CERTAIN
         return cls(int(d["index"]), d["text"], int(d["char_start"]), int(d["char_end"]), d["status"],
-                   d.get("start_s"), d.get("end_s"), d.get("heard") or "", d.get("heard_language"))
+                   d.get("start_s"), d.get("end_s"), d.get("heard") or "", d.get("heard_language"),
+                   confidence)
 
 
 @dataclass(slots=True)
@@ -81,10 +107,30 @@ class Report:
 
     @property
     def flagged_segments(self) -> list[SegmentResult]:
+        """Segments certainly not spoken as written (red)."""
         return [s for s in self.segments if s.flagged]
 
+    @property
+    def doubtful_segments(self) -> list[SegmentResult]:
+        """Segments that may differ (amber): shown, kept, never repaired on their own."""
+        return [s for s in self.segments if s.doubtful]
+
+    @property
+    def differing_segments(self) -> list[SegmentResult]:
+        """Red and amber together: what a repair the user asks for re-voices."""
+        return [s for s in self.segments if s.differs]
+
+    @property
+    def uncertain(self) -> bool:
+        """Some segment may differ, though none certainly does (or also does)."""
+        return any(s.doubtful for s in self.segments)
+
+    def settle_verdict(self) -> None:
+        """The verdict from the segments: `mismatch` only for a certain flag."""
+        self.verdict = "mismatch" if any(s.flagged for s in self.segments) else "match"
+
     def to_dict(self) -> dict[str, Any]:
-        return {"verdict": self.verdict, "language": self.language,
+        return {"verdict": self.verdict, "uncertain": self.uncertain, "language": self.language,
                 "audio_duration_s": _r(self.audio_duration_s),
                 "segments": [s.to_dict() for s in self.segments],
                 "words": [w.to_dict() for w in self.words],
@@ -104,9 +150,15 @@ def _quote(text: str, limit: int = 60) -> str:
 
 
 def describe_segment(seg: SegmentResult, report: Report) -> str:
-    """A sentence a person understands: why this segment is red."""
+    """A sentence a person understands: why this segment is red (or amber: may differ)."""
     if seg.status == "ok":
         return "spoken as written"
+    if seg.doubtful:
+        return "may differ — " + _describe_status(seg, report) + " (the recognizer is unsure; listen to check)"
+    return _describe_status(seg, report)
+
+
+def _describe_status(seg: SegmentResult, report: Report) -> str:
     if seg.status == "truncated":
         if seg.start_s is None:
             return f"not spoken — audio ended at {report.audio_duration_s:.1f} s"

@@ -4,6 +4,7 @@
                  │             │            │            │
                  └─────────────┴────────────┴────────────┴──► stopped (Stop / Esc)
     any active phase ─► failed (could not connect, or an unexpected error)
+    a settled phase ─► repairing (the user asked to repair the answer shown)
 
 `active` phases are the ones Stop cancels; the others wait for the next request.
 """
@@ -25,7 +26,7 @@ NEXT: dict[str, frozenset[str]] = {
     # a repair re-verifies each attempt but stays "repairing" until it ends
     "verifying": frozenset({"repairing", "done", "stopped", "failed"}),
     "repairing": frozenset({"done", "stopped", "failed"}),
-    **{final: frozenset({"connecting"}) for final in _FINAL},
+    **{final: frozenset({"connecting", "repairing"}) for final in _FINAL},
 }
 
 

@@ -293,6 +293,17 @@ class Pipeline:
             self._stopped_after_answer(u, stage)
             raise
 
+    async def repair_requested(self, u: Utterance) -> bool:
+        """The user asked to repair this answer: re-voice its red and amber sentences."""
+        if self.repairer is None or u.report is None:
+            return False
+        try:
+            return await self.repairer.repair(u, self.repair_context(), requested=True)
+        except asyncio.CancelledError:
+            u.meta["stopped"] = "repairing"
+            self._store("save", u)
+            raise
+
     def _stopped_after_answer(self, u: Utterance, stage: str) -> None:
         """Stop during the check or the repair: a final, saved state, never 'verifying' for good."""
         u.meta["stopped"] = stage

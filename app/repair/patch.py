@@ -18,11 +18,13 @@ GAP_S = 0.12
 MARGIN_S = 0.04
 
 
-def flagged_fraction(report: Report) -> float:
-    """Share of transcript words inside flagged sentences (how much voice would change)."""
+def flagged_fraction(report: Report, include_doubtful: bool = False) -> float:
+    """Share of transcript words inside flagged sentences (how much voice would change);
+    `include_doubtful`: amber sentences too (a repair the user asked for)."""
     if not report.words:
         return 1.0
-    flagged = [(s.char_start, s.char_end) for s in report.flagged_segments]
+    chosen = report.differing_segments if include_doubtful else report.flagged_segments
+    flagged = [(s.char_start, s.char_end) for s in chosen]
     inside = sum(1 for w in report.words if any(a <= w.char_start < b for a, b in flagged))
     return inside / len(report.words)
 
@@ -45,15 +47,16 @@ def _s(seconds: float, limit: int) -> int:
 
 
 async def patch_audio(audio: np.ndarray, report: Report, transcript: str, speech: Speech,
-                      language: str, voice: str | None = None) -> np.ndarray:
-    """New audio where every flagged sentence is spoken exactly; the rest is untouched."""
+                      language: str, voice: str | None = None, include_doubtful: bool = False) -> np.ndarray:
+    """New audio where every flagged sentence (and, when asked, every amber one) is spoken
+    exactly; the rest is untouched."""
     segments = report.segments
     pieces: list[np.ndarray] = []
     cursor = 0
     n = len(audio)
     gap = np.zeros(int(GAP_S * RATE), np.int16)
     for i, seg in enumerate(segments):
-        if not seg.flagged:
+        if not (seg.flagged or (include_doubtful and seg.doubtful)):
             continue
         spoken_before = [s for s in segments[:i] if s.end_s is not None]
         spoken_after = [s for s in segments[i + 1:] if s.start_s is not None]

@@ -59,25 +59,34 @@ class Repairer:
         self.speech = speech or LocalSpeech()
         self.ask = ask
 
-    def plan(self, u: Utterance, client=None) -> list[str]:
+    def plan(self, u: Utterance, client=None, requested: bool = False) -> list[str]:
         """The strategies this utterance will get, in order, within the attempt budget."""
         out = []
         for name in self.options.order:
             if name == "revoice" and (client is None or not hasattr(client, "speak_verbatim")):
                 continue
             if name == "patch" and (u.report is None or not len(u.audio)
-                                    or flagged_fraction(u.report) > PATCH_MAX_FRACTION):
+                                    or flagged_fraction(u.report, requested) > PATCH_MAX_FRACTION):
                 continue
             out.append(name)
         return out[: max(0, self.options.attempts)]
 
-    async def repair(self, u: Utterance, ctx: RepairContext) -> bool:
-        """Returns True when delivered audio now matches. Never raises for a failed attempt."""
-        if self.options.policy == "off" or u.report is None or u.report.matches:
+    async def repair(self, u: Utterance, ctx: RepairContext, requested: bool = False) -> bool:
+        """Returns True when delivered audio now matches. Never raises for a failed attempt.
+
+        On its own (`requested` False) it repairs only certain flags, as the policy says; a
+        repair the user asked for also re-voices the sentences that only may differ (amber)."""
+        if u.report is None:
             return False
-        if self.options.policy == "ask" and (self.ask is None or not await self.ask(u)):
-            return False
-        plan = self.plan(u, ctx.client)
+        if requested:
+            if not u.report.differing_segments:
+                return False
+        else:
+            if self.options.policy == "off" or u.report.matches:
+                return False
+            if self.options.policy == "ask" and (self.ask is None or not await self.ask(u)):
+                return False
+        plan = self.plan(u, ctx.client, requested)
         if not plan:
             ctx.listener.on_repair(u, "No repair strategy is available; the flags stay.")
             return False
@@ -91,7 +100,7 @@ class Repairer:
             t0 = time.monotonic()
             attempt = RepairAttempt(number, strategy, "error")
             try:
-                audio = await self._produce(strategy, u, ctx, language, base_audio, base_report)
+                audio = await self._produce(strategy, u, ctx, language, base_audio, base_report, requested)
                 attempt.audio = audio
                 report = await ctx.check_audio(u, audio)
                 attempt.report = report
@@ -119,7 +128,7 @@ class Repairer:
         return False
 
     async def _produce(self, strategy: str, u: Utterance, ctx: RepairContext, language: str,
-                       base_audio: np.ndarray, base_report) -> np.ndarray:
+                       base_audio: np.ndarray, base_report, requested: bool = False) -> np.ndarray:
         if strategy == "revoice":
             chunks = []
             async for ev in ctx.client.speak_verbatim(u.transcript, language, voice=ctx.voice):
@@ -132,6 +141,6 @@ class Repairer:
             return await self.speech.speak(u.transcript, language, ctx.voice)
         if strategy == "patch":
             return await patch_audio(base_audio, base_report, u.transcript, self.speech, language,
-                                     ctx.voice)
+                                     ctx.voice, include_doubtful=requested)
         raise ValueError(f"unknown repair strategy {strategy!r}")
 

@@ -23,13 +23,16 @@ MAIN_WINDOW = (
     ("notice_settings", "Open Settings to add an API key", ""),
     ("transcript", "Translation transcript", "Each word is highlighted as it is heard; words the audio "
                                              "did not say are marked red"),
-    ("flags", "Sentences the audio did not say", "Activate one to hear where it should be"),
+    ("flags", "Sentences the audio did not say, or may not have said",
+     "Red: certainly different; amber: the recognizer is unsure. Activate one to hear where it should be"),
     ("player_bar.play_button", "Play or pause", "Space when not typing, or Ctrl+P"),
     ("player_bar.replay_button", "Replay from the start", "Ctrl+R"),
     ("player_bar.slider", "Playback position", "Drag to seek"),
     ("player_bar.compare_button", "Hear the original audio", "Switch between the repaired audio and the "
                                                              "audio first received"),
     ("result.copy_button", "Copy translation", "Ctrl+Shift+C"),
+    ("result.repair_button", "Repair the audio", "Re-voice the red and amber sentences until the audio "
+                                                 "says the transcript"),
     ("phrase_tools.listen_button", "Listen to the phrase", "Read the phrase aloud with an offline voice "
                                                            "(Ctrl+Shift+S)"),
     ("phrase_tools.clear_button", "Clear the phrase", "Clear the phrase and the answer shown "

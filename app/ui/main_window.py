@@ -332,6 +332,7 @@ class MainWindow(QMainWindow):
         pane = ResultPane(self)
         pane.seek_requested.connect(self.seek)
         pane.copy_button.clicked.connect(self.copy_translation)
+        pane.repair_button.clicked.connect(self.repair_clicked)
         pane.player_bar.play_toggled.connect(self.toggle_play)
         pane.player_bar.replay.connect(self.replay)
         pane.player_bar.seek.connect(self.seek)
@@ -460,6 +461,13 @@ class MainWindow(QMainWindow):
             if status == "mismatch" and u is not None and u.report is not None:
                 n, total = len(u.report.flagged_segments), len(u.report.segments)
                 text = f"Audio differs: {n} of {total} sentence{'s' if total != 1 else ''}"
+                if u.report.doubtful_segments:
+                    text += f", {len(u.report.doubtful_segments)} may differ"
+            elif status in ("match", "repaired") and u is not None and u.report is not None \
+                    and u.report.uncertain:
+                m = len(u.report.doubtful_segments)
+                text = (f"{theme.STATUS[status].badge} — {m} sentence{'s' if m != 1 else ''} "
+                        "may differ (unsure)")
             else:
                 text = theme.STATUS[status].badge if status in theme.STATUS else status
         self.result.set_badge(status, text)
@@ -490,6 +498,7 @@ class MainWindow(QMainWindow):
         self.translate_button.setText("Stop" if busy else "Translate")
         self.translate_button.setToolTip("Stop this answer, its check or repair (Esc)" if busy
                                          else "Translate and speak (Ctrl+Enter)")
+        self._offer_repair()
         if phase == "connecting" and self.pipeline is None:
             self.set_badge("connecting")
         elif phase == "stopped":
@@ -811,6 +820,44 @@ class MainWindow(QMainWindow):
         self.transcript.set_word_times(times)
         self.result.show_flags(report)
         self.set_badge(u.status)
+        self._offer_repair()
+
+    def _offer_repair(self) -> None:
+        """Repair audio is offered for a settled answer with red or amber sentences."""
+        u = self.utterance
+        self.result.repair_button.setVisible(
+            u is not None and u.report is not None and bool(u.report.differing_segments)
+            and not self.request.active and len(u.audio) > 0)
+
+    def repair_clicked(self) -> None:
+        u = self.utterance
+        if u is None or self.request.active or (self.task is not None and not self.task.done()):
+            return
+        self.task = asyncio.ensure_future(self.repair_now(u))
+
+    async def repair_now(self, u: Utterance) -> bool:
+        """Re-voice the answer's red and amber sentences (the button; also for tests)."""
+        self.stopped_stage = None
+        pipeline = await self._ensure_pipeline()
+        if pipeline is None or not self.request.advance("repairing"):
+            return False
+        try:
+            repaired = await pipeline.repair_requested(u)
+        except asyncio.CancelledError:
+            self.stopped_stage = "repairing"
+            self.player.stop()
+            self.request.advance("stopped")
+            self.show_status("Stopped the repair: the flags stay.", 6000)
+            return False
+        except Exception as exc:
+            log.exception("repair failed")
+            self.request.advance("failed")
+            self.show_error(f"Repair failed: {exc}", cause="request")
+            return False
+        self.request.advance("done")
+        if u is self.utterance:
+            self.show_utterance(u)
+        return repaired
 
     def open_from_history(self, utterance_id: str) -> None:
         if self.request.active:

@@ -29,6 +29,7 @@ class ResultPane(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
+        self._legend_doubt = False      # the legend explains amber only when some sentence is amber
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         head = QHBoxLayout()
@@ -38,6 +39,12 @@ class ResultPane(QWidget):
         head.addWidget(self.title)
         head.addWidget(self.badge)
         head.addStretch(1)
+        self.repair_button = QToolButton(self)
+        self.repair_button.setText("Repair audio")
+        self.repair_button.setToolTip("Re-voice the sentences marked red or amber until the audio "
+                                      "says the transcript")
+        self.repair_button.hide()
+        head.addWidget(self.repair_button)
         self.copy_button = QToolButton(self)
         self.copy_button.setText("Copy")
         self.copy_button.setToolTip("Copy the translation (Ctrl+Shift+C)")
@@ -66,13 +73,21 @@ class ResultPane(QWidget):
 
     def restyle(self) -> None:
         """Draw the badge, legend and flags in the theme's colours in use now (light/dark)."""
-        self.legend.setText(f"<span style='color:{theme.FLAG_TEXT}'>✂ <s>not spoken</s> &nbsp; "
-                            f"⇆ <u>wrong language</u> (wavy) &nbsp; ≠ spoken differently (dashed)</span>")
+        self._write_legend()
         status = self.badge.property("status")
         if status:
             self.badge.setStyleSheet(theme.badge_style(status))
         for i in range(self.flags.count()):
-            self.flags.item(i).setForeground(QColor(theme.FLAG_TEXT))
+            item = self.flags.item(i)
+            doubt = item.data(Qt.ItemDataRole.UserRole + 1) == "doubt"
+            item.setForeground(QColor(theme.DOUBT_TEXT if doubt else theme.FLAG_TEXT))
+
+    def _write_legend(self) -> None:
+        text = (f"<span style='color:{theme.FLAG_TEXT}'>✂ <s>not spoken</s> &nbsp; "
+                f"⇆ <u>wrong language</u> (wavy) &nbsp; ≠ spoken differently (dashed)</span>")
+        if self._legend_doubt:
+            text += f" &nbsp; <span style='color:{theme.DOUBT_TEXT}'>? amber: may differ (unsure)</span>"
+        self.legend.setText(text)
 
     def set_title(self, kind: str) -> None:
         self.title.setText(f"<b>{TITLE[kind]}</b>")
@@ -86,19 +101,27 @@ class ResultPane(QWidget):
         self.badge.setVisible(bool(text))
 
     def show_flags(self, report) -> None:
-        """One row per flagged sentence (click: hear it), and the legend when there are any."""
+        """One row per flagged sentence (red) and per sentence that may differ (amber; click:
+        hear it), and the legend when there are any."""
         self.flags.clear()
-        for seg in report.flagged_segments:
-            item = QListWidgetItem(f"{theme.look(seg.status).glyph or '!'}  Sentence {seg.index + 1} — "
+        for seg in report.differing_segments:
+            glyph = theme.look(seg.status).glyph or "!"
+            item = QListWidgetItem(f"{'?' if seg.doubtful else glyph}  Sentence {seg.index + 1} — "
                                    f"{describe_segment(seg, report)}")
             item.setData(Qt.ItemDataRole.UserRole, seg.start_s if seg.start_s is not None else report.audio_duration_s)
-            item.setToolTip(seg.text)
-            item.setForeground(QColor(theme.FLAG_TEXT))
+            item.setData(Qt.ItemDataRole.UserRole + 1, "doubt" if seg.doubtful else "flag")
+            item.setToolTip(seg.text if seg.flagged else
+                            f"{seg.text}\n\nOnly the recognizer is unsure here: listen to check. "
+                            "It is not repaired on its own; use Repair audio if it is wrong.")
+            item.setForeground(QColor(theme.DOUBT_TEXT if seg.doubtful else theme.FLAG_TEXT))
             self.flags.addItem(item)
         rows = sum(self.flags.sizeHintForRow(i) for i in range(min(self.flags.count(), 4)))
         self.flags.setMaximumHeight(max(24, rows + 2 * self.flags.frameWidth() + 4))   # no empty band
-        self.flags.setVisible(bool(report.flagged_segments))
-        self.legend.setVisible(bool(report.flagged_segments))
+        shown = bool(report.differing_segments)
+        self.flags.setVisible(shown)
+        self._legend_doubt = bool(report.doubtful_segments)
+        self._write_legend()
+        self.legend.setVisible(shown)
 
     def hide_flags(self) -> None:
         self.flags.clear()

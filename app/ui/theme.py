@@ -21,6 +21,8 @@ class Colors:
     text: str
     flag_text: str              # red for anything the audio did not say
     flag_background: str        # a flagged sentence's background (flag_text is drawn on it)
+    doubt_text: str             # amber: a sentence that may differ (only the recognizer is unsure)
+    doubt_background: str       # its background (doubt_text is drawn on it)
     highlight_background: str   # the word being heard
     highlight_text: str
     ok: str
@@ -40,6 +42,7 @@ class Colors:
 LIGHT = Colors(
     scheme="light", base="#ffffff", window="#efefef", text="#1a1a1a",
     flag_text="#b3261e", flag_background="#fde7e9",
+    doubt_text="#7a4f00", doubt_background="#fff1c7",
     highlight_background="#ffe082", highlight_text="#1a1a1a",
     ok="#176c34", warn="#855800", muted="#53575c",
     error_text="#8c1d18", error_background="#f9dedc", error_border="#f2b8b5",
@@ -50,6 +53,7 @@ LIGHT = Colors(
 DARK = Colors(
     scheme="dark", base="#1e1f22", window="#2b2d31", text="#e6e6e6",
     flag_text="#ff9b91", flag_background="#4a1f22",
+    doubt_text="#f2c661", doubt_background="#3a2e0a",
     highlight_background="#ffd54f", highlight_text="#1a1a1a",
     ok="#6fcf8f", warn="#e3b341", muted="#a9adb3",
     error_text="#ffdad6", error_background="#5c1a16", error_border="#8c1d18",
@@ -68,9 +72,10 @@ def colors() -> Colors:
 def set_colors(palette: Colors) -> None:
     """Make `palette` current; the module-level names below follow, for code that reads them."""
     global _current, FLAG_TEXT, FLAG_BACKGROUND, HIGHLIGHT_BACKGROUND, HIGHLIGHT_TEXT, OK, WARN, MUTED
-    global STYLE_SHEET
+    global STYLE_SHEET, DOUBT_TEXT, DOUBT_BACKGROUND
     _current = palette
     FLAG_TEXT, FLAG_BACKGROUND = palette.flag_text, palette.flag_background
+    DOUBT_TEXT, DOUBT_BACKGROUND = palette.doubt_text, palette.doubt_background
     HIGHLIGHT_BACKGROUND, HIGHLIGHT_TEXT = palette.highlight_background, palette.highlight_text
     OK, WARN, MUTED = palette.ok, palette.warn, palette.muted
     STYLE_SHEET = style_sheet(palette)
@@ -90,6 +95,8 @@ def contrast(foreground: str, background: str) -> float:
 
 FLAG_TEXT = LIGHT.flag_text
 FLAG_BACKGROUND = LIGHT.flag_background
+DOUBT_TEXT = LIGHT.doubt_text
+DOUBT_BACKGROUND = LIGHT.doubt_background
 HIGHLIGHT_BACKGROUND = LIGHT.highlight_background
 HIGHLIGHT_TEXT = LIGHT.highlight_text
 OK = LIGHT.ok

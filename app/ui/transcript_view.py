@@ -140,27 +140,33 @@ class TranscriptView(QTextEdit):
     def _apply_report_formats(self) -> None:
         if self.report is None:
             return
+        doubtful = []
         for seg in self.report.segments:
-            if not seg.flagged:
+            if not seg.differs:
                 continue
+            if seg.doubtful:
+                doubtful.append((seg.char_start, seg.char_end))
             fmt = QTextCharFormat()
-            fmt.setBackground(QColor(theme.FLAG_BACKGROUND))
+            fmt.setBackground(QColor(theme.DOUBT_BACKGROUND if seg.doubtful else theme.FLAG_BACKGROUND))
             fmt.setToolTip(describe_segment(seg, self.report))
             self._range_cursor(seg.char_start, seg.char_end).mergeCharFormat(fmt)
         for word in self.report.words:
             if word.status == "ok":
                 continue
+            # amber inside a sentence that only may differ: red is kept for what surely differs
+            colour = QColor(theme.DOUBT_TEXT if any(a <= word.char_start < b for a, b in doubtful)
+                            else theme.FLAG_TEXT)
             fmt = QTextCharFormat()
-            fmt.setForeground(QColor(theme.FLAG_TEXT))
+            fmt.setForeground(colour)
             if word.status == "missing":
                 fmt.setFontStrikeOut(True)
             elif word.status == "drifted":
                 fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
-                fmt.setUnderlineColor(QColor(theme.FLAG_TEXT))
+                fmt.setUnderlineColor(colour)
                 fmt.setFontItalic(True)
             else:
                 fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.DashUnderline)
-                fmt.setUnderlineColor(QColor(theme.FLAG_TEXT))
+                fmt.setUnderlineColor(colour)
             self._range_cursor(word.char_start, word.char_end).mergeCharFormat(fmt)
 
     def _refresh_highlight(self) -> None:
@@ -221,7 +227,7 @@ class TranscriptView(QTextEdit):
         # tool tips of a scroll area arrive at its viewport
         if e.type() == QEvent.Type.ToolTip and self.report is not None:
             seg = self.segment_at_offset(self.cursorForPosition(e.pos()).position())
-            if seg is not None and seg.flagged:
+            if seg is not None and seg.differs:
                 QToolTip.showText(e.globalPos(), describe_segment(seg, self.report), self)
             else:
                 QToolTip.hideText()

@@ -1,6 +1,7 @@
 """`python -m app check`: does this audio say exactly what this transcript says?
 
-Exit 0: it matches; 1: at least one segment flagged; 2: bad input (message on stderr).
+Exit 0: it matches (segments that only may differ are reported, `uncertain: true`); 1: at
+least one segment certainly flagged; 2: bad input (message on stderr).
 Never imports Qt.
 """
 
@@ -135,17 +136,20 @@ def run(args: argparse.Namespace) -> int:
 def _print_summary(report) -> None:
     from app.core.report import describe_segment
 
-    flagged = len(report.flagged_segments)
-    head = "MATCH" if report.matches else f"MISMATCH ({flagged} of {len(report.segments)} segments flagged)"
+    flagged, doubtful = len(report.flagged_segments), len(report.doubtful_segments)
+    total = len(report.segments)
+    head = "MATCH" if report.matches else f"MISMATCH ({flagged} of {total} segments flagged)"
+    if doubtful:
+        head += f", {doubtful} may differ (uncertain)"
     print(f"{head} — {report.audio_duration_s:.2f} s of audio, language {report.language}, "
           f"checked in {report.elapsed_s:.2f} s")
     for seg in report.segments:
-        mark = "ok " if seg.status == "ok" else "!! "
+        mark = "ok " if seg.status == "ok" else ("!! " if seg.flagged else "?  ")
         when = f"{seg.start_s:6.2f}–{seg.end_s:6.2f} s" if seg.start_s is not None else " " * 17
         text = " ".join(seg.text.split())
         if len(text) > 70:
             text = text[:69] + "…"
         line = f"{mark}[{seg.index}] {when}  {text}"
-        if seg.flagged:
+        if seg.differs:
             line += f"  — {seg.status}: {describe_segment(seg, report)}"
         print(line)
