@@ -43,6 +43,8 @@ def missing_tail(report: Report, transcript: str) -> TailFix | None:
     for seg in report.segments:
         if seg.char_start <= start < seg.char_end:
             seg_words = [w for w in words if seg.char_start <= w.char_start < seg.char_end]
+            if seg.doubtful:
+                return None          # only certain flags get audio appended
             if all(w.status == "missing" for w in seg_words):
                 start = seg.char_start
             break

@@ -172,7 +172,7 @@ def plan_steps(report: Report, text: str, base_sample: int, rate: int, suspects:
                  and w.status == "ok" and w.start_s is not None]
         if not heard:
             break
-        if seg.status == "ok":
+        if seg.status == "ok" or seg.doubtful:     # only certain flags are ever replaced
             if seg.end_s is None or min(heard) - seg.end_s < MIN_PAUSE_S:
                 break
             steps.append(Step("keep", "", base_sample + int((seg.end_s + min(heard)) / 2 * rate)))
