@@ -1,6 +1,7 @@
 """Run verifications on one background thread so callers (the Qt loop) never block.
 
-`submit()` returns a `concurrent.futures.Future[Report]` at once; asyncio code awaits it
+`submit()` returns a `concurrent.futures.Future[Report]` at once (`submit_prefix()` a
+`Future[PrefixReport]` for an answer still arriving); asyncio code awaits it
 with `asyncio.wrap_future`. Errors (model missing, bad input) come back through the
 future. One thread is enough: Whisper already uses both cores, and a queue keeps
 utterances in order.
@@ -16,6 +17,7 @@ import numpy as np
 
 from app.core.report import Report
 from app.verify.models import DEFAULT_MODEL
+from app.verify.prefix import PrefixReport, prefix_text, prefix_view
 from app.verify.verifier import Verifier
 
 
@@ -51,6 +53,19 @@ class VerifierWorker:
             pcm = np.asarray(audio, dtype=np.int16) if audio is not None else np.zeros(0, np.int16)
             return self._pool.submit(self.verifier.verify, transcript, pcm, int(sample_rate), language,
                                      source_language)
+
+    def submit_prefix(self, transcript: str, audio: np.ndarray, sample_rate: int,
+                      language: str, source_language: str | None = None) -> Future[PrefixReport]:
+        """The audio so far of an answer still arriving: which of the transcript's first words
+        it says as written, and whether what it has said so far is certainly wrong; sentences
+        it has not reached are pending, not flagged (see `app.verify.prefix`)."""
+        with self._lock:
+            self._check_open()
+            pcm = np.asarray(audio, dtype=np.int16) if audio is not None else np.zeros(0, np.int16)
+            verify = self.verifier.verify
+            head = prefix_text(transcript or "", len(pcm) / max(1, int(sample_rate)))
+            return self._pool.submit(lambda: prefix_view(
+                verify(head, pcm, int(sample_rate), language, source_language), head))
 
     def close(self, wait: bool = False) -> None:
         with self._lock:
