@@ -1,8 +1,7 @@
 """Benchmark the verifier on a labeled corpus (see bench/corpus.py), per format and language.
 
     nice .venv/bin/python bench/verify_bench.py [--n 300] [--seed 7] [--formats pcm16,g711_ulaw]
-                                               [--decision forced|free] [--no-long] [-v]
-                                               [--json PATH]
+                                               [--no-long] [-v] [--json PATH]
 
 Every utterance is verified as pcm16 24 kHz and as G.711 μ-law 8 kHz (what a telephone
 session sends), and the figures are printed for each format, overall and per target
@@ -10,7 +9,6 @@ language: utterance false alarms on clean audio, truncated-, drifted- and misspo
 recall (and whether the drift language was named right), word-start error against the
 voices' own word marks (natural Piper and eSpeak NG apart; Kokoro reports none), verifier
 latency for 5.5–9 s utterances and the real-time factor on a ~60 s file.
-`--decision free` runs the previous decision logic (free decoding + alignment only).
 The first run synthesizes the corpus (natural voices cost ~0.7 s per second of speech on
 2 cores) into $VERBATIM_CORPUS_CACHE (default /tmp/verbatim-corpus-cache); later runs reuse it.
 """
@@ -165,7 +163,7 @@ ROWS = ("all", *TARGETS, "natural", *(f"{t} natural" for t in TARGETS), "espeak"
 
 def print_format(fr: FormatRun, fmt: str, n: int, args) -> None:
     print()
-    print(f"=== verifier bench: {fmt} ({n} utterances, decision {args.decision}) ===")
+    print(f"=== verifier bench: {fmt} ({n} utterances) ===")
     print("| target | clean FA | truncated recall | drifted recall | drift language right | "
           "misspoken recall | ok kept ok |")
     print("|---|---|---|---|---|---|---|")
@@ -195,11 +193,11 @@ def run(args) -> int:
     t = time.monotonic()
     corpus = make_corpus(args.n, args.seed, args.voices)
     print(f"corpus: {len(corpus)} utterances made in {time.monotonic() - t:.1f} s")
-    v = Verifier(threads=args.threads, decision=args.decision)
+    v = Verifier(threads=args.threads)
     t = time.monotonic()
     v.load()
     v.verify("Warm up.", np.zeros(8000, np.int16), 16000, "en")
-    print(f"model load: {time.monotonic() - t:.2f} s; decision: {args.decision}")
+    print(f"model load: {time.monotonic() - t:.2f} s")
     t_all = time.monotonic()
     results = []
     for fmt in (f.strip() for f in args.formats.split(",") if f.strip()):
@@ -225,8 +223,6 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=60, help="utterances in the corpus (default 60; 300 for the bars)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--formats", default="pcm16,g711_ulaw", help="comma-separated: pcm16, g711_ulaw, g711_alaw")
-    ap.add_argument("--decision", choices=["forced", "free"], default="forced",
-                    help="forced: free decoding + the transcript's forced likelihood (default); free: the old logic")
     ap.add_argument("--threads", type=int, default=None,
                     help="Whisper's intra-op threads (default: the verifier's own choice)")
     ap.add_argument("--no-long", action="store_true", help="skip the 60 s real-time-factor run")

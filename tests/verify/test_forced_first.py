@@ -1,4 +1,4 @@
-"""The transcript's likelihood comes first (issue 11): words scored as written, with their
+"""The transcript's likelihood comes first (docs/verifier.md, rule 13): words scored as written, with their
 punctuation, and answers plainly said decided without free decoding.
 
 Real speech (Piper) through the real recognizer; the recognizer is only counted, never faked.
@@ -13,7 +13,9 @@ import pytest
 from corpus import build
 
 from app.audio.resample import resample
-from app.verify import verifier as verifier_module
+from app.verify import evidence, judge, language, timing
+from app.verify.options import DEFAULT_OPTIONS
+from app.verify.voice import SR
 
 TWO = ["Please send me the report before lunch.", "The train was late again this morning."]
 
@@ -67,7 +69,7 @@ def test_a_sentence_after_a_full_stop_is_scored_with_it(verifier):
     words, _ = verifier._transcript_words(transcript, "en")
     assert [w.written for w in words][6:8] == ["lunch.", "The"]
     asr = verifier.load()
-    x = resample(audio.astype(np.float32) / 32768.0, 24000, verifier_module.SR)
+    x = resample(audio.astype(np.float32) / 32768.0, 24000, SR)
     enc, n = asr.encode(x)
     probs = [f.prob for f in asr.force(enc, n, "en", [w.written for w in words])]
     assert probs[7] >= 0.5 and min(probs) >= 0.3, list(zip([w.written for w in words], probs, strict=True))
@@ -88,7 +90,7 @@ def test_a_clean_answer_is_decided_without_free_decoding(verifier, monkeypatch):
 def test_the_fast_path_gives_the_full_paths_verdict_and_times(verifier, monkeypatch):
     transcript, audio, _ = _utterance(TWO)
     fast = verifier.verify(transcript, audio, 24000, "en", "es")
-    monkeypatch.setattr(verifier_module, "_plainly_said", lambda call: False)
+    monkeypatch.setattr(judge, "plainly_said", lambda call: False)
     full = verifier.verify(transcript, audio, 24000, "en", "es")
     assert [s.status for s in fast.segments] == [s.status for s in full.segments] == ["ok", "ok"]
     gaps = [abs(a.start_s - b.start_s) for a, b in zip(fast.words, full.words, strict=True)]
@@ -107,7 +109,7 @@ def _word(text, seg, status="ok", start=None, forced_start=None, forced=0.9):
     from app.text.segments import Span
     from app.verify.normalize import word_tokens
 
-    w = verifier_module._Word(Span(text, 0, len(text)), seg, word_tokens(text, "pt"), status=status)
+    w = evidence.Word(Span(text, 0, len(text)), seg, word_tokens(text, "pt"), status=status)
     w.start, w.end = start, None if start is None else start + 0.3
     w.forced, w.forced_start = forced, forced_start
     w.forced_end = None if forced_start is None else forced_start + 0.3
@@ -118,12 +120,12 @@ def test_a_foreign_reading_that_only_respells_words_already_said_is_no_drift():
     # the audio stops after "atrasou de": decoded as Spanish the region reads "Atrazouj."
     said = [_word(t, 1) for t in ("O", "trem", "atrasou", "de")]
     cut = [_word(t, 1, status="gap") for t in ("novo", "hoje")]
-    assert verifier_module._echo("Atrazouj.", said + cut, "pt")
+    assert language.echo("Atrazouj.", said + cut, "pt")
     # a real drift says something the sentence does not have, even next to cognates
-    assert not verifier_module._echo("O tren llegó tarde otra vez.", said + cut, "pt")
+    assert not language.echo("O tren llegó tarde otra vez.", said + cut, "pt")
     # and respelling a flagged word is no echo: "Exacto" for the flagged "Exactly"
     flagged = [_word("Exactly", 0, status="sub"), _word("it", 0), _word("used", 0)]
-    assert not verifier_module._echo("Exacto, it used", flagged, "en")
+    assert not language.echo("Exacto, it used", flagged, "en")
 
 
 def test_a_heard_time_far_from_the_forced_alignment_is_replaced():
@@ -131,14 +133,14 @@ def test_a_heard_time_far_from_the_forced_alignment_is_replaced():
     # alignment, which follows the transcript in order, has it where the voice is (4.2 s)
     near = _word("la", 1, start=4.15, forced_start=4.12)
     misplaced = _word("maison", 1, status="sub", start=2.02, forced_start=4.20, forced=0.02)
-    verifier_module._retime_misplaced([near, misplaced])
+    timing.retime_misplaced([near, misplaced], DEFAULT_OPTIONS)
     assert near.start == 4.15 and misplaced.start == 4.20
 
 
 def test_the_language_check_tries_only_languages_an_answer_slips_into(verifier):
     # Kokoro's Japanese voice reading Spanish is "heard" as Japanese: no realtime answer drifts
     # there, so it is not a candidate; the source and the usual languages stay
-    call = verifier_module._Call("", "es", "en", np.zeros(16000, np.float32), np.zeros(100, bool), [], [])
+    call = evidence.Call("", "es", "en", np.zeros(16000, np.float32), np.zeros(100, bool), [], [])
     assert verifier._candidates(call, [("ja", 0.85), ("ko", 0.07)]) == ["es", "en"]
     assert verifier._candidates(call, [("it", 0.6), ("ja", 0.3)]) == ["es", "en", "it"]
 
