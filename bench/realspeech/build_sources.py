@@ -281,7 +281,8 @@ def main():
         "sources": srcs, "clips": clips,
     }
     (HERE / "sources.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
-    (HERE / "excluded.json").write_text(json.dumps(excluded, ensure_ascii=False, indent=0) + "\n")
+    (HERE / "excluded.json").write_text(
+        "[\n" + ",\n".join(json.dumps(e, ensure_ascii=False) for e in excluded) + "\n]\n")
     (HERE / "split.json").write_text(json.dumps(make_split(clips), ensure_ascii=False, indent=1) + "\n")
     print(f"{len(clips)} clips, {len(excluded)} excluded")
 
