@@ -21,7 +21,8 @@ _ABBREVIATIONS = {
     "e.g", "i.e", "p.ej", "z.b", "d.h", "bzw", "mme", "mlle", "dott", "sig", "ca",
 }
 # Realtime models sometimes leak special tokens such as <|endoftext|> into text.
-_CONTROL_TOKEN_RE = re.compile(r"<\|[^|<>]{0,64}\|>")
+CONTROL_TOKEN_RE = re.compile(r"<\|[^|<>]{0,64}\|>")   # "<|…|>" tokens leaking into text
+_CONTROL_TOKEN_RE = CONTROL_TOKEN_RE
 
 # Raw word candidates: letters, digits and the symbols that are spoken ("@", "%", "&").
 _RAW_WORD_RE = re.compile(r"[\w@%&$€£#+'’.\-:,/]+")

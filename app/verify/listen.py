@@ -4,12 +4,10 @@ alignment of what was heard to what was written, and what the likelihood says of
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from app.text.addresses import is_address
-from app.text.segments import Span, split_sentences, split_words
+from app.text.segments import CONTROL_TOKEN_RE, Span, split_sentences, split_words
 from app.verify.align import align_tokens
 from app.verify.evidence import Status, Window, Word
 from app.verify.normalize import word_tokens
@@ -17,7 +15,7 @@ from app.verify.options import VerifyOptions
 from app.verify.timing import forced_span, lag_and_snap
 from app.verify.voice import SR, split_windows, voiced_between
 
-CONTROL_RE = re.compile(r"<\|[^|<>]{0,64}\|>")   # Whisper control tokens typed into a transcript
+CONTROL_RE = CONTROL_TOKEN_RE   # Whisper control tokens typed into a transcript
 
 
 # --- the transcript ----------------------------------------------------------------------------

@@ -9,7 +9,11 @@ are letter similarities of a heard word to a written one; `*_s` are seconds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from app.verify.bounds import BoundsOptions
+from app.verify.certainty import CertaintyOptions
+from app.verify.speech import SpeechOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +115,11 @@ class VerifyOptions:
     drift_text: float = 0.3            # a sentence's drift reading must read as that language this surely
     text_min_letters: int = 4          # text with fewer letters has no language
     text_languages: int = 5            # languages the text detector reports
+
+    # --- the gates around the verdict and how sure a flag is ----------------------------------
+    speech: SpeechOptions = field(default_factory=SpeechOptions)          # where a voice speaks (speech.py)
+    bounds: BoundsOptions = field(default_factory=BoundsOptions)          # what the audio could hold (bounds.py)
+    certainty: CertaintyOptions = field(default_factory=CertaintyOptions)  # red or amber (certainty.py)
 
 
 DEFAULT_OPTIONS = VerifyOptions()

@@ -31,14 +31,15 @@ import numpy as np
 from app.core.languages import UnknownLanguage, get_language
 from app.core.memory import release_freed_memory
 from app.core.report import Report, WordResult
-from app.verify import judge, listen
+from app.verify import bounds, certainty, judge, listen
 from app.verify.evidence import Call, Word
 from app.verify.language import candidates, identify, text_language
 from app.verify.models import DEFAULT_MODEL, model_name, resolve_model
 from app.verify.options import VerifyOptions
+from app.verify.speech import speech_map, warm_speech_model
 from app.verify.tail import assign_tail, trim_unsaid_tail
 from app.verify.timing import place_times, retime_misplaced
-from app.verify.voice import SR, voiced_frames, voiced_s
+from app.verify.voice import SR, voiced_between, voiced_frames, voiced_s
 
 __all__ = ["SR", "Verifier", "VerifyError", "VerifyOptions", "default_verifier", "text_language", "verify",
            "voiced_frames"]
@@ -76,6 +77,7 @@ class Verifier:
 
                 directory = resolve_model(self.model_spec, progress or self._progress)
                 self._asr = WhisperAsr(directory, self.threads or THREADS)
+                warm_speech_model()
             return self._asr
 
     # -------------------------------------------------------------------------------------------
@@ -90,26 +92,46 @@ class Verifier:
             raise VerifyError(str(exc)) from None
         x, duration = _prepare_audio(audio, sample_rate)
         transcript = transcript or ""
-        words, segments = self._transcript_words(transcript, lang)
+        opt = self.options
         report = Report("match", lang, duration, engine=self.engine)
-        if not words:
+        sentences = bounds.transcript_segments(transcript)
+        if not sentences:
             report.elapsed_s = time.monotonic() - t0
             return report
+        speech = speech_map(x, opt.speech)
+        if not speech.said_anything():
+            # silence, a tone, a buzz or noise: nothing of the transcript was said
+            bounds.append_not_spoken(report, transcript, sentences, 0, lang)
+        else:
+            # only as much of the transcript as the audio could hold is listened for: time and
+            # memory follow the audio's length, not the text's
+            head = bounds.judged_end(sentences, duration, opt.bounds)
+            self._judge_text(report, transcript[:head], x, lang, source_language)
+            bounds.append_not_spoken(report, transcript, sentences, head, lang)
+            voiced = voiced_frames(x, opt)
+            bounds.hold_to_speech(report, speech, opt.bounds, lambda a, b: voiced_between(voiced, a, b))
+        report.settle_verdict()
+        report.elapsed_s = time.monotonic() - t0
+        return report
+
+    def _judge_text(self, report: Report, transcript: str, x: np.ndarray, lang: str,
+                    source_language: str | None) -> None:
+        """The recognizer's verdict on `transcript` (all of it the audio could hold)."""
+        words, segments = self._transcript_words(transcript, lang)
+        if not words:
+            return
         source = source_language if source_language and source_language != lang else None
         opt = self.options
         call = Call(transcript, lang, source, x, voiced_frames(x, opt), words, segments, opt=opt)
         self._listen(call)
-        seg_results = judge.judge(call, self._identify)
-        report.segments = seg_results
+        report.segments = judge.judge(call, self._identify)
+        certainty.assign(report.segments, words, opt.certainty)
         report.words = [WordResult(w.span.text, w.span.start, w.span.end, str(w.status),  # type: ignore[arg-type]
                                    w.start, w.end) for w in words]
-        report.verdict = "mismatch" if any(s.flagged for s in seg_results) else "match"
         if len(call.windows) > 1:
             # a long answer leaves CTranslate2's freed buffers resident in the heap: give them back
             call.windows.clear()
             release_freed_memory()
-        report.elapsed_s = time.monotonic() - t0
-        return report
 
     def _listen(self, call: Call) -> None:
         """Gather the evidence for every transcript word: heard, where, how likely as written."""

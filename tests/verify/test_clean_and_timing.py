@@ -55,7 +55,8 @@ def test_synthesize_and_other_rates(verifier):
     report = verifier.verify(text, pcm24, 24000, "en")
     assert report.verdict == "match", [(x.status, x.heard) for x in report.segments]
     d = report.to_dict()
-    assert list(d) == ["verdict", "language", "audio_duration_s", "segments", "words", "engine", "elapsed_s"]
+    assert list(d) == ["verdict", "uncertain", "language", "audio_duration_s", "segments", "words", "engine",
+                       "elapsed_s"]
 
 
 def test_spanish_target_clean(verifier):

@@ -47,10 +47,11 @@ def test_match_exit_0_with_json(wav):
     p = _run(wav["full"], "--transcript", TEXT, "--json")
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
-    assert list(d) == ["verdict", "language", "audio_duration_s", "segments", "words", "engine", "elapsed_s"]
+    assert list(d) == ["verdict", "uncertain", "language", "audio_duration_s", "segments", "words", "engine",
+                       "elapsed_s"]
     assert d["verdict"] == "match" and d["language"] == "en"
     seg = d["segments"][0]
-    assert list(seg) == ["index", "text", "char_start", "char_end", "status", "start_s", "end_s",
+    assert list(seg) == ["index", "text", "char_start", "char_end", "status", "confidence", "start_s", "end_s",
                          "heard", "heard_language"]
     assert list(d["words"][0]) == ["text", "char_start", "char_end", "status", "start_s", "end_s"]
     assert d["engine"]["asr"] == "faster-whisper"
