@@ -105,16 +105,26 @@ def tally_segments(fr: FormatRun, u, r, keys) -> None:
             tl = fr.tallies[key]
             if e == "truncated":
                 tl.add("trunc", g == "truncated")
+                tl.add("trunc_red", g == "truncated" and seg.flagged)
             elif e == "drifted":
                 tl.add("drift", g == "drifted")
+                tl.add("drift_red", g == "drifted" and seg.flagged)
                 tl.add("driftlang", g == "drifted" and seg.heard_language == u.drift_language)
             elif e == "misspoken":
                 tl.add("missp", g == "misspoken")
+                tl.add("missp_red", g == "misspoken" and seg.flagged)
             else:
                 tl.add("ok", g == "ok")
+                tl.add("ok_red", seg.flagged)
+    faults = [i for i, e in enumerate(u.expected) if e != "ok"]
+    if faults:
+        red = [i for i, seg in enumerate(r.segments) if seg.flagged]
+        for key in keys:
+            fr.tallies[key].add("located", red == faults)
     if u.kind == "clean":
         for key in keys:
             fr.tallies[key].add("fa", not r.matches)
+            fr.tallies[key].add("fa_any", not r.matches or r.uncertain)
         by_start = {w.char_start: w for w in r.words}
         for cs, st in u.marks:
             w = by_start.get(cs)
@@ -129,8 +139,8 @@ def show_result(fmt: str, u, r, dur: float, bad: bool) -> None:
     if bad:
         print(f"     transcript: {u.transcript}")
         for s in r.segments:
-            if s.flagged:
-                print(f"     [{s.index}] {s.status} heard={s.heard!r} lang={s.heard_language}")
+            if s.differs:
+                print(f"     [{s.index}] {s.status} ({s.confidence}) heard={s.heard!r} lang={s.heard_language}")
 
 
 def run_format(v, corpus, fmt: str, args) -> FormatRun:
@@ -148,6 +158,7 @@ def run_format(v, corpus, fmt: str, args) -> FormatRun:
         bad = [s.status for s in r.segments] != u.expected
         fr.results.append({"id": u.id, "format": fmt, "duration_s": round(dur, 2),
                            "elapsed_s": round(r.elapsed_s, 3), "statuses": [s.status for s in r.segments],
+                           "confidences": [s.confidence for s in r.segments],
                            "heard_languages": [s.heard_language for s in r.segments],
                            "word_starts": [w.start_s for w in r.words]})
         if bad:
@@ -164,15 +175,17 @@ ROWS = ("all", *TARGETS, "natural", *(f"{t} natural" for t in TARGETS), "espeak"
 def print_format(fr: FormatRun, fmt: str, n: int, args) -> None:
     print()
     print(f"=== verifier bench: {fmt} ({n} utterances) ===")
-    print("| target | clean FA | truncated recall | drifted recall | drift language right | "
-          "misspoken recall | ok kept ok |")
-    print("|---|---|---|---|---|---|---|")
+    print("| target | clean red FA | clean red+amber | faults located in red | truncated recall (red) | "
+          "drifted recall (red) | drift language right | misspoken recall (red) | ok kept ok (red) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for key in ROWS:
         tl = fr.tallies.get(key)
         if tl is None:
             continue
-        print(f"| {key} | {tl.rate('fa')} ({tl.frac('fa'):.1%}) | {tl.rate('trunc')} | {tl.rate('drift')} | "
-              f"{tl.rate('driftlang')} | {tl.rate('missp')} | {tl.rate('ok')} |")
+        print(f"| {key} | {tl.rate('fa')} ({tl.frac('fa'):.1%}) | {tl.rate('fa_any')} | {tl.rate('located')} | "
+              f"{tl.rate('trunc')} ({tl.rate('trunc_red')}) | {tl.rate('drift')} ({tl.rate('drift_red')}) | "
+              f"{tl.rate('driftlang')} | {tl.rate('missp')} ({tl.rate('missp_red')}) | {tl.rate('ok')} "
+              f"({tl.rate('ok_red')} red) |")
     print("segment confusion (expected -> got): " + ", ".join(
         f"{e}->{g}: {c}" for (e, g), c in sorted(fr.confusion.items())))
     for voice, errs in sorted(fr.start_err.items()):
