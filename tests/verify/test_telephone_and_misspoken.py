@@ -92,7 +92,7 @@ def test_one_word_substitution_is_misspoken(verifier, fmt):
 # Measured over bench/verdict_matrix.py's cells (CT2_FORCE_CPU_ISA AVX2/AVX/GENERIC with
 # oneDNN capped alike; CT2_USE_MKL=1, what an Intel CPU runs; ±1 LSB dither seeds 0-2; 1 and 2
 # threads gave identical values wherever both ran), first sentence of each case:
-#   pt café->papel, μ-law: English "Nice, paper or parouille." in every cell; text 0.266,
+#   pt café->papel, μ-law: English "Nice, paper or parouille." (MKL: "paper, parouille"); text 0.266,
 #     ear ≤ 0.08, evidence 0.48..2.31 -> misspoken in all 24 cells
 #   fr clés->lunettes at 0.9, μ-law: "Melunat ala"; text 0.03, ear ≤ 0.02, evidence
 #     -0.07..3.80 -> misspoken in all 12 (one of them by the plainly-misspoken shortcut)
