@@ -8,7 +8,7 @@ Certain (red; counts for the verdict and may start a repair):
 
 Uncertain (amber, "may differ"): what is left — one word the recognizer heard otherwise
 while the audio does not rule it out clearly, or a sentence missing in the middle of speech
-that goes on. On voices it was never tuned on, Whisper base mishears a word in about one
+that goes on (a later sentence said as written). On voices it was never tuned on, Whisper base mishears a word in about one
 clean answer in ten; one misheard word is the recognizer's doubt, not proof.
 """
 
@@ -33,7 +33,8 @@ class CertaintyOptions:
 
 
 def _said_after(segments: list[SegmentResult], i: int) -> bool:
-    return any(s.start_s is not None for s in segments[i + 1:])
+    """A whole later sentence was said as written: the audio did not end here."""
+    return any(s.status == "ok" for s in segments[i + 1:])
 
 
 def assign(segments: list[SegmentResult], words: list[Word], options: CertaintyOptions) -> None:

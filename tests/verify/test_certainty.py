@@ -37,9 +37,11 @@ def test_a_number_heard_as_another_is_red():
 
 
 def test_truncation_is_red_when_the_audio_ended_and_amber_when_speech_goes_on():
-    segs = [seg(0, "ok"), seg(1, "truncated", said=False), seg(2, "ok"), seg(3, "truncated", said=False)]
+    segs = [seg(0, "ok"), seg(1, "truncated", said=False), seg(2, "ok"), seg(3, "truncated"),
+            seg(4, "truncated", said=False)]
     assign(segs, [], OPT)
-    assert [s.confidence for s in segs] == ["certain", "uncertain", "certain", "certain"]
+    # a sentence cut half-way followed by one not said: the audio ended there
+    assert [s.confidence for s in segs] == ["certain", "uncertain", "certain", "certain", "certain"]
 
 
 def test_a_drift_is_red():
