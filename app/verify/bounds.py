@@ -87,10 +87,12 @@ def hold_to_speech(report: Report, speech: SpeechMap, options: BoundsOptions,
     know (badly clipped speech): the sentence only may not have been said (amber)."""
     taken: list[tuple[float, float]] = []
     for seg in report.segments:
-        if seg.status == "truncated" and seg.start_s is None:
-            continue
         a, b = seg.start_s, seg.end_s
         if a is None or b is None or b <= a:
+            continue
+        if seg.status != "ok":
+            # a flagged sentence's times are approximate (a drift's words are spread over
+            # the foreign speech): it is flagged already, and claims no stretch
             continue
         if _overlap(a, b, taken) > speech.options.max_reused_share * (b - a):
             _unsay(report, seg, CERTAIN)         # the same stretch cannot say it twice

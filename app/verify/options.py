@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.verify.after_drift import AfterDriftOptions
 from app.verify.bounds import BoundsOptions
 from app.verify.certainty import CertaintyOptions
 from app.verify.speech import SpeechOptions
+from app.verify.unclaimed import UnclaimedOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,8 @@ class VerifyOptions:
     speech: SpeechOptions = field(default_factory=SpeechOptions)          # where a voice speaks (speech.py)
     bounds: BoundsOptions = field(default_factory=BoundsOptions)          # what the audio could hold (bounds.py)
     certainty: CertaintyOptions = field(default_factory=CertaintyOptions)  # red or amber (certainty.py)
+    unclaimed: UnclaimedOptions = field(default_factory=UnclaimedOptions)  # speech no sentence claims
+    after_drift: AfterDriftOptions = field(default_factory=AfterDriftOptions)  # a drift does not spill over
 
 
 DEFAULT_OPTIONS = VerifyOptions()

@@ -31,9 +31,9 @@ import numpy as np
 from app.core.languages import UnknownLanguage, get_language
 from app.core.memory import release_freed_memory
 from app.core.report import Report, WordResult
-from app.verify import bounds, certainty, judge, listen
+from app.verify import after_drift, bounds, certainty, judge, listen, unclaimed
 from app.verify.evidence import Call, Word
-from app.verify.language import candidates, identify, text_language
+from app.verify.language import SUPPORTED, candidates, identify, text_language
 from app.verify.models import DEFAULT_MODEL, model_name, resolve_model
 from app.verify.options import VerifyOptions
 from app.verify.speech import speech_map, warm_speech_model
@@ -106,7 +106,7 @@ class Verifier:
             # only as much of the transcript as the audio could hold is listened for: time and
             # memory follow the audio's length, not the text's
             head = bounds.judged_end(sentences, duration, opt.bounds)
-            self._judge_text(report, transcript[:head], x, lang, source_language)
+            self._judge_text(report, transcript[:head], x, lang, source_language, speech)
             bounds.append_not_spoken(report, transcript, sentences, head, lang)
             voiced = voiced_frames(x, opt)
             bounds.hold_to_speech(report, speech, opt.bounds, lambda a, b: voiced_between(voiced, a, b))
@@ -115,7 +115,7 @@ class Verifier:
         return report
 
     def _judge_text(self, report: Report, transcript: str, x: np.ndarray, lang: str,
-                    source_language: str | None) -> None:
+                    source_language: str | None, speech) -> None:
         """The recognizer's verdict on `transcript` (all of it the audio could hold)."""
         words, segments = self._transcript_words(transcript, lang)
         if not words:
@@ -125,7 +125,12 @@ class Verifier:
         call = Call(transcript, lang, source, x, voiced_frames(x, opt), words, segments, opt=opt)
         self._listen(call)
         report.segments = judge.judge(call, self._identify)
+        if call.windows:
+            after_drift.recheck(report.segments, words, x, self.load(), self._verify_lock, lang, opt.after_drift)
         certainty.assign(report.segments, words, opt.certainty)
+        if call.windows:
+            unclaimed.claim(report.segments, words, speech, x, self.load(), self._verify_lock, lang,
+                            SUPPORTED, opt.unclaimed)
         report.words = [WordResult(w.span.text, w.span.start, w.span.end, str(w.status),  # type: ignore[arg-type]
                                    w.start, w.end) for w in words]
         if len(call.windows) > 1:
