@@ -70,6 +70,11 @@ class Call:
     lid: list = field(default_factory=list)        # Whisper's language ID over the first window
     foreign: bool = False          # Whisper's language ID doubts the target language overall
     unintelligible: bool = False   # the recognizer cannot read this voice (listen.unintelligible)
+    # per sentence index: Whisper's language-ID share for the language a drift was found in,
+    # over the region the language check listened to (certainty.py weighs it)
+    drift_ear: dict[int, float] = field(default_factory=dict)
+    # ... and by how much the language check's evidence cleared the drift bar
+    drift_margin: dict[int, float] = field(default_factory=dict)
     opt: VerifyOptions = DEFAULT_OPTIONS
 
     @property

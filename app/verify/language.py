@@ -68,7 +68,8 @@ def identify(call: Call, asr, lock: threading.Lock, seg_words: list[Word], flagg
         best, evidence = call.source, max(evidence, opt.drift_evidence + opt.slip_margin)
     # a voice the recognizer cannot read: a drift needs Whisper's ear or a fluent reading
     unheard = call.unintelligible and probs.get(best, 0.0) < opt.unreadable_lid and scores[best][0] < opt.fluent
-    if evidence > drift_bar(call, lid, best, strict, lead, cut_tail) and not echo(scores[best][1], seg_words, lang, opt) \
+    bar = drift_bar(call, lid, best, strict, lead, cut_tail)
+    if evidence > bar and not echo(scores[best][1], seg_words, lang, opt) \
             and not unheard and (lead or reads_as_spoken(scores[best][1], best, lid, opt)):
         # what the segment sounds like: heard words before and after the region,
         # the region itself as decoded in the other language
@@ -77,6 +78,10 @@ def identify(call: Call, asr, lock: threading.Lock, seg_words: list[Word], flagg
         after = [call.heard[j].text for w in seg_words if w.start is not None and w.start >= b - opt.context_slack_s
                  for j in w.heard]
         parts = dedupe(before) + [scores[best][1].strip()] + dedupe(after)
+        if seg_words:
+            si = seg_words[0].seg
+            call.drift_ear[si] = max(call.drift_ear.get(si, 0.0), probs.get(best, 0.0))
+            call.drift_margin[si] = max(call.drift_margin.get(si, float("-inf")), evidence - bar)
         return best, " ".join(p for p in parts if p).strip()
     return lang, " ".join(seg_heard)
 

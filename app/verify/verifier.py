@@ -127,7 +127,7 @@ class Verifier:
         report.segments = judge.judge(call, self._identify)
         if call.windows:
             after_drift.recheck(report.segments, words, x, self.load(), self._verify_lock, lang, opt.after_drift)
-        certainty.assign(report.segments, words, opt.certainty)
+        certainty.assign(report.segments, words, opt.certainty, call.drift_ear, call.drift_margin)
         if call.windows:
             unclaimed.claim(report.segments, words, speech, x, self.load(), self._verify_lock, lang,
                             SUPPORTED, opt.unclaimed)

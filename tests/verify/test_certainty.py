@@ -48,3 +48,10 @@ def test_a_drift_is_red():
     segs = [seg(0, "drifted")]
     assign(segs, [word(0, "drifted", 0.01)], OPT)
     assert segs[0].confidence == "certain" and segs[0].flagged
+
+
+def test_a_drift_the_ear_does_not_hear_or_that_barely_clears_its_bar_is_amber():
+    segs = [seg(0, "drifted"), seg(1, "drifted"), seg(2, "drifted"), seg(3, "drifted")]
+    assign(segs, [], OPT, drift_ear={0: 0.9, 1: 0.01, 2: 0.9}, drift_margin={0: 1.0, 1: 1.0, 2: 0.1})
+    # 3: found by a path with no ear or margin measured (a lead-in written in the source)
+    assert [s.confidence for s in segs] == ["certain", "uncertain", "uncertain", "certain"]
