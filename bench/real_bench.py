@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
+from verify_bench import Tally as BaseTally  # noqa: E402
 from verify_bench import as_format, pct  # noqa: E402
 
 from app.text.segments import split_sentences  # noqa: E402
@@ -345,13 +346,8 @@ def wilson(h: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-class Tally:
-    def __init__(self) -> None:
-        self.c: dict[str, int] = defaultdict(int)
-
-    def add(self, key: str, hit: bool) -> None:
-        self.c[key + "_n"] += 1
-        self.c[key + "_hit"] += int(bool(hit))
+class Tally(BaseTally):
+    """verify_bench's tally, printed with a 95 % Wilson interval."""
 
     def cell(self, key: str) -> str:
         n, h = self.c[key + "_n"], self.c[key + "_hit"]

@@ -76,7 +76,7 @@ def sha(b: bytes) -> str:
 
 def sources() -> list[dict]:
     out = []
-    for lang, (vdir, spk, who, lic) in ASTERISK.items():
+    for lang, (_vdir, _spk, _who, lic) in ASTERISK.items():
         for pkg, what in ((f"asterisk-core-sounds-{lang}-wav", "audio (8 kHz 16-bit WAV)"),
                           (f"asterisk-core-sounds-{lang}", "transcripts: /usr/share/doc/"
                            f"asterisk-core-sounds-{lang}/core-sounds-{lang}.txt.gz")):
@@ -110,7 +110,7 @@ def deb_member(deb: Path, inner: str) -> bytes:
     return fetch.deb_read(deb, [inner])[inner]
 
 
-def build(cache: Path):
+def build(cache: Path):  # noqa: C901 - one pass over the sources, kept in reading order
     srcs = sources()
     paths = {}
     for s in srcs:
@@ -120,7 +120,7 @@ def build(cache: Path):
     clips, excluded = [], []
     import soundfile as sf
 
-    for lang, (vdir, spk, who, lic) in ASTERISK.items():
+    for lang, (vdir, spk, _who, _lic) in ASTERISK.items():
         wav_src, txt_src = f"asterisk-core-sounds-{lang}-wav", f"asterisk-core-sounds-{lang}"
         txt_inner = f"./usr/share/doc/asterisk-core-sounds-{lang}/core-sounds-{lang}.txt.gz"
         txt_gz = deb_member(paths[txt_src], txt_inner)
@@ -137,7 +137,7 @@ def build(cache: Path):
         names = [f"./usr/share/asterisk/sounds/{vdir}/{n}.wav" for n, _ in entries]
         blobs = fetch.deb_read(paths[wav_src], names, missing_ok=True)
         cands = []
-        for (name, t), inner in zip(entries, names):
+        for (name, t), inner in zip(entries, names, strict=False):
             why = None
             words = t.split()
             if inner not in blobs:
@@ -254,8 +254,8 @@ def make_split(clips: list[dict]) -> dict:
                                 f"{len(spk)} speakers")}
     test_clips = sorted((c for c in clips if c["speaker"] in langs[c["language"]]["test_speakers"]),
                         key=lambda c: c["id"])
-    dev_clips = sorted((c["id"] for c in clips
-                        if c["speaker"] in langs[c["language"]]["dev_speakers"]))
+    dev_clips = sorted(c["id"] for c in clips
+                        if c["speaker"] in langs[c["language"]]["dev_speakers"])
     return {
         "rule": "per language, speakers sorted by clip count (desc) then id, assigned "
                 "alternately test, dev, test, dev...; one-speaker languages go to test. "

@@ -218,7 +218,7 @@ def to_wav16_mono(blob: bytes, fmt) -> tuple[bytes, int, float]:
 
 # ---------------------------------------------------------------- main
 
-def main(argv=None) -> int:
+def main(argv=None) -> int:  # noqa: C901 - argument handling and one loop over the sources
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", default=None, help="cache directory (default $VERBATIM_REALSPEECH_"
                                                   f"CACHE or {DEFAULT_CACHE})")
