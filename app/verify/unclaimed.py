@@ -40,8 +40,10 @@ class UnclaimedOptions:
 
 
 def claim(segments: list[SegmentResult], words: list[Word], speech: SpeechMap, x: np.ndarray, asr,
-          lock: threading.Lock, lang: str, supported: set[str], options: UnclaimedOptions) -> None:
-    """Re-judge sentences called "not spoken" where unclaimed speech is (in place)."""
+          lock: threading.Lock, lang: str, supported: set[str], options: UnclaimedOptions,
+          usual: tuple[str, ...] = ("en", "es", "fr", "de", "it", "pt")) -> None:
+    """Re-judge sentences called "not spoken" where unclaimed speech is (in place). `usual`:
+    the languages an answer slips into (a cut-off word is "heard" as Russian, too)."""
     duration = len(x) / SR
     for i, seg in enumerate(segments):
         if seg.status != "truncated" or seg.start_s is not None:
@@ -63,7 +65,12 @@ def claim(segments: list[SegmentResult], words: list[Word], speech: SpeechMap, x
         if not lid:
             continue
         top, p = lid[0]
-        if top != lang and p >= options.other_lid:
+        prev = next((s for s in reversed(segments[:i]) if s.start_s is not None), None)
+        if not after and prev is not None and prev.status == "drifted" and prev.heard_language == top:
+            # the rest of the drift before it (its words' times are spread, not measured), then
+            # the audio ended: this sentence was not said
+            continue
+        if top != lang and p >= options.other_lid and top in usual:
             with lock:
                 heard = asr.decode_many(enc, n, [top])[top][1]
             seg.status, seg.heard, seg.heard_language, seg.confidence = "drifted", heard, top, CERTAIN

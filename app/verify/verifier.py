@@ -130,7 +130,7 @@ class Verifier:
         certainty.assign(report.segments, words, opt.certainty, call.drift_ear, call.drift_margin)
         if call.windows:
             unclaimed.claim(report.segments, words, speech, x, self.load(), self._verify_lock, lang,
-                            SUPPORTED, opt.unclaimed)
+                            SUPPORTED, opt.unclaimed, opt.usual_languages)
         report.words = [WordResult(w.span.text, w.span.start, w.span.end, str(w.status),  # type: ignore[arg-type]
                                    w.start, w.end) for w in words]
         if len(call.windows) > 1:

