@@ -22,7 +22,6 @@ _ABBREVIATIONS = {
 }
 # Realtime models sometimes leak special tokens such as <|endoftext|> into text.
 CONTROL_TOKEN_RE = re.compile(r"<\|[^|<>]{0,64}\|>")   # "<|…|>" tokens leaking into text
-_CONTROL_TOKEN_RE = CONTROL_TOKEN_RE
 
 # Raw word candidates: letters, digits and the symbols that are spoken ("@", "%", "&").
 _RAW_WORD_RE = re.compile(r"[\w@%&$€£#+'’.\-:,/]+")
@@ -42,7 +41,7 @@ class Span:
 
 def strip_control_tokens(text: str) -> str:
     """Remove leaked control tokens like '<|endoftext|>' and tidy the spaces they leave."""
-    cleaned = _CONTROL_TOKEN_RE.sub("", text)
+    cleaned = CONTROL_TOKEN_RE.sub("", text)
     if cleaned == text:
         return text
     return re.sub(r"[ \t]{2,}", " ", cleaned).strip()

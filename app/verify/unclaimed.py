@@ -41,7 +41,7 @@ class UnclaimedOptions:
 
 def claim(segments: list[SegmentResult], words: list[Word], speech: SpeechMap, x: np.ndarray, asr,
           lock: threading.Lock, lang: str, supported: set[str], options: UnclaimedOptions,
-          usual: tuple[str, ...] = ("en", "es", "fr", "de", "it", "pt")) -> None:
+          usual: tuple[str, ...]) -> None:
     """Re-judge sentences called "not spoken" where unclaimed speech is (in place). `usual`:
     the languages an answer slips into (a cut-off word is "heard" as Russian, too)."""
     duration = len(x) / SR
@@ -82,12 +82,11 @@ def claim(segments: list[SegmentResult], words: list[Word], speech: SpeechMap, x
 
 
 def _speech_span(speech: SpeechMap, a: float, b: float) -> tuple[float, float]:
-    frames = np.flatnonzero(speech.mask)
-    step = FRAME_S
-    inside = frames[(frames * step >= a) & (frames * step < b)]
+    t = np.flatnonzero(speech.mask) * FRAME_S
+    inside = t[(t >= a) & (t < b)]
     if not len(inside):
         return a, b
-    return float(inside[0] * step), float(min(b, (inside[-1] + 1) * step))
+    return float(inside[0]), float(min(b, inside[-1] + FRAME_S))
 
 
 def _mark(words: list[Word], si: int, a: float, b: float) -> None:

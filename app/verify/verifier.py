@@ -106,15 +106,15 @@ class Verifier:
             # only as much of the transcript as the audio could hold is listened for: time and
             # memory follow the audio's length, not the text's
             head = bounds.judged_end(sentences, duration, opt.bounds)
-            self._judge_text(report, transcript[:head], x, lang, source_language, speech)
-            bounds.append_not_spoken(report, transcript, sentences, head, lang)
             voiced = voiced_frames(x, opt)
+            self._judge_text(report, transcript[:head], x, voiced, lang, source_language, speech)
+            bounds.append_not_spoken(report, transcript, sentences, head, lang)
             bounds.hold_to_speech(report, speech, opt.bounds, lambda a, b: voiced_between(voiced, a, b))
         report.settle_verdict()
         report.elapsed_s = time.monotonic() - t0
         return report
 
-    def _judge_text(self, report: Report, transcript: str, x: np.ndarray, lang: str,
+    def _judge_text(self, report: Report, transcript: str, x: np.ndarray, voiced: np.ndarray, lang: str,
                     source_language: str | None, speech) -> None:
         """The recognizer's verdict on `transcript` (all of it the audio could hold)."""
         words, segments = self._transcript_words(transcript, lang)
@@ -122,7 +122,7 @@ class Verifier:
             return
         source = source_language if source_language and source_language != lang else None
         opt = self.options
-        call = Call(transcript, lang, source, x, voiced_frames(x, opt), words, segments, opt=opt)
+        call = Call(transcript, lang, source, x, voiced, words, segments, opt=opt)
         self._listen(call)
         report.segments = judge.judge(call, self._identify)
         if call.windows:
