@@ -120,4 +120,7 @@ async def test_ten_kilobytes_of_transcript_over_two_seconds_of_speech_through_gu
     r = await _through_guard(" ".join(["Hello there."] * 800), _speech("Hello there."), worker)
     assert r.status == "mismatch" and len(r.report.segments) == 800
     assert r.report.segments[0].status == "ok"
-    assert all(s.flagged for s in r.report.segments[1:])
+    assert all(s.status == "truncated" for s in r.report.segments[1:])
+    # past what 2 s could hold (< 20 sentences) the audio had ended: red on every CPU; a copy
+    # squeezed into the speech's last frames is red on AVX2 and amber on GENERIC
+    assert all(s.flagged for s in r.report.segments[20:])

@@ -63,11 +63,15 @@ def test_a_transcript_far_longer_than_the_audio_is_judged_only_as_far_as_the_aud
     report = verifier.verify(transcript, audio, said.sample_rate, "en")
     assert len(report.segments) == 800 and len(report.words) == 1600
     assert report.segments[0].status == "ok" and report.verdict == "mismatch"
-    assert all(s.status == "truncated" and s.flagged for s in report.segments[1:])
+    assert all(s.status == "truncated" for s in report.segments[1:])
     duration = len(audio) / said.sample_rate
     budget = duration * bounds.BoundsOptions().max_chars_per_s + bounds.BoundsOptions().slack_chars
     # the recognizer saw only the sentences the audio could hold, not 800
     assert judged and judged[0] <= 2 * (budget / len("Hello there. ") + 1)
+    # beyond them the audio had ended: red on every CPU. Among the few copies it did judge, one
+    # squeezed into the last frames of speech is red on AVX2 and amber on GENERIC: not asserted
+    head = judged[0] // 2
+    assert all(s.flagged for s in report.segments[head:])
 
 
 def test_the_budget_ends_at_a_sentence_end():
