@@ -114,6 +114,12 @@ def start_probe(make_config: Callable[[], ProviderConfig], timeout_s: float = DE
 
 
 # --- classifying a failure -------------------------------------------------------------------
+def explain_failure(config: ProviderConfig, exc: BaseException) -> ProbeResult:
+    """Why connecting with `config` failed, in the words Test connection uses (the window's
+    own connection errors too): `kind` says which setting to look at."""
+    return _failure(config, exc, 0.0)
+
+
 def _failure(config: ProviderConfig | None, exc: BaseException, elapsed: float) -> ProbeResult:
     key = config.key() if config is not None else None
     kind, status, message = _classify(config, exc)
@@ -239,4 +245,4 @@ def _scrub(text: str, key: str | None) -> str:
     return text
 
 
-__all__ = ["ProbeResult", "probe", "probe_blocking", "start_probe"]
+__all__ = ["ProbeResult", "explain_failure", "probe", "probe_blocking", "start_probe"]

@@ -44,6 +44,7 @@ from app.ui.window_layout import WindowLayout
 log = logging.getLogger(__name__)
 POLL_MS = 30   # ≥ 30 Hz highlight updates from the player clock
 ERROR_CAUSES_OF_A_REQUEST = ("input", "request", "connection")
+ERROR_ACTIONS = {"settings": "Open Settings…", "retry": "Retry"}
 
 
 
@@ -129,6 +130,7 @@ class MainWindow(WindowLayout, ModelLoading, WindowConnection, AnswerDisplay, Pl
         self.listener: Listener = _WindowListener(self)   # the pipeline reports through it
         self.stopped_stage: str | None = None
         self.error_cause: str | None = None
+        self._last_request: tuple[str, str, str] | None = None    # what Retry sends again
         self._phrase_baseline = ""     # the phrase box as last sent or loaded: anything else is a draft
         self._model_generation = 0     # progress from a replaced model's loader is ignored
         self._closed = False
@@ -194,18 +196,30 @@ class MainWindow(WindowLayout, ModelLoading, WindowConnection, AnswerDisplay, Pl
                 text = theme.STATUS[status].badge if status in theme.STATUS else status
         self.result.set_badge(status, text)
 
-    def show_error(self, message: str, cause: str = "request") -> None:
+    def show_error(self, message: str, cause: str = "request", action: str | None = None) -> None:
         """An inline error; `cause` says what makes it go away (a new request, new settings,
-        a model that loads)."""
+        a model that loads); `action` the button beside it that helps ("settings", "retry")."""
         log.warning("shown to user: %s", message)
         self.error_cause = cause
         self.error.show_message(message)
+        self.error_action.setText(ERROR_ACTIONS.get(action, ""))
+        self.error_action.setProperty("action", action or "")
+        self.error_action.setVisible(action in ERROR_ACTIONS)
         self.show_status(message, 8000)
 
     def clear_error(self, *causes: str) -> None:
         if not causes or self.error_cause in causes:
             self.error.hide()
+            self.error_action.hide()
             self.error_cause = None
+
+    def _error_action_clicked(self) -> None:
+        if self.error_action.property("action") == "settings":
+            self.open_settings()
+        elif self.error_action.property("action") == "retry" and self._last_request is not None \
+                and not self.request.active:
+            self.clear_error()
+            self.task = asyncio.ensure_future(self._translate(*self._last_request))
 
     def show_status(self, message: str, timeout_ms: int = 4000) -> None:
         """A temporary status-bar message, elided so it never runs into the permanent labels."""
@@ -223,12 +237,24 @@ class MainWindow(WindowLayout, ModelLoading, WindowConnection, AnswerDisplay, Pl
         self._offer_repair()
         if phase == "connecting" and self.pipeline is None:
             self.set_badge("connecting")
+        elif phase == "failed":
+            self._settle_failed()
         elif phase == "stopped":
             self.set_badge("stopped", {"connecting": "Stopped before connecting",
                                        "streaming": "Stopped — answer incomplete",
                                        "verifying": "Stopped — not checked",
                                        "repairing": "Stopped — not repaired"}.get(self.stopped_stage or "",
                                                                                    "Stopped"))
+
+    def _settle_failed(self) -> None:
+        """A failed request: the answer shown keeps its own badge and stays playable (a
+        failure before any answer arrived is not that answer's); with none, say what failed."""
+        u = self.utterance
+        if u is None:
+            self.set_badge("failed", "Not connected" if self.error_cause == "connection" else "Failed")
+            return
+        self.set_badge(u.status)
+        self.player_bar.set_enabled(len(u.audio) > 0)
 
     # --- actions -----------------------------------------------------------------------
     def swap_languages(self) -> None:
@@ -297,7 +323,8 @@ class MainWindow(WindowLayout, ModelLoading, WindowConnection, AnswerDisplay, Pl
             self.show_error(str(exc), cause="input")
             return
         self.clear_error(*ERROR_CAUSES_OF_A_REQUEST)
-        self.task = asyncio.ensure_future(self._translate(text, self.source.code(), self.target.code()))
+        self._last_request = (text, self.source.code(), self.target.code())
+        self.task = asyncio.ensure_future(self._translate(*self._last_request))
 
     def stop(self) -> None:
         """Stop / Esc: cancel whatever runs (connecting, answer, check, repair) and the audio."""
@@ -342,9 +369,9 @@ class MainWindow(WindowLayout, ModelLoading, WindowConnection, AnswerDisplay, Pl
             self.show_error(str(exc), cause="input")
         except Exception as exc:
             log.exception("translation failed")
+            self.set_connection("not connected")
+            self.show_error(f"Translation failed: {exc}", cause="request", action="retry")
             self.request.advance("failed")
-            self.show_error(f"Translation failed: {exc}", cause="request")
-            self.set_connection("disconnected")
         else:
             self.request.advance("done")
             if u is self.utterance:
@@ -375,6 +402,8 @@ class MainWindow(WindowLayout, ModelLoading, WindowConnection, AnswerDisplay, Pl
         if self._has_key():
             self.first_run_hint.dismiss()      # the key it asked for is there
         self.clear_error("connection", "request", "input")
+        if self.utterance is None and self.badge.property("status") == "failed":
+            self.set_badge("idle")      # "Not connected" was about the old settings
         if new.verifier_model != old.verifier_model:
             self.reload_verifier()
         asyncio.ensure_future(self.reset_connection())

@@ -22,7 +22,7 @@ class WindowConnection:
         status = self.services.status()
         problem = self._connection_problem(status)
         if problem:
-            self.show_error(problem, cause="connection")
+            self.show_error(problem, cause="connection", action="settings")
             return None
         client = await self._connect(status)
         if client is None:
@@ -60,12 +60,24 @@ class WindowConnection:
         except Exception as exc:
             log.exception("connect failed")
             self.set_connection("not connected")
-            self.show_error(f"Could not connect to {where}: {exc}", cause="connection")
+            message, action = self._connect_failure(status, where, client, exc)
+            self.show_error(message, cause="connection", action=action)
             return None
         self.client = client
         self.set_connection("connected")
         return client
 
+
+    def _connect_failure(self, status, where: str, client, exc: BaseException) -> tuple[str, str]:
+        """What the window says when connecting failed, and the action that helps: the
+        words of Test connection for a service (the setting to check), Retry for the engine."""
+        if status.provider == "local" or client is None:
+            return f"Could not connect to {where}: {exc}", "retry"
+        from app.realtime import probe
+
+        result = probe.explain_failure(client.config, exc)
+        action = "retry" if result.kind in (probe.TIMEOUT, probe.RATE_LIMITED, probe.ERROR) else "settings"
+        return result.message.removeprefix("✗ "), action
 
     async def _verifier_or_none(self):
         try:   # off the Qt thread: it may still be importing app.verify at start

@@ -53,8 +53,7 @@ class WindowLayout:
         self.phrase_tools = self._build_phrase_tools()
         outer.addWidget(self.phrase_tools)
         outer.addLayout(self._build_request_row())
-        self.error = Banner("error", self)
-        outer.addWidget(self.error)
+        outer.addLayout(self._build_error_row())
         self.result = self._build_result_pane()
         outer.addWidget(self.result, 1)
 
@@ -108,6 +107,18 @@ class WindowLayout:
         self.translate_button.setToolTip("Translate and speak (Ctrl+Enter)")
         self.translate_button.clicked.connect(self.translate_clicked)
         row.addWidget(self.translate_button, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        return row
+
+    def _build_error_row(self) -> QHBoxLayout:
+        """The error banner and, beside it, the one action that helps (Open Settings, Retry)."""
+        row = QHBoxLayout()
+        self.error = Banner("error", self)
+        row.addWidget(self.error, 1)
+        self.error_action = QPushButton(self)
+        self.error_action.setObjectName("errorAction")
+        self.error_action.clicked.connect(self._error_action_clicked)
+        self.error_action.hide()
+        row.addWidget(self.error_action, 0, Qt.AlignmentFlag.AlignTop)
         return row
 
     def _build_result_pane(self) -> ResultPane:

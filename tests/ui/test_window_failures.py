@@ -1,0 +1,78 @@
+"""Every failure lands in a settled state with a human message and the action that helps,
+and leaves nothing stale behind (issue 24): through the real window, on 127.0.0.1 only."""
+
+import socket
+
+from tests.helpers import SessionSecrets, run, until
+from tests.ui.test_window_first_use import settings_like
+
+
+def refused_endpoint() -> str:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()                                   # nothing listens there: refused at once
+    return f"https://127.0.0.1:{port}"
+
+
+def azure_window(make_window, endpoint):
+    secrets = SessionSecrets()
+    secrets.set("azure", "test-key")
+    return make_window(secrets=secrets, provider="azure", endpoint=endpoint, model="dep")
+
+
+def test_a_failed_connection_settles_with_a_human_message_and_a_way_to_settings(make_window, qtbot, loop):
+    endpoint = refused_endpoint()
+    w = azure_window(make_window, endpoint)
+    w.phrase.setPlainText("Hello.")
+    w.translate_clicked()
+    run(loop, until(lambda: w.task.done(), timeout=60))
+    assert w.request.phase == "failed"
+    assert w.badge.property("status") == "failed" and "Connecting" not in w.badge.text()
+    assert "Not connected" in w.badge.text()
+    text = w.error.text()
+    assert endpoint.removeprefix("https://") in text and "connection refused" in text
+    assert "Errno" not in text and "Connect call failed" not in text
+    assert w.error_action.isVisible() and w.error_action.text() == "Open Settings…"
+    assert w.connection_label.text() == "not connected"
+    w.apply_settings(settings_like(w, provider="local"))      # back to the engine: nothing stale
+    assert not w.error.isVisible() and not w.error_action.isVisible()
+    assert w.badge.property("status") == "idle" and "Connecting" not in w.badge.text()
+
+
+def test_a_failed_request_leaves_the_previous_answer_playable_with_its_own_badge(make_window, qtbot, loop):
+    w = make_window()
+    u = run(loop, w.translate_now("Good morning.", "en", "en"))
+    assert u is not None and w.player_bar.play_button.isEnabled()
+    before = w.badge.text()
+    secrets = w.services.secrets
+    secrets.set("azure", "test-key")
+    w.apply_settings(settings_like(w, provider="azure", endpoint=refused_endpoint(), model="dep"))
+    w.phrase.setPlainText("Good evening.")
+    w.translate_clicked()
+    run(loop, until(lambda: w.task.done(), timeout=60))
+    assert w.request.phase == "failed" and w.error.isVisible()
+    assert w.utterance is u and w.badge.text() == before         # the answer shown keeps its own state
+    assert w.player_bar.play_button.isEnabled()
+
+
+def test_retry_is_offered_when_the_engine_could_not_start_and_it_retries(make_window, qtbot, loop, monkeypatch):
+    w = make_window()
+    calls = []
+    real = w.services.make_client
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("voices still loading")
+        return real()
+
+    monkeypatch.setattr(w.services, "make_client", flaky)
+    w.phrase.setPlainText("Hello there.")
+    w.translate_clicked()
+    run(loop, until(lambda: w.task.done(), timeout=60))
+    assert w.request.phase == "failed" and w.error_action.text() == "Retry"
+    w.error_action.click()
+    run(loop, until(lambda: w.task.done() and w.request.phase == "done", timeout=60))
+    assert w.utterance is not None and w.utterance.transcript == "Hello there."
+    assert not w.error.isVisible() and not w.error_action.isVisible()
