@@ -44,7 +44,7 @@ class AnswerDisplay:
         if len(times) != len(self.transcript.words()):
             times = estimate_word_times(u.transcript, u.duration_s or None)
         self.transcript.set_word_times(times)
-        self.result.show_flags(report)
+        self.result.show_flags(report, repaired_from=u.original_report if u.status == "repaired" else None)
         self.set_badge(u.status)
         self._offer_repair()
 

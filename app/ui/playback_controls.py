@@ -48,10 +48,18 @@ class PlaybackControls:
         report = u.original_report if original else u.report
         self.player_bar.compare_button.setText("Hear repaired" if original else "Hear original")
         self.player.load(audio, u.sample_rate)
-        if report is not None:
+        if original and report is not None:
+            # what plays is the original: its flags, its reasons and a badge that says so
             self.transcript.set_report(report)
             self.transcript.set_word_times([(w.start_s, w.end_s) if w.start_s is not None else None
                                             for w in report.words])
+            self.result.show_flags(report)
+            n, total = len(report.flagged_segments), len(report.segments)
+            self.set_badge("mismatch" if n else "match",
+                           f"Original — audio differs: {n} of {total} sentence{'s' if total != 1 else ''}"
+                           if n else "Original — audio matches")
+        elif not original and u.report is not None:
+            self.apply_report(u)
         self.replay()
 
     def tick(self) -> None:

@@ -79,8 +79,8 @@ class ResultPane(QWidget):
             self.badge.setStyleSheet(theme.badge_style(status))
         for i in range(self.flags.count()):
             item = self.flags.item(i)
-            doubt = item.data(Qt.ItemDataRole.UserRole + 1) == "doubt"
-            item.setForeground(QColor(theme.DOUBT_TEXT if doubt else theme.FLAG_TEXT))
+            kind = item.data(Qt.ItemDataRole.UserRole + 1)
+            item.setForeground(QColor({"doubt": theme.DOUBT_TEXT, "repaired": theme.OK}.get(kind, theme.FLAG_TEXT)))
 
     def _write_legend(self) -> None:
         text = (f"<span style='color:{theme.FLAG_TEXT}'>✂ <s>not spoken</s> &nbsp; "
@@ -100,9 +100,11 @@ class ResultPane(QWidget):
         self.badge.setProperty("status", status)
         self.badge.setVisible(bool(text))
 
-    def show_flags(self, report) -> None:
+    def show_flags(self, report, repaired_from=None) -> None:
         """One row per flagged sentence (red) and per sentence that may differ (amber; click:
-        hear it), and the legend when there are any."""
+        hear it), and the legend when there are any. `repaired_from`: the report before a
+        repair, whose differing sentences the repair fixed are listed too (green), so what was
+        wrong is still said after the audio was mended."""
         self.flags.clear()
         for seg in report.differing_segments:
             glyph = theme.look(seg.status).glyph or "!"
@@ -115,13 +117,21 @@ class ResultPane(QWidget):
                             "It is not repaired on its own; use Repair audio if it is wrong.")
             item.setForeground(QColor(theme.DOUBT_TEXT if seg.doubtful else theme.FLAG_TEXT))
             self.flags.addItem(item)
+        fixed = _fixed_by_repair(report, repaired_from)
+        for seg in fixed:
+            item = QListWidgetItem(f"↻  Sentence {seg.index + 1} — re-voiced; at first it was "
+                                   f"{describe_segment(seg, repaired_from)}")
+            item.setData(Qt.ItemDataRole.UserRole, _start_in(report, seg.index))
+            item.setData(Qt.ItemDataRole.UserRole + 1, "repaired")
+            item.setToolTip(f"{seg.text}\n\nRepaired: the audio now says this sentence (Compare plays the original).")
+            item.setForeground(QColor(theme.OK))
+            self.flags.addItem(item)
         rows = sum(self.flags.sizeHintForRow(i) for i in range(min(self.flags.count(), 4)))
         self.flags.setMaximumHeight(max(24, rows + 2 * self.flags.frameWidth() + 4))   # no empty band
-        shown = bool(report.differing_segments)
-        self.flags.setVisible(shown)
+        self.flags.setVisible(bool(report.differing_segments or fixed))
         self._legend_doubt = bool(report.doubtful_segments)
         self._write_legend()
-        self.legend.setVisible(shown)
+        self.legend.setVisible(bool(report.differing_segments))
 
     def hide_flags(self) -> None:
         self.flags.clear()
@@ -132,3 +142,16 @@ class ResultPane(QWidget):
         t = item.data(Qt.ItemDataRole.UserRole)
         if t is not None:
             self.seek_requested.emit(max(0.0, float(t) - 0.5))
+
+
+def _fixed_by_repair(report, before) -> list:
+    """Sentences that differed before a repair and are spoken as written now."""
+    if before is None:
+        return []
+    now = {seg.index: seg for seg in report.segments}
+    return [seg for seg in before.differing_segments if seg.index in now and now[seg.index].status == "ok"]
+
+
+def _start_in(report, index: int):
+    seg = next((s for s in report.segments if s.index == index), None)
+    return seg.start_s if seg is not None else None

@@ -76,3 +76,50 @@ def test_retry_is_offered_when_the_engine_could_not_start_and_it_retries(make_wi
     run(loop, until(lambda: w.task.done() and w.request.phase == "done", timeout=60))
     assert w.utterance is not None and w.utterance.transcript == "Hello there."
     assert not w.error.isVisible() and not w.error_action.isVisible()
+
+
+# --- Compare and the repaired badge tell the truth ---------------------------------------------
+
+def repaired_answer():
+    from app.core.report import Report, SegmentResult
+    from app.core.utterance import RepairAttempt
+    from tests.helpers import utterance
+
+    u = utterance("Please send it to support. That's the best one.", "Envíalo a soporte. Es la mejor.", 2.0)
+    first, second = "Please send it to support.", "That's the best one."
+    before = Report("mismatch", "en", 1.0, [
+        SegmentResult(0, first, 0, len(first), "ok", 0.0, 1.0),
+        SegmentResult(1, second, len(first) + 1, len(u.transcript), "truncated")])
+    after = Report("match", "en", 2.0, [
+        SegmentResult(0, first, 0, len(first), "ok", 0.0, 1.0),
+        SegmentResult(1, second, len(first) + 1, len(u.transcript), "ok", 1.0, 2.0)])
+    u.original_audio = u.audio[:24000].copy()
+    u.original_report, u.report = before, after
+    u.repairs.append(RepairAttempt(number=1, strategy="revoice", verdict="match"))
+    assert u.status == "repaired"
+    return u
+
+
+def flag_rows(w):
+    return [w.flags.item(i).text() for i in range(w.flags.count())]
+
+
+def test_a_repaired_answer_says_what_was_wrong_and_compare_says_what_plays(make_window, qtbot):
+    w = make_window()
+    u = repaired_answer()
+    w.show_utterance(u)
+    assert w.badge.text().endswith("Repaired — audio matches")
+    rows = flag_rows(w)
+    assert len(rows) == 1 and "Sentence 2" in rows[0] and "re-voiced" in rows[0] and "not spoken" in rows[0]
+    assert w.flags.isVisible() and not w.legend.isVisible()      # nothing is red now
+
+    w.player_bar.compare_button.click()                            # hear the original
+    assert w.player.duration_s == 1.0
+    assert w.badge.property("status") == "mismatch"
+    assert "Original — audio differs: 1 of 2 sentences" in w.badge.text()
+    rows = flag_rows(w)
+    assert len(rows) == 1 and "not spoken" in rows[0] and "re-voiced" not in rows[0] and w.legend.isVisible()
+
+    w.player_bar.compare_button.click()                            # back to the repaired audio
+    assert w.player.duration_s == 2.0
+    assert w.badge.text().endswith("Repaired — audio matches") and "re-voiced" in flag_rows(w)[0]
