@@ -21,6 +21,7 @@ MAIN_WINDOW = (
     ("target", "Translate to", "The language of the translation"),
     ("settings_button", "Settings", "Provider, API key, voice, repair (Ctrl+,)"),
     ("notice_settings", "Open Settings to add an API key", ""),
+    ("error_action", "What helps with this error", "Open Settings, or Retry the request"),
     ("transcript", "Translation transcript", "Each word is highlighted as it is heard; words the audio "
                                              "did not say are marked red"),
     ("flags", "Sentences the audio did not say, or may not have said",
@@ -68,7 +69,7 @@ GUARD_VIEW = (
 # so Shift+Tab from the phrase reaches the language bar.
 MAIN_TAB_ORDER = (
     "phrase", "translate_button", "phrase_tools.listen_button", "phrase_tools.clear_button",
-    "result.copy_button", "transcript", "flags", "player_bar.play_button", "player_bar.replay_button",
+    "error_action", "result.copy_button", "transcript", "flags", "player_bar.play_button", "player_bar.replay_button",
     "player_bar.slider", "player_bar.compare_button",
     "history_panel.search", "history_panel.list", "history_panel.notice_button",
     "history_panel.replay_button", "history_panel.export_button", "history_panel.delete_button",

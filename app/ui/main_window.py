@@ -48,6 +48,16 @@ ERROR_ACTIONS = {"settings": "Open Settings…", "retry": "Retry"}
 
 
 
+def _what_is_missing(u: Utterance) -> str:
+    """For an answer cut off mid-stream: how much arrived, so the user knows what is missing."""
+    if u.state != "incomplete":
+        return ""
+    if not len(u.audio):
+        return "The answer arrived as text only, with no audio; Retry asks again."
+    return (f"Only {u.duration_s:.1f} s of audio arrived and the transcript may stop short; "
+            "Retry asks again.")
+
+
 class _WindowListener(Listener):
     """Pipeline progress -> window. The pipeline calls it from the event loop's thread, which
     under qasync is the Qt thread (history saves on the disk thread report back through the
@@ -107,7 +117,11 @@ class _WindowListener(Listener):
         self.w.history_changed(u)
 
     def on_error(self, u, message):
-        self.w.show_error(message, cause="request")
+        w = self.w
+        if w.client is not None and not w.client.connected:
+            w.set_connection("not connected")      # the socket dropped: say so, not "connected"
+        what = _what_is_missing(u)
+        w.show_error(f"{message} {what}".strip() if what else message, cause="request", action="retry")
 
 
 class MainWindow(WindowLayout, ModelLoading, WindowConnection, AnswerDisplay, PlaybackControls,
@@ -130,7 +144,7 @@ class MainWindow(WindowLayout, ModelLoading, WindowConnection, AnswerDisplay, Pl
         self.listener: Listener = _WindowListener(self)   # the pipeline reports through it
         self.stopped_stage: str | None = None
         self.error_cause: str | None = None
-        self._last_request: tuple[str, str, str] | None = None    # what Retry sends again
+        self._last_request: tuple | None = None    # what Retry sends again
         self._phrase_baseline = ""     # the phrase box as last sent or loaded: anything else is a draft
         self._model_generation = 0     # progress from a replaced model's loader is ignored
         self._closed = False
@@ -192,6 +206,9 @@ class MainWindow(WindowLayout, ModelLoading, WindowConnection, AnswerDisplay, Pl
                 m = len(u.report.doubtful_segments)
                 text = (f"{theme.STATUS[status].badge} — {m} sentence{'s' if m != 1 else ''} "
                         "may differ (unsure)")
+            elif status == "incomplete" and u is not None:
+                text = (f"{theme.STATUS[status].badge} — "
+                        + (f"audio stopped at {u.duration_s:.1f} s" if len(u.audio) else "no audio"))
             else:
                 text = theme.STATUS[status].badge if status in theme.STATUS else status
         self.result.set_badge(status, text)
@@ -204,6 +221,8 @@ class MainWindow(WindowLayout, ModelLoading, WindowConnection, AnswerDisplay, Pl
         self.error.show_message(message)
         self.error_action.setText(ERROR_ACTIONS.get(action, ""))
         self.error_action.setProperty("action", action or "")
+        if action in ERROR_ACTIONS:
+            self.error_action.setAccessibleName(ERROR_ACTIONS[action])   # what a screen reader says
         self.error_action.setVisible(action in ERROR_ACTIONS)
         self.show_status(message, 8000)
 
@@ -323,8 +342,7 @@ class MainWindow(WindowLayout, ModelLoading, WindowConnection, AnswerDisplay, Pl
             self.show_error(str(exc), cause="input")
             return
         self.clear_error(*ERROR_CAUSES_OF_A_REQUEST)
-        self._last_request = (text, self.source.code(), self.target.code())
-        self.task = asyncio.ensure_future(self._translate(*self._last_request))
+        self.task = asyncio.ensure_future(self._translate(text, self.source.code(), self.target.code()))
 
     def stop(self) -> None:
         """Stop / Esc: cancel whatever runs (connecting, answer, check, repair) and the audio."""
@@ -348,6 +366,7 @@ class MainWindow(WindowLayout, ModelLoading, WindowConnection, AnswerDisplay, Pl
 
     async def _translate(self, text: str, source: str, target: str, metadata=None) -> Utterance | None:
         self.stopped_stage = None
+        self._last_request = (text, source, target, metadata)
         self._phrase_baseline = self.phrase.toPlainText()
         self.request.advance("connecting")
         try:
@@ -373,6 +392,8 @@ class MainWindow(WindowLayout, ModelLoading, WindowConnection, AnswerDisplay, Pl
             self.show_error(f"Translation failed: {exc}", cause="request", action="retry")
             self.request.advance("failed")
         else:
+            if self.client is not None and self.client.connected:
+                self.set_connection("connected")     # the client reconnected after a drop
             self.request.advance("done")
             if u is self.utterance:
                 self.set_badge(u.status)

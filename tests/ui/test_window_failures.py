@@ -123,3 +123,23 @@ def test_a_repaired_answer_says_what_was_wrong_and_compare_says_what_plays(make_
     w.player_bar.compare_button.click()                            # back to the repaired audio
     assert w.player.duration_s == 2.0
     assert w.badge.text().endswith("Repaired — audio matches") and "re-voiced" in flag_rows(w)[0]
+
+
+# --- an answer cut off mid-stream ---------------------------------------------------------------
+
+def test_a_dropped_answer_says_what_is_missing_offers_retry_and_is_not_connected(make_window, qtbot, loop):
+    import json
+
+    w = make_window()
+    fault = {"verbatim_fault": json.dumps({"drop_after_deltas": 3})}
+    long = "The train to the airport leaves from platform four at half past nine in the morning."
+    u = run(loop, w.translate_now(long, "en", "en", metadata=fault))
+    assert u is not None and u.state == "incomplete" and len(u.audio) > 0
+    assert "Incomplete answer — audio stopped at" in w.badge.text()
+    assert "s of audio arrived" in w.error.text() and w.error_action.text() == "Retry"
+    assert w.connection_label.text() == "not connected"
+    w._last_request = (long, "en", "en", None)       # Retry asks again (here without the fault)
+    w.error_action.click()
+    run(loop, until(lambda: w.task.done() and not w.request.active, timeout=60))
+    assert w.utterance is not u and w.utterance.state == "complete" and w.utterance.transcript == long
+    assert not w.error.isVisible() and w.connection_label.text() == "connected"
