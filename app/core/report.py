@@ -164,6 +164,10 @@ def _describe_status(seg: SegmentResult, report: Report) -> str:
             return f"not spoken — audio ended at {report.audio_duration_s:.1f} s"
         return f"cut short — audio ended at {report.audio_duration_s:.1f} s before the end of this sentence"
     if seg.status == "drifted":
+        # the recognizer's words in a language it was not decoding are garble: quote what the
+        # transcript says, and name the language heard instead
         lang = language_name(seg.heard_language)
-        return f"spoken in {lang}: {_quote(seg.heard)}" if seg.heard else f"spoken in {lang}"
+        expected = language_name(report.language) if report.language and report.language != "auto" else ""
+        instead = f" instead of {expected}" if expected and expected != lang else ""
+        return f"spoken in {lang}{instead}: {_quote(seg.text)}" if seg.text.strip() else f"spoken in {lang}{instead}"
     return f"spoken differently: {_quote(seg.heard)}" if seg.heard else "spoken differently"

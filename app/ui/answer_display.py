@@ -97,6 +97,8 @@ class AnswerDisplay:
         if u is None:
             return
         self.show_utterance(u)
+        # an error about an earlier request does not belong over this entry
+        self.clear_error("input", "request", "connection")
         draft = self.phrase.toPlainText()
         if not draft.strip() or draft == self._phrase_baseline:
             self.phrase.setPlainText(u.input_text)

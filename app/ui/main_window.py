@@ -201,11 +201,14 @@ class MainWindow(WindowLayout, ModelLoading, WindowConnection, AnswerDisplay, Pl
                 text = f"Audio differs: {n} of {total} sentence{'s' if total != 1 else ''}"
                 if u.report.doubtful_segments:
                     text += f", {len(u.report.doubtful_segments)} may differ"
-            elif status in ("match", "repaired") and u is not None and u.report is not None \
-                    and u.report.uncertain:
-                m = len(u.report.doubtful_segments)
-                text = (f"{theme.STATUS[status].badge} — {m} sentence{'s' if m != 1 else ''} "
-                        "may differ (unsure)")
+            elif status in ("match", "repaired") and u is not None and u.report is not None:
+                text = theme.STATUS[status].badge
+                if u.meta.get("read_back"):
+                    # a ✓ beside untranslated text must not read as "translated": say what matched
+                    text = "Read back, " + text[0].lower() + text[1:]
+                if u.report.uncertain:
+                    m = len(u.report.doubtful_segments)
+                    text += f" — {m} sentence{'s' if m != 1 else ''} may differ (unsure)"
             elif status == "incomplete" and u is not None:
                 text = (f"{theme.STATUS[status].badge} — "
                         + (f"audio stopped at {u.duration_s:.1f} s" if len(u.audio) else "no audio"))

@@ -143,3 +143,45 @@ def test_a_dropped_answer_says_what_is_missing_offers_retry_and_is_not_connected
     run(loop, until(lambda: w.task.done() and not w.request.active, timeout=60))
     assert w.utterance is not u and w.utterance.state == "complete" and w.utterance.transcript == long
     assert not w.error.isVisible() and w.connection_label.text() == "connected"
+
+
+# --- nothing stale, and words that say what happened -------------------------------------------
+
+def test_an_error_about_a_request_goes_when_a_history_entry_is_opened(make_window, qtbot):
+    from tests.helpers import utterance
+
+    w = make_window()
+    a = utterance("Thanks.", "Gracias.")
+    w.services.store().save(a)
+    w.history_panel.refresh()
+    w.show_error("Translation failed: the server closed the connection", cause="request", action="retry")
+    w.history_panel.select(a.id)
+    assert w.utterance.id == a.id and not w.error.isVisible() and not w.error_action.isVisible()
+    w.show_error("History is unavailable, this answer will not be saved: disk full", cause="history")
+    w.history_panel.select(a.id)
+    assert w.error.isVisible()          # still true whatever entry is shown
+
+
+def test_a_read_back_answer_says_it_was_read_back_beside_the_tick(make_window, qtbot):
+    from app.core.report import Report, SegmentResult
+    from tests.helpers import utterance
+
+    w = make_window()
+    u = utterance("Where is the station?", "Where is the station?")
+    u.report = Report("match", "en", 1.0, [SegmentResult(0, u.transcript, 0, len(u.transcript), "ok", 0.0, 1.0)])
+    u.meta["read_back"] = True
+    w.show_utterance(u)
+    assert w.badge.text() == "✓ Read back, audio matches the transcript"
+    del u.meta["read_back"]
+    w.show_utterance(u)
+    assert w.badge.text() == "✓ Audio matches the transcript"
+
+
+def test_a_drift_reason_quotes_the_transcript_and_names_the_languages():
+    from app.core.report import Report, SegmentResult, describe_segment
+
+    seg = SegmentResult(0, "Please send it to soporte@miempresa.com.", 0, 40, "drifted", 0.0, 2.0,
+                        heard="a robaamiempreza.com", heard_language="es")
+    text = describe_segment(seg, Report("mismatch", "en", 2.0, [seg]))
+    assert text == "spoken in Spanish instead of English: ‘Please send it to soporte@miempresa.com.’"
+    assert "robaamiempreza" not in text
