@@ -79,6 +79,7 @@ class SettingsDialog(QDialog):
         self._buttons(lay)
         self._connect_fields()
         self._name_controls()
+        self._align_label_columns()
         self._provider_changed()
 
     # --- building the dialog, one group at a time ---------------------------------------------
@@ -192,6 +193,18 @@ class SettingsDialog(QDialog):
         lay.addWidget(self.advanced)
         self.advanced.setVisible(False)
 
+    def _align_label_columns(self) -> None:
+        """One label column for every group, so the fields of all groups start at one x."""
+        labels = []
+        for form in self.findChildren(QFormLayout):
+            for row in range(form.rowCount()):
+                item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+                if item is not None and isinstance(item.widget(), QLabel):
+                    labels.append(item.widget())
+        width = max((label.sizeHint().width() for label in labels), default=0)
+        for label in labels:
+            label.setMinimumWidth(width)
+
     def _buttons(self, lay: QVBoxLayout) -> None:
         self.problem = QLabel(self)
         self.problem.setObjectName("error")
@@ -284,6 +297,10 @@ class SettingsDialog(QDialog):
         self.test_result.style().unpolish(self.test_result)
         self.test_result.style().polish(self.test_result)
         self.test_result.show()
+        # a wrapped label in a form is sized for one line until asked: give it all its lines
+        self.test_result.setMinimumHeight(self.test_result.heightForWidth(max(1, self.test_result.width())))
+        self.layout().activate()
+        self.resize(self.width(), max(self.height(), self.sizeHint().height()))
 
     def _forget_test(self, *_args) -> None:
         if self._probe is None and self.test_result.isVisible():
@@ -313,6 +330,10 @@ class SettingsDialog(QDialog):
             self.provider_note.setText(f"⚠ No API key is stored for {self.provider.currentText()}: "
                                        "paste it below, or nothing can be translated.")
             self.provider_note.setStyleSheet(f"color: {theme.colors().warn};")
+        elif p in ("openai", "azure") and self.key.text().strip():
+            # typing the key replaces the warning in place: the fields below do not jump
+            self.provider_note.setText(f"The key for {self.provider.currentText()} is stored when you save.")
+            self.provider_note.setStyleSheet("")
         elif p == "local":
             self.provider_note.setText("Runs on this computer: reads text back aloud, and translates only "
                                        "when an offline translator is installed.")
