@@ -58,8 +58,16 @@ def snippets(url: str) -> str:
     """What an app changes to go through Guard, one line per SDK."""
     root = url[: -len("/v1")] if url.endswith("/v1") else url
     return (f'Python:  AsyncOpenAI(websocket_base_url="{url}")\n'
-            f'Azure:   AsyncAzureOpenAI(azure_endpoint=..., api_version=..., websocket_base_url="{root}/openai")\n'
+            f'Azure:   AsyncAzureOpenAI(azure_endpoint=..., api_version=...,\n'
+            f'                          websocket_base_url="{root}/openai")\n'
             f"Node:    new OpenAI({{ baseURL: '{url.replace('ws', 'http', 1)}' }})   (needs wss: see README)")
+
+
+SNIPPET_LINES = 4
+INTRO = ("<b>Verbatim Guard</b> sits between your own Realtime app and the service. Point your app "
+         "at the address below: Guard passes everything through, checks that each spoken answer says "
+         "its transcript, and in <i>Repair</i> mode re-voices what the audio left out or said in the "
+         "wrong language, so the audio your app receives says its transcript.")
 
 
 class _Bridge(QObject):
@@ -106,6 +114,8 @@ class GuardView(QWidget):
     # --- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
         lay = QVBoxLayout(self)
+        self.intro = QLabel(INTRO, objectName="guard_intro", wordWrap=True)
+        lay.addWidget(self.intro)
         lay.addLayout(self._connection_form())
         self.error = QLabel(objectName="error", wordWrap=True)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -165,9 +175,9 @@ class GuardView(QWidget):
         font.setFamily("monospace")
         font.setStyleHint(font.StyleHint.Monospace)
         self.snippets.setFont(font)
-        # three whole lines plus the horizontal scroll bar the long ones need
+        # every line whole, plus room for a horizontal scroll bar in a narrow window
         doc_margin = int(self.snippets.document().documentMargin())
-        self.snippets.setFixedHeight(self.snippets.fontMetrics().lineSpacing() * 3 + 2 * doc_margin
+        self.snippets.setFixedHeight(self.snippets.fontMetrics().lineSpacing() * SNIPPET_LINES + 2 * doc_margin
                                      + 2 * self.snippets.frameWidth()
                                      + self.snippets.horizontalScrollBar().sizeHint().height() + 2)
         return self.snippets

@@ -123,3 +123,16 @@ def test_verdict_rows_recolour_when_light_and_dark_switch(app_state, make_window
     colour = [item.foreground(1).color().name() for item in view.responses()]
     assert colour == [theme.DARK.flag_text, theme.DARK.ok]
     assert theme.DARK.flag_text != theme.LIGHT.flag_text
+
+
+def test_the_guard_view_says_what_guard_is_and_shows_its_snippets_whole(make_window, qtbot, loop):
+    w = make_window()
+    view = w.open_guard()
+    start(view, loop)
+    qtbot.wait(50)
+    assert view.intro.isVisible() and "between your own Realtime app" in view.intro.text()
+    box = view.snippets
+    assert view.guard.url in box.toPlainText()
+    assert box.horizontalScrollBar().maximum() == 0, "a snippet is cut off at the right"
+    assert box.verticalScrollBar().maximum() == 0, "a snippet line is hidden below"
+    view.shutdown()
