@@ -28,6 +28,7 @@ from app.core.settings import Settings
 from app.core.timing import estimate_word_times
 from app.core.utterance import Utterance
 from app.pipeline import InputError, Listener, Pipeline, check_input
+from app.pipeline.connection import play_repaired_now
 from app.pipeline.services import Services
 from app.pipeline.state import RequestState
 from app.ui import appearance, theme
@@ -96,9 +97,7 @@ class _WindowListener(Listener):
     def on_report(self, u):
         if u is self.w.utterance:
             self.w.apply_report(u)
-            if u.status == "repaired" and not u.meta.get("repair_played"):
-                # the audio now says the transcript: that is what the user should hear
-                u.meta["repair_played"] = True
+            if play_repaired_now(u):
                 self.w.player.load(u.audio, u.sample_rate)
                 self.w.transcript.reset_position()
                 self.w.player.play()
