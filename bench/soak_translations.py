@@ -35,13 +35,8 @@ PHRASES = (
     "My flight was cancelled. Is there another one tomorrow morning?",
     "Please send the report to the support team before Friday. That is the best way.",
 )
-FAULTS = (
-    None,
-    {"truncate_after": 1},
-    None,
-    {"drift": [{"sentence": 0, "language": "es", "text": "Exacto,", "replace": "Exactly,"}]},
-    None,
-)
+# one request in three plain; every phrase meets every fault over 15 requests
+FAULTS = (None, {"truncate_after": 1}, {"drift": [{"sentence": 0, "language": "es"}]})
 
 
 def rss_mb() -> float:
@@ -74,7 +69,7 @@ async def soak(w, app, args, out_dir: Path) -> dict:
     while done < args.translations or time.monotonic() - start < args.minutes * 60:
         i = done
         text = PHRASES[i % len(PHRASES)]
-        fault = FAULTS[(i // len(PHRASES)) % len(FAULTS)] if i % 3 == 1 else None
+        fault = FAULTS[i % len(FAULTS)]
         metadata = {"verbatim_fault": json.dumps(fault)} if fault else None
         w.phrase.setPlainText(text)
         u = await w.translate_now(text, "en", "en", metadata=metadata)
