@@ -61,6 +61,37 @@ async def main(out: Path) -> None:
     case = seed_cases()["drifted-truncated-1"]
     results.append(await scenario(window, "05-drifted-truncated-1-repaired", case["transcript"],
                                   {"verbatim_fault": json.dumps({"case": "drifted-truncated-1"})}, out))
+    # the repaired answer's original, as Compare plays it
+    window.player_bar.compare_button.click()
+    await asyncio.sleep(0.5)
+    window.grab().save(str(out / "06-compare-original.png"))
+    window.player_bar.compare_button.click()
+    # an answer cut off mid-stream: what is missing, and Retry
+    window.source.set_code("en")
+    window.target.set_code("en")
+    results.append(await scenario(window, "07-incomplete-dropped",
+                                  "The train to the airport leaves from platform four at half past nine.",
+                                  {"verbatim_fault": json.dumps({"drop_after_deltas": 3})}, out))
+    # a service that cannot be reached: Not connected, in Test connection's words, Open Settings
+    import socket
+
+    from app.core.settings import Settings
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    from tests.helpers import SessionSecrets
+
+    window.services.secrets = SessionSecrets()        # never the user's keyring
+    window.services.secrets.set("azure", "screenshot-key")
+    window.apply_settings(Settings.from_dict({**window.settings.to_dict(), "provider": "azure",
+                                              "endpoint": f"https://127.0.0.1:{port}", "model": "dep"}))
+    window.clear()
+    window.phrase.setPlainText("Where is the train station?")
+    await window.translate_now("Where is the train station?", "en", "es")
+    await asyncio.sleep(0.5)                             # the layout settles after Stop → Translate
+    window.grab().save(str(out / "08-not-connected.png"))
     print(json.dumps(results, indent=2))
     window.close()
 

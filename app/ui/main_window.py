@@ -120,7 +120,9 @@ class _WindowListener(Listener):
         if w.client is not None and not w.client.connected:
             w.set_connection("not connected")      # the socket dropped: say so, not "connected"
         what = _what_is_missing(u)
-        w.show_error(f"{message} {what}".strip() if what else message, cause="request", action="retry")
+        if what:
+            message = message.rstrip() + ("" if message.rstrip().endswith((".", "!", "?")) else ".") + " " + what
+        w.show_error(message, cause="request", action="retry")
 
 
 class MainWindow(WindowLayout, ModelLoading, WindowConnection, AnswerDisplay, PlaybackControls,
@@ -429,7 +431,7 @@ class MainWindow(WindowLayout, ModelLoading, WindowConnection, AnswerDisplay, Pl
             self.set_badge("idle")      # "Not connected" was about the old settings
         if new.verifier_model != old.verifier_model:
             self.reload_verifier()
-        asyncio.ensure_future(self.reset_connection())
+        self.drop_connection()
         self.refresh_status()
 
     def closeEvent(self, event) -> None:

@@ -64,11 +64,21 @@ class WindowConnection:
 
     async def reset_connection(self) -> None:
         """After settings change: drop the client so the next request uses the new ones."""
-        client, self.client, self.pipeline = self.client, None, None
-        if client is not None:
-            try:
-                await client.close()
-            except Exception:
-                log.exception("closing the client failed")
-        self.set_connection("not connected")
+        await self.drop_connection()
         self.refresh_status()
+
+    def drop_connection(self) -> asyncio.Future:
+        """Detach the client at once — a request started right after new settings must not
+        reach the old service — and close it in the background."""
+        client, self.client, self.pipeline = self.client, None, None
+        self.set_connection("not connected")
+        return asyncio.ensure_future(_close(client))
+
+
+async def _close(client) -> None:
+    if client is None:
+        return
+    try:
+        await client.close()
+    except Exception:
+        log.exception("closing the client failed")

@@ -185,3 +185,13 @@ def test_a_drift_reason_quotes_the_transcript_and_names_the_languages():
     text = describe_segment(seg, Report("mismatch", "en", 2.0, [seg]))
     assert text == "spoken in Spanish instead of English: ‘Please send it to soporte@miempresa.com.’"
     assert "robaamiempreza" not in text
+
+
+def test_a_request_right_after_new_settings_goes_to_the_new_service(make_window, qtbot, loop):
+    w = make_window()
+    assert run(loop, w.translate_now("Good morning.", "en", "en")) is not None     # connected locally
+    w.services.secrets.set("azure", "test-key")
+    w.apply_settings(settings_like(w, provider="azure", endpoint=refused_endpoint(), model="dep"))
+    assert w.pipeline is None and w.client is None                 # detached at once, not on the next tick
+    assert run(loop, w.translate_now("Good evening.", "en", "es")) is None
+    assert w.request.phase == "failed" and "connection refused" in w.error.text()
