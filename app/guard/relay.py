@@ -98,7 +98,9 @@ class _Link(Repairs):
 
         try:
             async for msg in self.client:
-                self.tap.client_message(msg)
+                if not self.tap.client_message(msg):
+                    await self._send(_invalid_json())    # as the service would; the session goes on
+                    continue
                 try:
                     await self.upstream.send(msg)
                 except ConnectionClosed:
@@ -304,3 +306,11 @@ class _Link(Repairs):
         if gr.report is not None and gr.status != "incomplete":
             gr.status = gr.report.verdict
 
+
+def _invalid_json() -> str:
+    import json
+
+    return json.dumps({"type": "error", "event_id": f"event_guard_{secrets.token_hex(8)}",
+                       "error": {"type": "invalid_request_error", "code": "invalid_json", "param": None,
+                                 "message": "The message is not valid JSON (nested too deeply).",
+                                 "event_id": None}})
