@@ -7,13 +7,17 @@ import asyncio
 import logging
 from urllib.parse import urlsplit
 
+from websockets.asyncio.client import connect
+
 from app.core.net import is_local_origin
+from app.diagnostics.logs import redact
 
 from .upstream import (
     client_key,
     error_body,
     http_response,
     is_realtime_path,
+    mask_secrets,
     offered_subprotocols,
     upstream_headers,
     upstream_subprotocols,
@@ -72,31 +76,33 @@ class Handshake:
         return None
 
     async def _connect(self, url: str, headers, subprotocols: list[str], user_agent: str | None):
-        from websockets.asyncio.client import connect
         from websockets.exceptions import InvalidHandshake, InvalidStatus
 
         try:
-            return await connect(url, additional_headers=headers, subprotocols=subprotocols or None,
-                                 user_agent_header=user_agent, max_size=MAX_MESSAGE, open_timeout=15,
-                                 close_timeout=5, ssl=self.upstream_ssl if url.startswith("wss:") else None,
-                                 proxy=None)
-        except InvalidStatus as exc:   # the service's own refusal, passed on as it was
+            return await _NoRedirects(url, additional_headers=headers, subprotocols=subprotocols or None,
+                                      user_agent_header=user_agent, max_size=MAX_MESSAGE,
+                                      open_timeout=self.upstream_timeout, close_timeout=5,
+                                      ssl=self.upstream_ssl if url.startswith("wss:") else None, proxy=None)
+        except InvalidStatus as exc:
+            # the service's own refusal (a redirect too), passed on with any key it echoes masked;
+            # no Location: the app is not sent elsewhere with its key either
             r = exc.response
             ctype = r.headers.get("Content-Type", "application/json")
-            raise _Refused(http_response(r.status_code, r.body or b"", ctype, r.reason_phrase)) from None
+            known = [self.upstream_key or "", *self.access.keys]
+            reason = mask_secrets((r.reason_phrase or "").encode(), known).decode(errors="replace") or None
+            raise _Refused(http_response(r.status_code, mask_secrets(bytes(r.body or b""), known), ctype,
+                                         reason)) from None
         except (TimeoutError, OSError, InvalidHandshake) as exc:
-            log.warning("guard: upstream %s unreachable: %s", self.upstream, exc)
+            log.warning("guard: upstream %s unreachable: %s", self.upstream, redact(str(exc)))
             raise _Refused(http_response(502, error_body(f"Verbatim Guard could not reach {self.upstream}: "
                                                          f"{exc.__class__.__name__}", "upstream_unreachable",
                                                          "server_error"))) from None
-
 
 
 class _Refused(Exception):
     def __init__(self, response) -> None:
         super().__init__("refused")
         self.response = response
-
 
 
 def mirror_subprotocol(connection, offered):
@@ -112,3 +118,10 @@ def _close_unclaimed(connection) -> None:
         connection.guard_upstream = None
         asyncio.get_running_loop().create_task(up.close())
 
+
+class _NoRedirects(connect):
+    """websockets follows 3xx, to any origin, with the same headers: the service's key would go
+    along (the client's, or the stored one). Guard passes the 3xx back instead."""
+
+    def process_redirect(self, exc: Exception) -> Exception:
+        return exc

@@ -44,6 +44,8 @@ from .upstream import Access, Upstream, is_loopback
 log = logging.getLogger(__name__)
 
 MODES = ("observe", "repair")
+# below the 10 s many clients allow for their own handshake, so they receive Guard's 502
+UPSTREAM_TIMEOUT = 8.0
 
 
 class GuardError(RuntimeError):
@@ -57,7 +59,8 @@ class Guard(Handshake):
                  listener: GuardListener | None = None, language: str | None = None,
                  hold_timeout: float = 10.0, max_sessions: int = 100, max_pending: int = 32,
                  verify: bool = True, hold_audio: bool | None = None, keep_responses: int = 50,
-                 verdict_events: bool = False, max_held_s: float = 12.0) -> None:
+                 verdict_events: bool = False, max_held_s: float = 12.0,
+                 upstream_timeout: float = UPSTREAM_TIMEOUT) -> None:
         if mode not in MODES:
             raise GuardError(f"mode must be one of {', '.join(MODES)}")
         keys = frozenset(k for k in (api_keys or ()) if k)
@@ -76,6 +79,7 @@ class Guard(Handshake):
         self.listener = listener or GuardListener()
         self.language = language
         self.hold_timeout = hold_timeout
+        self.upstream_timeout = upstream_timeout
         # repair holds each sentence until verified and replaces wrong ones (the default), or with
         # hold_audio=False streams live and only appends missing tail sentences (append-only)
         self.hold_audio = mode == "repair" and (hold_audio is None or bool(hold_audio))
@@ -132,6 +136,9 @@ class Guard(Handshake):
         self._server = await serve(self._handle, self.host, self.port, process_request=self._process_request,
                                    select_subprotocol=mirror_subprotocol, max_size=MAX_MESSAGE,
                                    compression=None, ssl=self.ssl_context, close_timeout=5,
+                                   # the client's handshake waits for the upstream's: Guard's 502 must
+                                   # come before Guard itself gives up on the client
+                                   open_timeout=self.upstream_timeout + 5,
                                    server_header=None)
         self.port = next(iter(self._server.sockets)).getsockname()[1]
         self.access.port = self.port

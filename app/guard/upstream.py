@@ -9,6 +9,7 @@ scheme, host and base path and passes the rest on.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -66,7 +67,12 @@ class Upstream:
         return urlunsplit((self.scheme, self.netloc, target, query, ""))
 
     def __str__(self) -> str:
-        return urlunsplit((self.scheme, self.netloc, self.base_path, "", ""))
+        """For people (health, errors, logs): a user name or password in the URL is masked."""
+        return urlunsplit((self.scheme, mask_userinfo(self.netloc), self.base_path, "", ""))
+
+
+def mask_userinfo(netloc: str) -> str:
+    return "***@" + netloc.rpartition("@")[2] if "@" in netloc else netloc
 
 
 def is_realtime_path(path: str) -> bool:
@@ -151,7 +157,7 @@ def upstream_subprotocols(offered: list[str], *, replace_key: str | None = None)
 
 
 def http_response(status: int, body: dict[str, Any] | bytes | bytearray, content_type: str = "application/json",
-                  reason: str | None = None):
+                  reason: str | None = None, headers: list[tuple[str, str]] | None = None):
     from websockets.datastructures import Headers
     from websockets.http11 import Response
 
@@ -160,8 +166,20 @@ def http_response(status: int, body: dict[str, Any] | bytes | bytearray, content
         phrase = reason or HTTPStatus(status).phrase
     except ValueError:
         phrase = reason or "Error"
-    return Response(status, phrase, Headers([("Content-Type", content_type), ("Content-Length", str(len(data)))]),
-                    data)
+    return Response(status, phrase, Headers([("Content-Type", content_type), ("Content-Length", str(len(data))),
+                                             *(headers or [])]), data)
+
+
+_TOKENS = re.compile(rb"(?i)(bearer\s+|basic\s+|openai-insecure-api-key\.)[^\s\"',;}]+|\bsk-[A-Za-z0-9_\-]{3,}")
+
+
+def mask_secrets(data: bytes, known: list[str]) -> bytes:
+    """An upstream body as apps may see it: keys it echoes (the stored one, any Bearer or
+    `sk-` token) masked, every other byte kept (apps show these messages)."""
+    for key in known:
+        if key:
+            data = data.replace(key.encode(), b"***")
+    return _TOKENS.sub(lambda m: (m.group(1) or b"sk-") + b"***", data)
 
 
 def error_body(message: str, code: str, kind: str = "invalid_request_error") -> dict[str, Any]:
