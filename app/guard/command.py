@@ -56,7 +56,7 @@ def _fail(message: str) -> int:
 
 def _check_arguments(args: argparse.Namespace):
     """The parsed upstream, or _Bad."""
-    from .upstream import Upstream, UpstreamError, is_loopback
+    from .upstream import MIN_REMOTE_KEY, Upstream, UpstreamError, is_loopback
 
     if args.port < 0 or args.port > 65535:
         raise _Bad("--port must be between 0 and 65535")
@@ -67,6 +67,10 @@ def _check_arguments(args: argparse.Namespace):
             raise _Bad(f"{flag} needs --mode repair")
     if not args.api_keys and not is_loopback(args.host):
         raise _Bad(f"--host {args.host} is not a loopback address: give --api-key so others need a key")
+    if not is_loopback(args.host) and any(len(k) < MIN_REMOTE_KEY for k in args.api_keys):
+        raise _Bad(f"--api-key must be at least {MIN_REMOTE_KEY} characters with --host {args.host}: others "
+                   "can reach Guard there and guess a short key (e.g. python -c \"import secrets; "
+                   "print(secrets.token_urlsafe(24))\")")
     if not 0 < args.upstream_timeout <= 300:
         raise _Bad("--upstream-timeout must be between 0 and 300 seconds")
     try:

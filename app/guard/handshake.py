@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import connect
@@ -42,8 +43,18 @@ class Handshake:
             return http_response(403, error_body("Requests from web pages elsewhere are refused.", "forbidden_origin"))
         offered = offered_subprotocols(headers)
         presented = client_key(headers, offered)
-        if not self.access.key_ok(presented):
-            return http_response(401, error_body("Incorrect API key provided for Verbatim Guard.", "invalid_api_key"))
+        if self.access.keys:
+            address = str((connection.remote_address or ("?",))[0])
+            wait_s = self.access.backoff.wait_s(address)
+            if wait_s > 0:     # guessing: not even the right key is looked at until the wait is over
+                return http_response(429, error_body("Too many wrong keys for Verbatim Guard; wait and try again.",
+                                                     "too_many_attempts", "rate_limit_error"),
+                                     headers=[("Retry-After", str(math.ceil(wait_s)))])
+            if not self.access.key_ok(presented):
+                self.access.backoff.failed(address)
+                return http_response(401, error_body("Incorrect API key provided for Verbatim Guard.",
+                                                     "invalid_api_key"))
+            self.access.backoff.succeeded(address)
         if parts.path.rstrip("/") == HEALTH_PATH:
             return http_response(200, {"guard": "verbatim", "mode": self.mode, "repair": self.repair,
                                        "upstream": str(self.upstream), "sessions": len(self.links)})

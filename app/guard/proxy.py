@@ -39,7 +39,7 @@ from .handshake import MAX_MESSAGE, Handshake, mirror_subprotocol
 from .records import GuardListener, GuardResponse, GuardSession, save_to_history
 from .relay import _Link
 from .repair import _Busy
-from .upstream import Access, Upstream, is_loopback
+from .upstream import MIN_REMOTE_KEY, Access, Upstream, is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,9 @@ class Guard(Handshake):
         keys = frozenset(k for k in (api_keys or ()) if k)
         if not keys and not is_loopback(host):
             raise GuardError(f"Guard listens on loopback only unless --api-key is given (not {host!r})")
+        if not is_loopback(host) and any(len(k) < MIN_REMOTE_KEY for k in keys):
+            raise GuardError(f"Guard's --api-key must be at least {MIN_REMOTE_KEY} characters when it listens "
+                             f"beyond loopback (on {host}): others can guess a short one")
         self.upstream = Upstream.parse(upstream)
         self.host, self.port, self.mode = host, port, mode
         self.access = Access(host, port, keys)
