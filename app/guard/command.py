@@ -170,6 +170,9 @@ async def _serve(args: argparse.Namespace, **kw) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.diagnostics.logs import console_logging
+
+    console_logging()    # warnings on stderr, with keys and URL passwords redacted
     history = None
     try:
         upstream = _check_arguments(args)

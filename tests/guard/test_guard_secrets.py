@@ -77,3 +77,29 @@ async def test_upstream_userinfo_is_masked_in_health_and_the_502_body(guards, ca
     assert exc.value.response.status_code == 502
     assert b"hunter2secret" not in exc.value.response.body and b"127.0.0.1" in exc.value.response.body
     assert "hunter2secret" not in caplog.text and "unreachable" in caplog.text
+
+
+async def test_the_guard_cli_shows_no_upstream_password_on_stdout_or_stderr():
+    import re
+    import signal
+    import sys
+
+    from .test_guard_cli import ROOT
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app", "guard", "--port", "0", "--no-history",
+        "--upstream", f"ws://alice:hunter2secret@127.0.0.1:{free_port()}/v1", cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        first = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+        url = re.search(r"on (ws://\S+?),", first).group(1)
+        with pytest.raises(InvalidStatus) as exc:
+            await connect(url + "/realtime?model=m", additional_headers={"Authorization": "Bearer k"})
+        assert exc.value.response.status_code == 502
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    text = first + out.decode() + err.decode()
+    assert "forwarding to ws://***@127.0.0.1:" in first
+    assert "WARNING app.guard" in err.decode() and "unreachable" in err.decode()   # logged, redacted
+    assert "hunter2secret" not in text
