@@ -126,6 +126,23 @@ class Settings:
 ENDPOINT_SCHEMES = ("https", "wss", "http", "ws")
 
 
+_SECRET_PARAMS = {"api-key", "api_key", "apikey", "key", "access_token", "token", "password", "secret", "sig"}
+
+
+def credentials_in_endpoint(value: str) -> str | None:
+    """What secret an endpoint URL carries ("a user name or password", "an api-key parameter"), or None."""
+    rest = value.split("://", 1)[1] if "://" in value else value
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if "@" in authority:
+        return "a user name or password (user:password@)"
+    query = value.split("?", 1)[1].split("#", 1)[0] if "?" in value else ""
+    for pair in query.split("&"):
+        name = pair.split("=", 1)[0].strip().lower()
+        if name in _SECRET_PARAMS:
+            return f"a key in its address (?{name}=)"
+    return None
+
+
 def endpoint_problem(endpoint: str) -> str | None:
     """Why `endpoint` cannot be used as a service URL (a sentence naming it), or None.
     Empty means "the provider's default" and is fine."""
@@ -135,6 +152,10 @@ def endpoint_problem(endpoint: str) -> str | None:
     if not value:
         return None
     example = "such as https://NAME.openai.azure.com or wss://host/v1"
+    secret = credentials_in_endpoint(value)
+    if secret:    # refused before anything quotes the value: it must not be saved or shown
+        return (f"The endpoint contains {secret}; the settings file would keep it in plain text. Remove it "
+                f"and put the key in the API key field (it is kept in the system keyring).")
     try:
         parts = urlsplit(value)
         host = parts.hostname

@@ -1,8 +1,10 @@
 """Logging to a rotating file in the user log directory, with secrets scrubbed.
 
 Whatever any library logs passes the redaction filter: API keys (OpenAI `sk-…`, Azure
-32-hex keys, `api-key`/`Authorization` headers) and base64 audio payloads never reach
-the file, even at DEBUG level.
+32-hex keys, `api-key`/`Authorization` headers, Bearer and Basic credentials, browser
+`openai-insecure-api-key.<key>` subprotocols), the user:password of URLs and base64 audio
+payloads never reach the file, even at DEBUG level. `console_logging` gives the
+command-line servers (`serve`, `guard`) the same filter on stderr.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from pathlib import Path
 from app import APP_NAME
 
 _PATTERNS = [
-    (re.compile(r"sk-[A-Za-z0-9_\-]{8,}"), "sk-***"),
-    (re.compile(r"(?i)(api[-_]?key|authorization|bearer)([\"']?\s*[:=]\s*[\"']?)(bearer\s+)?[^\s\"',}]+"),
+    (re.compile(r"\bsk-[A-Za-z0-9_\-]{3,}"), "sk-***"),
+    (re.compile(r"(?i)(openai-insecure-api-key\.)[^\s\"',;]+"), r"\1***"),
+    (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=\-]+"), r"\1\2***"),
+    (re.compile(r"(?i)([a-z][a-z0-9+.\-]*://)[^/\s@?#]+@"), r"\1***@"),    # URL userinfo
+    (re.compile(r"(?i)(api[-_]?key|authorization)([\"']?\s*[:=]\s*[\"']?)((?:bearer|basic)\s+)?[^\s\"',}]+"),
      r"\1\2\3***"),
     (re.compile(r"\b[0-9a-f]{32}\b"), "***"),                       # Azure keys
     (re.compile(r"(\"(?:delta|audio)\"\s*:\s*\")[A-Za-z0-9+/=]{64,}"), r"\1<audio>"),
@@ -30,6 +35,22 @@ def redact(text: str) -> str:
     for pattern, repl in _PATTERNS:
         text = pattern.sub(repl, text)
     return text
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts a record before any handler formats it: the message with its arguments and the
+    traceback become redacted text (for handlers whose formatter is not ours)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        record.exc_info = None
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
 
 
 class RedactingFormatter(logging.Formatter):
@@ -81,6 +102,20 @@ def setup_logging(level: int = logging.INFO, *, console: bool = False) -> Path:
         pass
     _configured = path
     return path
+
+
+def console_logging(level: int = logging.WARNING) -> logging.Handler:
+    """Warnings and errors to stderr, redacted (for `serve` and `guard`, which run in terminals
+    and service logs); without it Python's last-resort handler prints them unredacted."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level > level or root.level == logging.NOTSET:
+        root.setLevel(level)
+    return handler
 
 
 _native_crash_file = None

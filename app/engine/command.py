@@ -24,8 +24,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from app.core.loopthread import wait_for_stop_signal
     from app.core.net import is_loopback
+    from app.diagnostics.logs import console_logging
 
     from .server import LocalEngine, new_api_key
+
+    console_logging()    # warnings on stderr, with keys and URL passwords redacted
 
     if args.port < 0 or args.port > 65535:
         print("error: --port must be between 0 and 65535", file=sys.stderr)

@@ -34,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--api-key", action="append", dest="api_keys",
                    help="Guard's own key (repeatable): clients must send it, and Guard uses the key stored in "
                         "Verbatim's settings for the service")
+    p.add_argument("--upstream-timeout", type=float, default=8.0, metavar="SECONDS",
+                   help="how long Guard waits for the service's handshake before answering 502 (default 8, "
+                        "below the 10 s many apps wait for theirs)")
     p.add_argument("--tls-cert", help="serve wss:// with this certificate (PEM); needs --tls-key")
     p.add_argument("--tls-key", help="private key (PEM) for --tls-cert")
     p.add_argument("--language", help="the language answers are in (default: detected per response)")
@@ -53,7 +56,7 @@ def _fail(message: str) -> int:
 
 def _check_arguments(args: argparse.Namespace):
     """The parsed upstream, or _Bad."""
-    from .upstream import Upstream, UpstreamError, is_loopback
+    from .upstream import MIN_REMOTE_KEY, Upstream, UpstreamError, is_loopback
 
     if args.port < 0 or args.port > 65535:
         raise _Bad("--port must be between 0 and 65535")
@@ -64,6 +67,12 @@ def _check_arguments(args: argparse.Namespace):
             raise _Bad(f"{flag} needs --mode repair")
     if not args.api_keys and not is_loopback(args.host):
         raise _Bad(f"--host {args.host} is not a loopback address: give --api-key so others need a key")
+    if not is_loopback(args.host) and any(len(k) < MIN_REMOTE_KEY for k in args.api_keys):
+        raise _Bad(f"--api-key must be at least {MIN_REMOTE_KEY} characters with --host {args.host}: others "
+                   "can reach Guard there and guess a short key (e.g. python -c \"import secrets; "
+                   "print(secrets.token_urlsafe(24))\")")
+    if not 0 < args.upstream_timeout <= 300:
+        raise _Bad("--upstream-timeout must be between 0 and 300 seconds")
     try:
         upstream = Upstream.parse(args.upstream)
     except UpstreamError as exc:
@@ -140,7 +149,8 @@ async def _serve(args: argparse.Namespace, **kw) -> int:
     try:
         guard = Guard(args.upstream, host=args.host, port=args.port, mode=args.mode,
                       api_keys=set(args.api_keys or ()), listener=_printer(args.json), language=args.language,
-                      hold_audio=not args.append_only, verdict_events=args.verdict_events, **kw)
+                      hold_audio=not args.append_only, verdict_events=args.verdict_events,
+                      upstream_timeout=args.upstream_timeout, **kw)
         await guard.start()
     except GuardError as exc:
         return _fail(str(exc))
@@ -160,6 +170,9 @@ async def _serve(args: argparse.Namespace, **kw) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.diagnostics.logs import console_logging
+
+    console_logging()    # warnings on stderr, with keys and URL passwords redacted
     history = None
     try:
         upstream = _check_arguments(args)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,11 @@ from typing import Any
 import numpy as np
 
 from app.audio.codecs import decode, get_format
+
+log = logging.getLogger(__name__)
+# a big client message is read only with this many brackets: nesting is what defeats a JSON parser
+# (RecursionError), and audio appends have none to speak of
+DEEP_SUSPECT = 1000
 
 AUDIO_DELTA = {"response.output_audio.delta", "response.audio.delta"}
 AUDIO_DONE = {"response.output_audio.done", "response.audio.done"}
@@ -107,16 +113,22 @@ class SessionTap:
         self.max_audio_s = max_audio_s
 
     # --- client -> server ------------------------------------------------------------------------
-    def client_message(self, msg: str | bytes) -> None:
-        """Remember what the user typed (for history); audio appends are never parsed."""
-        if not isinstance(msg, str) or len(msg) > 64_000:
-            return
+    def client_message(self, msg: str | bytes) -> bool:
+        """Remember what the user typed (for history); audio appends are never parsed.
+        False for a message nested too deeply to read: Guard answers it instead of the service."""
+        if not isinstance(msg, str):
+            return True
+        big = len(msg) > 64_000
+        if big and msg.count("[") + msg.count("{") < DEEP_SUSPECT:
+            return True
         try:
             ev = json.loads(msg)
+        except RecursionError:
+            return False
         except ValueError:
-            return
-        if not isinstance(ev, dict):
-            return
+            return True     # the service answers it as it does
+        if big or not isinstance(ev, dict):
+            return True
         kind = ev.get("type")
         if kind == "conversation.item.create":
             text = _user_text(ev.get("item"))
@@ -127,6 +139,7 @@ class SessionTap:
                 text = _user_text(item)
                 if text:
                     self.last_input = text[:MAX_INPUT_CHARS]
+        return True
 
     # --- server -> client ------------------------------------------------------------------------
     def server_message(self, msg: str | bytes) -> dict[str, Any] | None:
@@ -134,6 +147,10 @@ class SessionTap:
         try:
             ev = json.loads(msg)
         except (ValueError, UnicodeDecodeError):
+            return None
+        except RecursionError:    # forwarded unchanged, unread: the app decides what it makes of it
+            log.warning("guard: an upstream event (%d bytes) nested too deeply to read was passed on unread",
+                        len(msg))
             return None
         if not isinstance(ev, dict) or not isinstance(ev.get("type"), str):
             return None

@@ -8,8 +8,12 @@ scheme, host and base path and passes the rest on.
 
 from __future__ import annotations
 
+import hmac
 import json
-import secrets
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -21,6 +25,7 @@ from app.core.net import is_local_origin, is_loopback
 FORWARD_HEADERS = ("authorization", "api-key", "openai-beta", "openai-organization", "openai-project")
 KEY_SUBPROTOCOL = "openai-insecure-api-key."
 MAX_PATH = 2048
+MIN_REMOTE_KEY = 16       # Guard's own keys, when it listens beyond loopback
 
 
 class UpstreamError(ValueError):
@@ -66,7 +71,12 @@ class Upstream:
         return urlunsplit((self.scheme, self.netloc, target, query, ""))
 
     def __str__(self) -> str:
-        return urlunsplit((self.scheme, self.netloc, self.base_path, "", ""))
+        """For people (health, errors, logs): a user name or password in the URL is masked."""
+        return urlunsplit((self.scheme, mask_userinfo(self.netloc), self.base_path, "", ""))
+
+
+def mask_userinfo(netloc: str) -> str:
+    return "***@" + netloc.rpartition("@")[2] if "@" in netloc else netloc
 
 
 def is_realtime_path(path: str) -> bool:
@@ -80,6 +90,7 @@ class Access:
     host: str
     port: int = 0
     keys: frozenset[str] = field(default_factory=frozenset)
+    backoff: Backoff = field(default_factory=lambda: Backoff())
 
     def host_ok(self, host_header: str | None) -> bool:
         """DNS rebinding: a page on evil.example resolving to 127.0.0.1 still says Host: evil.example."""
@@ -106,7 +117,43 @@ class Access:
     def key_ok(self, presented: str | None) -> bool:
         if not self.keys:
             return True
-        return bool(presented) and any(secrets.compare_digest(presented, k) for k in self.keys)
+        # as bytes: compare_digest refuses non-ASCII str (a TypeError, once an HTTP 500)
+        got = _utf8(presented or "")
+        return bool(got) and any(hmac.compare_digest(got, _utf8(k)) for k in self.keys)
+
+
+def _utf8(text: str) -> bytes:
+    # header bytes beyond ASCII arrive as surrogate escapes: this gives back the bytes sent
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+class Backoff:
+    """Slows key guessing per client address: after `after` failures in a row, each further
+    attempt waits `base_s`, doubling per failure up to `max_s`; a right key clears the count."""
+
+    def __init__(self, after: int = 5, base_s: float = 1.0, max_s: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic, max_clients: int = 10_000) -> None:
+        self.after, self.base_s, self.max_s, self.clock = after, base_s, max_s, clock
+        self.max_clients = max_clients
+        self._clients: OrderedDict[str, tuple[int, float]] = OrderedDict()   # address -> (failures, until)
+
+    def wait_s(self, address: str) -> float:
+        """Seconds this address must still wait before its key is looked at (0: go ahead)."""
+        _, until = self._clients.get(address, (0, 0.0))
+        return max(0.0, until - self.clock())
+
+    def failed(self, address: str) -> None:
+        failures = self._clients.pop(address, (0, 0.0))[0] + 1
+        delay = 0.0 if failures < self.after else min(self.max_s, self.base_s * 2 ** (failures - self.after))
+        self._clients[address] = (failures, self.clock() + delay)
+        while len(self._clients) > self.max_clients:     # bounded: the oldest records go first
+            self._clients.popitem(last=False)
+
+    def succeeded(self, address: str) -> None:
+        self._clients.pop(address, None)
 
 
 def client_key(headers, subprotocols: list[str]) -> str | None:
@@ -151,7 +198,7 @@ def upstream_subprotocols(offered: list[str], *, replace_key: str | None = None)
 
 
 def http_response(status: int, body: dict[str, Any] | bytes | bytearray, content_type: str = "application/json",
-                  reason: str | None = None):
+                  reason: str | None = None, headers: list[tuple[str, str]] | None = None):
     from websockets.datastructures import Headers
     from websockets.http11 import Response
 
@@ -160,8 +207,20 @@ def http_response(status: int, body: dict[str, Any] | bytes | bytearray, content
         phrase = reason or HTTPStatus(status).phrase
     except ValueError:
         phrase = reason or "Error"
-    return Response(status, phrase, Headers([("Content-Type", content_type), ("Content-Length", str(len(data)))]),
-                    data)
+    return Response(status, phrase, Headers([("Content-Type", content_type), ("Content-Length", str(len(data))),
+                                             *(headers or [])]), data)
+
+
+_TOKENS = re.compile(rb"(?i)(bearer\s+|basic\s+|openai-insecure-api-key\.)[^\s\"',;}]+|\bsk-[A-Za-z0-9_\-]{3,}")
+
+
+def mask_secrets(data: bytes, known: list[str]) -> bytes:
+    """An upstream body as apps may see it: keys it echoes (the stored one, any Bearer or
+    `sk-` token) masked, every other byte kept (apps show these messages)."""
+    for key in known:
+        if key:
+            data = data.replace(key.encode(), b"***")
+    return _TOKENS.sub(lambda m: (m.group(1) or b"sk-") + b"***", data)
 
 
 def error_body(message: str, code: str, kind: str = "invalid_request_error") -> dict[str, Any]:

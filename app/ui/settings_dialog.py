@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.secrets import SecretStore, mask
-from app.core.settings import AUDIO_FORMATS, Settings, endpoint_problem
+from app.core.settings import AUDIO_FORMATS, Settings, credentials_in_endpoint, endpoint_problem
 from app.realtime.probe import ProbeResult, start_probe
 from app.ui import theme
 
@@ -352,8 +352,8 @@ class SettingsDialog(QDialog):
             self.key_status.setStyleSheet(f"color: {theme.colors().warn};")
 
     def validation_problem(self) -> str | None:
-        if self.provider.currentData() == "local":
-            return None      # the endpoint is not used; a stale value must not block saving
+        if self.provider.currentData() == "local" and not credentials_in_endpoint(self.endpoint.text()):
+            return None      # the endpoint is not used; a stale value must not block saving (unless it holds a key)
         return endpoint_problem(self.endpoint.text())
 
     def accept(self) -> None:

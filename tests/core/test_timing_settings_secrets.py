@@ -1,3 +1,5 @@
+import pytest
+
 from app.core.secrets import Secret, SecretStore, mask
 from app.core.settings import Settings
 from app.core.timing import HighlightTracker, estimate_word_times, syllables
@@ -77,3 +79,25 @@ def test_without_keyring_keys_last_for_the_session_only():
     assert SecretStore().get("openai") is None   # a new session does not have it
     store.delete("openai")
     assert store.get("openai") is None
+
+
+@pytest.mark.parametrize("endpoint,secret", [
+    ("https://alice:hunter2secret@x.openai.azure.com", "hunter2secret"),
+    ("wss://tok-SECRET9@proxy.example/v1", "tok-SECRET9"),
+    ("https://x.openai.azure.com/openai?api-key=SECRET9abc", "SECRET9abc"),
+    ("wss://proxy.example/v1?model=m&API_KEY=SECRET9abc", "SECRET9abc"),
+    ("https://u:p@w@x:notaport", "p@w"),     # refused before the bad port is quoted back
+])
+def test_an_endpoint_carrying_credentials_is_refused_without_quoting_them(endpoint, secret):
+    from app.core.settings import endpoint_problem
+
+    problem = endpoint_problem(endpoint)
+    assert problem and "API key field" in problem and secret not in problem
+
+
+@pytest.mark.parametrize("endpoint", ["", "https://x.openai.azure.com", "wss://h.example/v1?model=m",
+                                      "https://h.example/a@b"])
+def test_endpoints_without_credentials_are_still_accepted(endpoint):
+    from app.core.settings import endpoint_problem
+
+    assert endpoint_problem(endpoint) is None

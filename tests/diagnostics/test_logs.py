@@ -73,3 +73,73 @@ def test_a_native_crash_leaves_a_report_the_next_start_finds(tmp_path):
     assert "Segmentation fault" in proc.stdout
     assert (tmp_path / "native-crash.previous.log").exists()
     assert report.read_text() == ""      # the new run starts a clean report
+
+
+@pytest.mark.parametrize("raw,secret", [
+    ("Sec-WebSocket-Protocol: realtime, openai-insecure-api-key.myguardkey123, x", "myguardkey123"),
+    ("Authorization: Basic dXNlcjpodW50ZXIy", "dXNlcjpodW50ZXIy"),
+    ("upstream ws://alice:hunter2secret@10.0.0.5:9/v1 unreachable", "hunter2secret"),
+    ("proxy https://token123@example.com/x", "token123"),
+    ("the key was sk-abc1234 (too short?)", "abc1234"),
+])
+def test_redact_removes_subprotocol_keys_basic_credentials_userinfo_and_bare_keys(raw, secret):
+    out = logs.redact(raw)
+    assert secret not in out and "***" in out
+
+
+def test_redact_keeps_urls_without_credentials():
+    assert logs.redact("wss://api.openai.com/v1/realtime?model=m") == "wss://api.openai.com/v1/realtime?model=m"
+
+
+def _console_line(capsys, log_call) -> str:
+    handler = logs.console_logging()
+    try:
+        log_call(logging.getLogger("probe"))
+    finally:
+        logging.getLogger().removeHandler(handler)
+    return capsys.readouterr().err
+
+
+def test_console_logging_redacts_arguments_and_tracebacks(capsys):
+    def emit(log):
+        log.warning("upstream %s refused %s", "ws://bob:pw-SECRET9@h/v1", "Bearer tok-SECRET9")
+        try:
+            raise RuntimeError("auth with sk-live-SECRET9 failed")
+        except RuntimeError:
+            log.exception("boom")
+
+    err = _console_line(capsys, emit)
+    assert "WARNING probe: upstream ws://***@h/v1" in err and "RuntimeError" in err and "boom" in err
+    assert "SECRET9" not in err
+
+
+def test_a_redacted_record_stays_redacted_for_other_handlers(capsys):
+    # the filter rewrites the record itself: a handler with a plain formatter sees the redacted text
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "key %s", ("sk-live-SECRET9",), None)
+    assert logs.RedactingFilter().filter(record)
+    assert "SECRET9" not in logging.Formatter("%(message)s").format(record)
+
+
+@pytest.mark.parametrize("module,argv", [
+    ("app.engine.command", ["--port", "70000"]),
+    ("app.guard.command", ["--upstream", "ws://127.0.0.1:1/v1", "--port", "70000"]),
+])
+def test_serve_and_guard_log_to_stderr_through_the_redaction(capsys, module, argv):
+    import argparse
+    import importlib
+
+    cmd = importlib.import_module(module)
+    p = argparse.ArgumentParser()
+    cmd.add_arguments(p)
+    root = logging.getLogger()
+    before = set(root.handlers)
+    assert cmd.run(p.parse_args(argv)) == 2
+    added = [h for h in root.handlers if h not in before]
+    try:
+        assert added, "the command installs its stderr handler"
+        logging.getLogger("app.probe").warning("upstream ws://u:pw-SECRET9@h/v1, key sk-live-SECRET9")
+        err = capsys.readouterr().err
+        assert "WARNING app.probe" in err and "SECRET9" not in err
+    finally:
+        for h in added:
+            root.removeHandler(h)

@@ -62,3 +62,19 @@ async def make_guard(engine, worker):
     yield make
     for g in started:
         await g.stop()
+
+
+@pytest.fixture
+async def guards():
+    """Guards without the verifier (no engine, no model): for probes of the proxy itself."""
+    started: list[Guard] = []
+
+    async def make(upstream: str, **kw) -> Guard:
+        g = Guard(upstream, verify=False, **kw)
+        await g.start()
+        started.append(g)
+        return g
+
+    yield make
+    for g in started:
+        await g.stop()

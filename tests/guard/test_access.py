@@ -48,7 +48,7 @@ def test_host_and_origin_rules():
 def test_guard_binds_beyond_loopback_only_with_a_key():
     with pytest.raises(GuardError):
         Guard("ws://127.0.0.1:1/v1", host="0.0.0.0")
-    Guard("ws://127.0.0.1:1/v1", host="0.0.0.0", api_keys={"k"})
+    Guard("ws://127.0.0.1:1/v1", host="0.0.0.0", api_keys={"k" * 16})
 
 
 # --- against the engine ---------------------------------------------------------------------------------

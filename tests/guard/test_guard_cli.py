@@ -25,6 +25,7 @@ def guard_cli(*args, timeout=60):
     (["--upstream", "ftp://example"], "--upstream"),
     (["--upstream", "ws://127.0.0.1:1/v1", "--host", "0.0.0.0"], "--api-key"),
     (["--upstream", "ws://127.0.0.1:1/v1", "--port", "70000"], "--port"),
+    (["--upstream", "ws://127.0.0.1:1/v1", "--upstream-timeout", "0"], "--upstream-timeout"),
     (["--upstream", "ws://127.0.0.1:1/v1", "--tls-cert", "x.pem"], "--tls-key"),
     (["--upstream", "ws://127.0.0.1:1/v1", "--language", "klingon"], "klingon"),
     (["--upstream", "ws://127.0.0.1:1/v1", "--append-only"], "--mode repair"),

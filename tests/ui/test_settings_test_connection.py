@@ -91,3 +91,12 @@ def test_appearance_is_a_setting(qtbot):
     dlg.appearance.setCurrentIndex(dlg.appearance.findData("light"))
     assert dlg.result_settings().appearance == "light"
     assert Settings.from_dict({"appearance": "purple"}).appearance == "system"
+
+
+@pytest.mark.parametrize("provider", ["azure", "local"])
+def test_an_endpoint_with_a_password_or_key_is_not_saved(qtbot, provider):
+    dlg = dialog(qtbot, provider=provider)
+    dlg.endpoint.setText("https://alice:hunter2secret@x.openai.azure.com/openai?api-key=SECRET9")
+    dlg.accept()
+    assert dlg.result() != dlg.DialogCode.Accepted and dlg.problem.isVisibleTo(dlg)
+    assert "API key field" in dlg.problem.text() and "hunter2secret" not in dlg.problem.text()
