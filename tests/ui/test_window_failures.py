@@ -195,3 +195,42 @@ def test_a_request_right_after_new_settings_goes_to_the_new_service(make_window,
     assert w.pipeline is None and w.client is None                 # detached at once, not on the next tick
     assert run(loop, w.translate_now("Good evening.", "en", "es")) is None
     assert w.request.phase == "failed" and "connection refused" in w.error.text()
+
+
+# --- one table: what the window offers in each settled state ------------------------------------
+
+def offered(w) -> tuple:
+    return (w.badge.property("status") or "idle", w.translate_button.text(),
+            w.result.repair_button.isVisible(), w.player_bar.play_button.isEnabled(),
+            w.error.isVisible(), w.error_action.text() if w.error_action.isVisible() else "")
+
+
+def test_each_settled_state_offers_the_actions_that_apply(make_window, qtbot, loop):
+    import json
+
+    from app.engine import seed_cases
+
+    w = make_window(repair_policy="off")
+    w.first_run_hint.dismiss()
+    assert offered(w) == ("idle", "Translate", False, False, False, "")
+
+    assert run(loop, w.translate_now("Good morning.", "en", "en")).status == "match"
+    assert offered(w) == ("match", "Translate", False, True, False, "")
+
+    case = seed_cases()["truncated-2"]
+    u = run(loop, w.translate_now(case["transcript"], "es", "en",
+                                  metadata={"verbatim_fault": json.dumps({"case": "truncated-2"})}))
+    assert u.status == "mismatch"
+    assert offered(w) == ("mismatch", "Translate", True, True, False, "")        # Repair audio offered
+
+    dropped = {"verbatim_fault": json.dumps({"drop_after_deltas": 3})}
+    u = run(loop, w.translate_now("The train to the airport leaves from platform four at half past nine.",
+                                  "en", "en", metadata=dropped))
+    assert u.status == "incomplete"
+    assert offered(w) == ("incomplete", "Translate", False, True, True, "Retry")
+
+    w.clear()
+    w.services.secrets.set("azure", "test-key")
+    w.apply_settings(settings_like(w, provider="azure", endpoint=refused_endpoint(), model="dep"))
+    assert run(loop, w.translate_now("Good evening.", "en", "es")) is None
+    assert offered(w) == ("failed", "Translate", False, False, True, "Open Settings…")
