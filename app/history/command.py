@@ -110,7 +110,7 @@ def _show(u) -> None:
 
 
 def _export(args: argparse.Namespace, store) -> int:
-    from .export import ExportError, export
+    from .export import ExportError, ExportWriteError, export
 
     if args.all:
         ids = [r.id for r in store.list(args.search, limit=1_000_000)]
@@ -128,6 +128,9 @@ def _export(args: argparse.Namespace, store) -> int:
         try:
             print(export(u, args.format, args.out))
             written += 1
+        except ExportWriteError as exc:   # full disk, unwritable folder, symlink: the rest would fail too
+            print(f"error: {uid}: {exc}", file=sys.stderr)
+            return 2
         except ExportError as exc:
             print(f"error: {uid}: {exc}", file=sys.stderr)
             if not args.all:
