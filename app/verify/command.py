@@ -8,9 +8,10 @@ Never imports Qt.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
+
+from app.text.terminal import json_line, printable
 
 EXIT_MATCH, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         transcript = _load_transcript(args)
         pcm, rate = _load_audio(args.audio, args.format, args.rate)
     except BadInput as exc:
-        print(f"check: {exc}", file=sys.stderr)
+        print(printable(f"check: {exc}"), file=sys.stderr)
         return EXIT_BAD_INPUT
 
     from app.verify.models import ModelError
@@ -117,17 +118,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = verifier.verify(transcript, pcm, rate, language, args.source_language)
     except VerifyError as exc:
-        print(f"check: {exc}", file=sys.stderr)
+        print(printable(f"check: {exc}"), file=sys.stderr)
         return EXIT_BAD_INPUT
     except ModelError as exc:
-        print(f"check: speech model unavailable: {exc}", file=sys.stderr)
+        print(printable(f"check: speech model unavailable: {exc}"), file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as exc:  # never report a crash as "mismatch" (exit 1)
-        print(f"check: could not verify the audio: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        print(printable(f"check: could not verify the audio: {exc.__class__.__name__}: {exc}"), file=sys.stderr)
         return EXIT_BAD_INPUT
 
     if args.json:
-        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+        sys.stdout.write(json_line(report.to_dict()) + "\n")
     else:
         _print_summary(report)
     return EXIT_MATCH if report.matches else EXIT_MISMATCH
@@ -152,4 +153,4 @@ def _print_summary(report) -> None:
         line = f"{mark}[{seg.index}] {when}  {text}"
         if seg.differs:
             line += f"  — {seg.status}: {describe_segment(seg, report)}"
-        print(line)
+        print(printable(line))   # the transcript and what was heard came from outside
