@@ -50,7 +50,9 @@ class _Bad(Exception):
 
 
 def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    from app.text.terminal import printable
+
+    print(printable(f"error: {message}"), file=sys.stderr)
     return 2
 
 
@@ -126,17 +128,20 @@ def _open_history(args: argparse.Namespace):
 
 
 def _printer(as_json: bool):
+    from app.text.terminal import json_line, printable
+
     from .records import GuardListener
 
     class Printer(GuardListener):
         def on_response(self, r) -> None:
             if as_json:
-                print(json.dumps(r.summary(), ensure_ascii=False), flush=True)
+                print(json_line(r.summary()), flush=True)
                 return
             flags = "; ".join(f"sentence {s.index + 1} {s.status}" for s in r.flagged)
             extra = f"  voiced: {r.appended_text!r}" if r.appended_text else ""
-            print(f"[{r.status}] {r.transcript[:80]!r}{'  ' + flags if flags else ''}{extra}"
-                  f"{'  (' + r.error + ')' if r.error else ''}", flush=True)
+            # the transcript and the error came from upstream
+            print(printable(f"[{r.status}] {r.transcript[:80]!r}{'  ' + flags if flags else ''}{extra}"
+                            f"{'  (' + r.error + ')' if r.error else ''}"), flush=True)
 
     return Printer()
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
+
+from app.text.terminal import json_line, printable
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -36,17 +37,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         store = HistoryStore(args.dir)
     except HistoryError as exc:   # says what it could not do and why
-        print(f"error: {exc}", file=sys.stderr)
+        print(printable(f"error: {exc}"), file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"error: cannot open the history: {exc}", file=sys.stderr)
+        print(printable(f"error: cannot open the history: {exc}"), file=sys.stderr)
         return 2
     if store.warning:
-        print(f"warning: {store.warning}", file=sys.stderr)
+        print(printable(f"warning: {store.warning}"), file=sys.stderr)
     try:
         return _act(args, store)
     except HistoryError as exc:   # busy, read-only, disk full: the message names the cause
-        print(f"error: {exc}", file=sys.stderr)
+        print(printable(f"error: {exc}"), file=sys.stderr)
         return 2
     finally:
         store.close()
@@ -65,11 +66,13 @@ def _act(args: argparse.Namespace, store) -> int:
 def _list(args: argparse.Namespace, store) -> int:
     rows = store.list(args.search, limit=args.limit, status=args.status)
     if args.json:
-        print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False))
+        print(json_line([r.to_dict() for r in rows]))
     else:
         for r in rows:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))
-            print(f"{r.id}  {when}  {r.status:<10} {r.duration_s:5.1f}s  {r.transcript[:60] or r.input_text[:60]}")
+            # stored text came from outside: no control sequences, and one row per entry
+            text = " ".join(printable(r.transcript or r.input_text).split())[:60]
+            print(f"{r.id}  {when}  {r.status:<10} {r.duration_s:5.1f}s  {text}")
         if not rows:
             print("(nothing found)", file=sys.stderr)
     return 0
@@ -83,7 +86,7 @@ def _one(args: argparse.Namespace, store) -> int:
         u = store.get(args.id)
         ok = u is not None
     if not ok:
-        print(f"error: no history entry with id {args.id}", file=sys.stderr)
+        print(f"error: no history entry with id {printable(args.id)}", file=sys.stderr)
         return 2
     if args.action == "show":
         _show(u)
@@ -98,19 +101,23 @@ def _one(args: argparse.Namespace, store) -> int:
 def _show(u) -> None:
     from app.core.report import describe_segment
 
-    print(f"{u.id}  {u.status}  {u.source_language}→{u.target_language}  {u.duration_s:.1f} s")
-    print(f"input:      {u.input_text}")
-    print(f"transcript: {u.transcript}")
+    # every line may carry text from outside (the input, the upstream's transcript, what was heard)
+    def say(line: str) -> None:
+        print(printable(line))
+
+    say(f"{u.id}  {u.status}  {u.source_language}→{u.target_language}  {u.duration_s:.1f} s")
+    say(f"input:      {u.input_text}")
+    say(f"transcript: {u.transcript}")
     if u.report is not None:
         for s in u.report.segments:
             mark = "ok" if not s.flagged else describe_segment(s, u.report)
-            print(f"  [{s.index + 1}] {mark}: {s.text}")
+            say(f"  [{s.index + 1}] {mark}: {s.text}")
     for a in u.repairs:
-        print(f"  repair {a.number}: {a.strategy} → {a.verdict} ({a.elapsed_s:.1f} s)")
+        say(f"  repair {a.number}: {a.strategy} → {a.verdict} ({a.elapsed_s:.1f} s)")
 
 
 def _export(args: argparse.Namespace, store) -> int:
-    from .export import ExportError, export
+    from .export import ExportError, ExportWriteError, export
 
     if args.all:
         ids = [r.id for r in store.list(args.search, limit=1_000_000)]
@@ -123,13 +130,16 @@ def _export(args: argparse.Namespace, store) -> int:
     for uid in ids:
         u = store.get(uid)
         if u is None:
-            print(f"error: no history entry with id {uid}", file=sys.stderr)
+            print(f"error: no history entry with id {printable(uid)}", file=sys.stderr)
             return 2
         try:
-            print(export(u, args.format, args.out))
+            print(printable(export(u, args.format, args.out)))
             written += 1
+        except ExportWriteError as exc:   # full disk, unwritable folder, symlink: the rest would fail too
+            print(printable(f"error: {uid}: {exc}"), file=sys.stderr)
+            return 2
         except ExportError as exc:
-            print(f"error: {uid}: {exc}", file=sys.stderr)
+            print(printable(f"error: {uid}: {exc}"), file=sys.stderr)
             if not args.all:
                 return 2
     return 0 if written or not ids else 2

@@ -3,11 +3,13 @@ with one cue per transcript sentence at the times it is heard, and JSON."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
 
-from app.audio.wavfile import write_wav
+from app.audio.wavfile import wav_bytes
+from app.core.files import SymlinkTarget, write_private
 from app.core.timing import estimate_word_times
 from app.core.utterance import Utterance
 from app.text.segments import split_sentences, split_words
@@ -26,6 +28,11 @@ def available_formats() -> list[str]:
 
 class ExportError(RuntimeError):
     pass
+
+
+class ExportWriteError(ExportError):
+    """The file could not be written (full disk, unwritable folder, symlink at the target);
+    nothing was left behind."""
 
 
 def cues(u: Utterance) -> list[tuple[float, float, str]]:
@@ -90,24 +97,57 @@ def file_name(u: Utterance, fmt: str) -> str:
 
 
 def export(u: Utterance, fmt: str, out_dir: str | Path) -> Path:
+    """Write `u` into `out_dir` under its suggested name (see `export_file`)."""
+    fmt = _check_format(fmt)
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportWriteError(f"cannot create the folder {out}: {_reason(exc)}") from exc
+    return export_file(u, fmt, out / file_name(u, fmt))
+
+
+def export_file(u: Utterance, fmt: str, path: str | Path) -> Path:
+    """Write `u` to `path` as a private (0600) file, atomically. A symlink at `path` is refused
+    (writing through it would overwrite another file); any OSError becomes an
+    ExportWriteError with a one-line message and leaves no partial or temp file."""
+    fmt = _check_format(fmt)
+    path = Path(path)
+    data = _encode(u, fmt)
+    try:
+        write_private(path, data)
+    except SymlinkTarget:
+        raise ExportWriteError(f"{path} is a symbolic link; not writing through it "
+                               "(remove it or choose another name)") from None
+    except OSError as exc:
+        raise ExportWriteError(f"cannot write {path}: {_reason(exc)}") from exc
+    return path
+
+
+def _check_format(fmt: str) -> str:
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / file_name(u, fmt)
+    return fmt
+
+
+def _encode(u: Utterance, fmt: str) -> bytes:
+    """The whole file in memory: nothing touches the disk until it is complete."""
     if fmt in ("wav", "flac") and not len(u.audio):
         raise ExportError("this entry has no audio to export")
     if fmt == "wav":
-        write_wav(path, u.audio, u.sample_rate, mode=0o644)
-    elif fmt == "flac":
+        return wav_bytes(u.audio, u.sample_rate)
+    if fmt == "flac":
         try:
             import soundfile
         except ImportError as exc:
             raise ExportError("FLAC export needs the soundfile package (pip install soundfile); "
                               "WAV works without it") from exc
-        soundfile.write(str(path), u.audio, u.sample_rate, format="FLAC")
-    else:
-        text = {"srt": to_srt, "vtt": to_vtt, "json": to_json}[fmt](u)
-        path.write_text(text, encoding="utf-8")
-    return path
+        buf = io.BytesIO()
+        soundfile.write(buf, u.audio, u.sample_rate, format="FLAC")
+        return buf.getvalue()
+    return {"srt": to_srt, "vtt": to_vtt, "json": to_json}[fmt](u).encode("utf-8")
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)

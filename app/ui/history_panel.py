@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -344,16 +343,14 @@ class HistoryPanel(QWidget):
         return self.export_to(u, path, fmt)
 
     def export_to(self, u, path: str, fmt: str | None = None) -> str | None:
-        from app.history.export import ExportError, export
+        from app.history.export import ExportError, export_file
 
         fmt = (fmt or os.path.splitext(path)[1].lstrip(".") or "wav").lower()
         folder = os.path.dirname(os.path.abspath(path))
         try:
-            # written beside the target, then renamed: a failure never leaves half a file there
-            with tempfile.TemporaryDirectory(dir=folder, prefix=".verbatim-export-") as tmp:
-                written = export(u, fmt, tmp)
-                os.replace(written, path)
-        except (ExportError, OSError) as exc:
+            # private, atomic, never through a symlink; a failure leaves nothing behind
+            export_file(u, fmt, path)
+        except ExportError as exc:
             self.show_notice(f"⚠ Export failed: {exc}")
             return None
         self.qsettings.setValue(EXPORT_DIR_KEY, folder)

@@ -1,25 +1,30 @@
 """`python -m app check`: does this audio say exactly what this transcript says?
 
 Exit 0: it matches (segments that only may differ are reported, `uncertain: true`); 1: at
-least one segment certainly flagged; 2: bad input (message on stderr).
+least one segment certainly flagged; 2: bad input (message on stderr), which includes a path
+that is not a regular file and a file over the caps below.
 Never imports Qt.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from app.text.terminal import json_line, printable
+
 EXIT_MATCH, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
+# The most `check` reads: 200 MB is over an hour of 24 kHz PCM16 (17 min of 48 kHz stereo);
+# 1 MB of transcript is far beyond any spoken answer. Never read without a bound (/dev/zero).
+AUDIO_LIMIT, TRANSCRIPT_LIMIT = 200 * 1024 * 1024, 1024 * 1024
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("audio", metavar="AUDIO", help="WAV file, or raw audio bytes with --format")
+    parser.add_argument("audio", metavar="AUDIO", help="WAV file, or raw audio bytes with --format (at most 200 MB)")
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--transcript", metavar="TEXT", help="the text the audio should say")
-    src.add_argument("--transcript-file", metavar="F", help="read the transcript from a UTF-8 file")
+    src.add_argument("--transcript-file", metavar="F", help="read the transcript from a UTF-8 file (at most 1 MB)")
     parser.add_argument("--language", metavar="CODE", default="en",
                         help="language of the transcript (ISO 639-1, default en)")
     parser.add_argument("--format", choices=["wav", "pcm16", "g711_ulaw", "g711_alaw"], default=None,
@@ -44,14 +49,7 @@ def _load_audio(path: str, fmt: str | None, rate: int | None):
     from app.audio.wavfile import WavError, read_wav
 
     p = Path(path)
-    if not p.exists():
-        raise BadInput(f"audio file not found: {path}")
-    if p.is_dir():
-        raise BadInput(f"audio path is a directory, not a file: {path}")
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    data = _read_file(path, AUDIO_LIMIT, "audio")
     if fmt is None:
         fmt = "wav" if data[:4] in (b"RIFF", b"RF64") or p.suffix.lower() == ".wav" else None
         if fmt is None:
@@ -77,16 +75,32 @@ def _load_audio(path: str, fmt: str | None, rate: int | None):
     return np.asarray(pcm, dtype=np.int16), sr
 
 
+def _read_file(path: str, limit: int, what: str) -> bytes:
+    """A regular file's bytes, at most `limit`: devices, FIFOs and folders are refused unread."""
+    from app.core.files import NotRegularFile, TooLarge, read_capped
+
+    try:
+        return read_capped(path, limit)
+    except FileNotFoundError:
+        raise BadInput(f"{what} file not found: {path}") from None
+    except NotRegularFile:
+        kind = "a directory" if Path(path).is_dir() else "not a regular file (a device, FIFO or socket)"
+        raise BadInput(f"{what} path is {kind}: {path}; give a file") from None
+    except TooLarge:
+        raise BadInput(f"{what} file is larger than {limit // (1024 * 1024)} MB, "
+                       f"the most check reads: {path}") from None
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
 def _load_transcript(args) -> str:
     if args.transcript_file is not None:
+        data = _read_file(args.transcript_file, TRANSCRIPT_LIMIT, "transcript")
         try:
-            text = Path(args.transcript_file).read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise BadInput(f"transcript file not found: {args.transcript_file}") from None
+            # newlines as text mode read them before: a CRLF file keeps the same char offsets
+            text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
         except UnicodeDecodeError:
             raise BadInput(f"transcript file is not UTF-8 text: {args.transcript_file}") from None
-        except OSError as exc:
-            raise BadInput(f"cannot read {args.transcript_file}: {exc.strerror or exc}") from None
     else:
         text = args.transcript or ""
     from app.text.segments import split_sentences, strip_control_tokens
@@ -107,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         transcript = _load_transcript(args)
         pcm, rate = _load_audio(args.audio, args.format, args.rate)
     except BadInput as exc:
-        print(f"check: {exc}", file=sys.stderr)
+        print(printable(f"check: {exc}"), file=sys.stderr)
         return EXIT_BAD_INPUT
 
     from app.verify.models import ModelError
@@ -117,17 +131,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = verifier.verify(transcript, pcm, rate, language, args.source_language)
     except VerifyError as exc:
-        print(f"check: {exc}", file=sys.stderr)
+        print(printable(f"check: {exc}"), file=sys.stderr)
         return EXIT_BAD_INPUT
     except ModelError as exc:
-        print(f"check: speech model unavailable: {exc}", file=sys.stderr)
+        print(printable(f"check: speech model unavailable: {exc}"), file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as exc:  # never report a crash as "mismatch" (exit 1)
-        print(f"check: could not verify the audio: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        print(printable(f"check: could not verify the audio: {exc.__class__.__name__}: {exc}"), file=sys.stderr)
         return EXIT_BAD_INPUT
 
     if args.json:
-        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+        sys.stdout.write(json_line(report.to_dict()) + "\n")
     else:
         _print_summary(report)
     return EXIT_MATCH if report.matches else EXIT_MISMATCH
@@ -152,4 +166,4 @@ def _print_summary(report) -> None:
         line = f"{mark}[{seg.index}] {when}  {text}"
         if seg.differs:
             line += f"  — {seg.status}: {describe_segment(seg, report)}"
-        print(line)
+        print(printable(line))   # the transcript and what was heard came from outside

@@ -214,3 +214,49 @@ def test_show_in_folder_opens_the_export_folder(qtbot, tmp_path):
     finally:
         QDesktopServices.unsetUrlHandler("file")
     assert [x.toLocalFile() for x in catcher.urls] == [str(tmp_path)]
+
+
+# --- issue 24: export through the window is private, atomic and never through a symlink ------
+
+def test_window_export_refuses_a_symlink_and_says_why(qtbot, tmp_path):
+    panel, (u,) = make_panel(qtbot, tmp_path, "Hello.")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    link = tmp_path / "mine.json"
+    link.symlink_to(victim)
+    assert panel.export_dialog(u.id, path=str(link)) is None
+    assert "Export failed" in panel.notice.text() and "symbolic link" in panel.notice.text()
+    assert panel.notice.isVisibleTo(panel) and not panel.notice_button.isVisibleTo(panel)
+    assert link.is_symlink() and victim.read_text() == "precious"
+
+
+def test_window_export_on_a_full_disk_says_so_and_leaves_nothing(qtbot, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    import app.core.files as files
+
+    def full(fd, chunk):
+        os.write(fd, bytes(chunk[:1]))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    panel, (u,) = make_panel(qtbot, tmp_path, "Hello.")
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setattr(files, "_write_chunk", full)
+    assert panel.export_dialog(u.id, path=str(out / "mine.json")) is None
+    assert "Export failed" in panel.notice.text() and "No space left on device" in panel.notice.text()
+    assert list(out.iterdir()) == []
+
+
+def test_window_export_is_private_under_umask_000(qtbot, tmp_path):
+    import os
+    import stat
+
+    panel, (u,) = make_panel(qtbot, tmp_path, "Hello.")
+    old = os.umask(0)
+    try:
+        path = panel.export_dialog(u.id, path=str(tmp_path / "mine.srt"))
+    finally:
+        os.umask(old)
+    assert path and stat.S_IMODE(os.stat(path).st_mode) == 0o600
