@@ -113,8 +113,9 @@ def test_stop_while_verifying_saves_not_verified(make_window, qtbot, loop):
     assert_stopped(w, "not checked")
     assert u.report is None and u.status == "unverified" and u.meta["stopped"] == "verifying"
     assert history_status(w, u.id) == "unverified"
-    row = w.history_panel.list.item(0).text()
-    assert "not verified" in row and "not checked" not in row
+    # the row is refreshed once the save lands on the disk thread: wait for it, not 0.3 s
+    run(loop, until(lambda: "not verified" in w.history_panel.list.item(0).text(), timeout=10))
+    assert "not checked" not in w.history_panel.list.item(0).text()
 
 
 def test_stop_while_asked_about_repair(make_window, qtbot, loop):
