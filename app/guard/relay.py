@@ -114,9 +114,13 @@ class _Link(Repairs):
         try:
             while True:
                 msg = await self.upstream.recv()
-                ev = self.tap.server_message(msg)
-                if ev is not None:
-                    self._after_event(ev)
+                try:
+                    ev = self.tap.server_message(msg)
+                    if ev is not None:
+                        self._after_event(ev)
+                except Exception:    # a shape Guard cannot follow must not cost the app its session
+                    log.exception("guard: could not follow an upstream event; passed on unchanged")
+                    ev = None
                 if self.repair and ev is not None:
                     if ev["type"] in AUDIO_DELTA:
                         self._stream_check(ev.get("response_id"))

@@ -293,10 +293,12 @@ def _user_text(item: Any) -> str:
 
 
 def _output_transcript(r: dict[str, Any]) -> str | None:
-    for item in r.get("output") or []:
+    output = r.get("output")
+    for item in output if isinstance(output, list) else []:
         if not isinstance(item, dict):
             continue
-        for part in item.get("content") or []:
+        content = item.get("content")
+        for part in content if isinstance(content, list) else []:
             if isinstance(part, dict) and isinstance(part.get("transcript"), str):
                 return part["transcript"]
     return None
