@@ -98,7 +98,12 @@ class _Link(Repairs):
 
         try:
             async for msg in self.client:
-                if not self.tap.client_message(msg):
+                try:
+                    readable = self.tap.client_message(msg)
+                except Exception:    # a shape Guard cannot follow is the service's to judge
+                    log.exception("guard: could not follow a client event; passed on unchanged")
+                    readable = True
+                if not readable:
                     await self._send(_invalid_json())    # as the service would; the session goes on
                     continue
                 try:

@@ -135,7 +135,8 @@ class SessionTap:
             if text:
                 self.last_input = text[:MAX_INPUT_CHARS]
         elif kind == "response.create" and isinstance(ev.get("response"), dict):
-            for item in ev["response"].get("input") or []:
+            items = ev["response"].get("input")
+            for item in items if isinstance(items, list) else []:
                 text = _user_text(item)
                 if text:
                     self.last_input = text[:MAX_INPUT_CHARS]

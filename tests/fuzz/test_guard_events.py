@@ -63,7 +63,9 @@ UPSTREAM_TEMPLATES = [
 ]
 CLIENT_TEMPLATES = [
     {"type": "session.update", "session": {"type": "realtime", "instructions": "Translate."}},
-    {"type": "response.create", "response": {"conversation": "none", "metadata": {"a": "b"}}},
+    {"type": "response.create", "response": {"conversation": "none", "metadata": {"a": "b"},
+                                             "input": [{"type": "message", "role": "user",
+                                                        "content": [{"type": "input_text", "text": "Hi."}]}]}},
     {"type": "response.cancel"},
     dict(ALIVE, item=dict(ALIVE["item"], id="item_other")),
 ]

@@ -1,4 +1,4 @@
-"""An upstream event of an odd shape (found by tests/fuzz/test_guard_events.py): Guard passes
+"""An event of an odd shape from either side (found by tests/fuzz/test_guard_events.py): Guard passes
 it on and the app keeps its session; before, `response.done` with `output: true` raised in
 Guard's bookkeeping and the app's connection was dropped without a word."""
 
@@ -30,6 +30,32 @@ def test_a_response_done_whose_output_is_not_a_list_keeps_the_app_connected():
                          json.dumps({"type": "response.done", "event_id": "u6",
                                      "response": {"id": "resp_1", "status": "completed", "output": output}})]
             assert lt.run(case(guard, [json.dumps({"type": PLAY})])) == [], output
+    finally:
+        lt.run(guard.stop())
+        server.close()
+        lt.run(server.wait_closed())
+        lt.close()
+
+
+def test_a_response_create_whose_input_is_not_a_list_keeps_the_session():
+    import websockets
+
+    from app.guard import Guard
+
+    lt, up = LoopThread(), Upstream()
+
+    async def start():
+        server = await websockets.serve(up.handler, "127.0.0.1", 0)
+        port = next(iter(server.sockets)).getsockname()[1]
+        guard = Guard(f"ws://127.0.0.1:{port}/v1", mode="observe", verify=False, history=None)
+        await guard.start()
+        return server, guard
+
+    server, guard = lt.run(start())
+    try:
+        for value in (True, 3, "x", {"a": 1}):
+            sent = json.dumps({"type": "response.create", "response": {"conversation": "none", "input": value}})
+            assert lt.run(case(guard, [sent])) == [], value
     finally:
         lt.run(guard.stop())
         server.close()
