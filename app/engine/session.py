@@ -123,7 +123,7 @@ class EngineSession(Answering):
     async def handle(self, message: str | bytes) -> None:
         try:
             ev = json.loads(message)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):   # RecursionError: nested too deep
             await self.error("The message is not valid JSON.", code="invalid_json")
             return
         if not isinstance(ev, dict) or not isinstance(ev.get("type"), str):
