@@ -22,6 +22,8 @@ from .validation import ClientError
 
 log = logging.getLogger("app.engine.session")
 
+SYNTHESIS_PIECE_CHARS = 600   # text rendered at once: a cancelled answer stops within one piece
+
 
 class Answering:
     """The answering half of EngineSession (a mixin: it uses the session's send, items and tasks)."""
@@ -90,6 +92,7 @@ class Answering:
             self.tasks.pop(r.id, None)
             if self.active is r:
                 self.active = None
+            self.engine.seal_truth(self.config.id, r.id)
 
     async def _answer_text(self, text: str, source: str, target: str, mode: str) -> tuple[str, str, bool]:
         if mode == "read":
@@ -180,12 +183,25 @@ class Answering:
 
     async def _speak(self, r: ResponseState, base: dict[str, Any], said: Said, c: Chunk, fault: Fault,
                      truth: dict[str, Any], v: _Voicing) -> None:
-        """Render one chunk and send it as audio deltas, holding back the last `late_deltas`."""
-        pcm, spoken = await asyncio.to_thread(render, c, r.voice, v.offset, r.speed)
-        v.offset = spoken.end_sample
-        truth["spoken"].append(spoken.to_dict())
-        if r.conversation_id is not None:   # only answers in the conversation are kept
-            said.add_audio(pcm)
+        """Render one chunk and send it as audio deltas, holding back the last `late_deltas`.
+        A long chunk is rendered a piece at a time, so a cancel stops its synthesis there."""
+        record: dict[str, Any] | None = None   # one ground-truth record for the whole chunk
+        for text in _synthesis_pieces(c.text):
+            piece = c if text is c.text else Chunk(text, c.language, c.sentence)
+            pcm, spoken = await asyncio.to_thread(render, piece, r.voice, v.offset, r.speed)
+            v.offset = spoken.end_sample
+            if record is None:
+                record = spoken.to_dict() | {"text": c.text}
+                truth["spoken"].append(record)
+            else:
+                record.update(end_sample=spoken.end_sample, end_s=spoken.end_s)
+            if r.conversation_id is not None:   # only answers in the conversation are kept
+                said.add_audio(pcm)
+                self._forget_oldest()
+            await self._send_audio(r, base, pcm, fault, truth, v)
+
+    async def _send_audio(self, r: ResponseState, base: dict[str, Any], pcm, fault: Fault,
+                          truth: dict[str, Any], v: _Voicing) -> None:
         wire = to_wire(pcm, r.audio_format)
         r.output_audio_tokens += max(1, int(len(pcm) / OUTPUT_RATE * 10))
         for piece_bytes in split_wire(wire, r.audio_format, 0.2 + (v.rng.random() * 0.1 if fault.seed else 0)):
@@ -275,6 +291,22 @@ def _cut(transcript: str, limit: Any) -> tuple[str, bool]:
         return transcript, False
     return "".join(words[:limit]).rstrip(), True
 
+
+
+def _synthesis_pieces(text: str) -> list[str]:
+    """`text` in pieces of at most about SYNTHESIS_PIECE_CHARS, cut after a space (one piece: `text` itself)."""
+    if len(text) <= SYNTHESIS_PIECE_CHARS:
+        return [text]
+    pieces, start = [], 0
+    while len(text) - start > SYNTHESIS_PIECE_CHARS:
+        cut = text.rfind(" ", start + SYNTHESIS_PIECE_CHARS // 2, start + SYNTHESIS_PIECE_CHARS)
+        cut = cut + 1 if cut > start else start + SYNTHESIS_PIECE_CHARS
+        if text[start:cut].strip():
+            pieces.append(text[start:cut].strip())
+        start = cut
+    if text[start:].strip():
+        pieces.append(text[start:].strip())
+    return pieces
 
 
 def _text_deltas(text: str) -> list[str]:

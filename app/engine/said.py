@@ -31,11 +31,15 @@ class Said:
     marks: list[tuple[int, int, int, int]] = dc_field(default_factory=list)  # (sample0, sample1, char0, char1)
     heard: tuple[int, int] | None = None   # (samples, characters) kept by a truncation
     tool_call: ToolCall | None = None
+    forgotten: bool = False         # its audio went past the session's budget: no longer kept
 
     def add_audio(self, pcm: np.ndarray) -> None:
-        if self.heard is None:
+        if self.heard is None and not self.forgotten:
             self.pcm.append(pcm)
             self.samples += len(pcm)
+
+    def forget_audio(self) -> None:
+        self.pcm, self.samples, self.forgotten = [], 0, True
 
     def mark(self, sample0: int, sample1: int, char0: int, char1: int) -> None:
         if self.heard is None:

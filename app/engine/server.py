@@ -33,10 +33,10 @@ from app.core.net import is_local_origin, is_loopback
 
 from .session import EngineSession
 from .translator import Translator
+from .truth import MAX_TRUTH, TruthStore  # noqa: F401  (MAX_TRUTH: its old home)
 
 log = logging.getLogger(__name__)
 
-MAX_TRUTH = 500   # responses whose ground truth is kept
 MAX_SESSIONS = 32  # open connections at once
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 SUBPROTOCOL_KEY = "openai-insecure-api-key."
@@ -76,7 +76,7 @@ class LocalEngine:
         self.record_events = record_events
         self.events: list[dict[str, Any]] = []
         self.on_event: Callable[[dict[str, Any]], None] | None = None
-        self.truth: dict[str, dict[str, Any]] = {}
+        self.truth = TruthStore()   # ground truth within byte budgets (truth.py)
         self.sessions: set[EngineSession] = set()
         self._server = None
         self._runner = LoopThread("verbatim-engine")
@@ -115,10 +115,12 @@ class LocalEngine:
             self.on_event(ev)
 
     def keep_truth(self, response_id: str, truth: dict[str, Any]) -> None:
-        """Remember what a response really said; the oldest are forgotten past MAX_TRUTH."""
-        self.truth[response_id] = truth
-        while len(self.truth) > MAX_TRUTH:
-            del self.truth[next(iter(self.truth))]
+        """Remember what a response really said (a live record until it is sealed)."""
+        self.truth.keep(response_id, truth)
+
+    def seal_truth(self, session_id: str, response_id: str) -> None:
+        """A response ended: its record now counts against the budgets (oldest dropped first)."""
+        self.truth.seal(session_id, response_id)
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> LocalEngine:

@@ -46,7 +46,9 @@ log = logging.getLogger(__name__)
 MAX_ITEMS = 256            # conversation items kept; the oldest are forgotten, as context truncation does
 MAX_RESPONSES = 10_000     # responses one session may create
 MAX_INPUT_ITEMS = 64       # inline items in one response.create
-MAX_KEPT_AUDIO = 64 << 20  # bytes of answer audio a session keeps for retrieve/truncate; older audio is forgotten
+# bytes of answer audio a session keeps for retrieve/truncate: older answers' audio is forgotten
+# first, and an answer longer than the whole budget keeps none (its transcript stays)
+MAX_KEPT_AUDIO = 64 << 20
 SESSION_LIFETIME_S = 3600
 UNSUPPORTED = {"input_audio_buffer.append", "input_audio_buffer.commit", "input_audio_buffer.clear",
                "output_audio_buffer.clear", "transcription_session.update"}
@@ -69,6 +71,7 @@ class EngineHost(Protocol):
     def translation_available(self) -> bool: ...
     def record(self, ev: dict[str, Any]) -> None: ...
     def keep_truth(self, response_id: str, truth: dict[str, Any]) -> None: ...
+    def seal_truth(self, session_id: str, response_id: str) -> None: ...
 
 
 class EngineSession(Answering):
@@ -117,8 +120,15 @@ class EngineSession(Answering):
             pass
         finally:
             self.closed = True
-            for t in self.tasks.values():
+            tasks = list(self.tasks.values())
+            for t in tasks:
                 t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)   # their ground truth is sealed
+            # nothing of a closed session is kept: its items and their audio go with it
+            self.items.clear()
+            self.order.clear()
+            self.tasks.clear()
+            self.active = None
 
     async def handle(self, message: str | bytes) -> None:
         try:
@@ -252,14 +262,13 @@ class EngineSession(Answering):
     def _forget_oldest(self) -> None:
         while len(self.order) > MAX_ITEMS:
             del self.items[self.order.pop(0)]
-        kept, newest = 0, True
-        for item_id in reversed(self.order):   # the newest answer keeps its audio; older ones keep their transcript
+        kept = 0
+        for item_id in reversed(self.order):   # newest first: older answers keep only their transcript
             said = self.items[item_id]
             if isinstance(said, Said):
                 kept += said.samples * 2
-                if kept > MAX_KEPT_AUDIO and said.pcm and not newest:
-                    said.pcm, said.samples = [], 0
-                newest = False
+                if kept > MAX_KEPT_AUDIO and said.pcm:   # the newest too, when it alone is past the budget
+                    said.forget_audio()
 
     async def _announce(self, item: dict[str, Any], prev: str | None) -> None:
         if self.shape.beta:
