@@ -66,6 +66,7 @@ class EngineHost(Protocol):
 
     default_voice: str
     translator: TranslatorLike | None
+    idle_timeout: float
 
     @property
     def translation_available(self) -> bool: ...
@@ -90,11 +91,13 @@ class EngineSession(Answering):
         self.active: ResponseState | None = None   # the response whose response.done is not sent yet
         self.responses_created = 0
         self.closed = False
+        self.last_event = time.monotonic()   # sent or received: what the idle timeout measures
 
     # --- plumbing ----------------------------------------------------------------------
     async def send(self, ev: dict[str, Any]) -> None:
         # every server event carries an event_id; added last when missing (clients read JSON by key)
         ev.setdefault("event_id", new_id("event"))
+        self.last_event = time.monotonic()
         self.engine.record(ev)
         await self.ws.send(json.dumps(ev, ensure_ascii=False))
 
@@ -103,23 +106,26 @@ class EngineSession(Answering):
         await self.send(error_event(new_id("event"), message, code=code, kind=kind, param=param,
                                     client_event_id=client_event_id))
 
-    async def refuse(self, message: str) -> None:
+    async def refuse(self, message: str, code: str = "too_many_sessions") -> None:
         """Turn the client away after the handshake: one error event, then a 'try again later' close."""
         try:
-            await self.error(message, code="too_many_sessions", kind="rate_limit_error")
+            await self.error(message, code=code, kind="rate_limit_error")
             await self.ws.close(1013, "too many sessions")
         except Exception:
             pass
 
     async def run(self) -> None:
         await self.send({"type": "session.created", "session": self.shape.session(self.config)})
+        watchdog = asyncio.create_task(self._close_when_idle())
         try:
             async for message in self.ws:
+                self.last_event = time.monotonic()
                 await self.handle(message)
         except ConnectionClosed:
             pass
         finally:
             self.closed = True
+            watchdog.cancel()
             tasks = list(self.tasks.values())
             for t in tasks:
                 t.cancel()
@@ -129,6 +135,16 @@ class EngineSession(Answering):
             self.order.clear()
             self.tasks.clear()
             self.active = None
+
+    async def _close_when_idle(self) -> None:
+        """Close a socket with no event in either direction for the engine's idle_timeout (pings do not count)."""
+        limit = self.engine.idle_timeout
+        while not self.closed:
+            left = self.last_event + limit - time.monotonic()
+            if left <= 0:
+                await self.ws.close(1000, f"idle timeout: no event in either direction for {limit:g} s")
+                return
+            await asyncio.sleep(left)
 
     async def handle(self, message: str | bytes) -> None:
         try:
