@@ -91,7 +91,8 @@ async def start(args):
     from app.verify.worker import VerifierWorker
 
     # room for the idle sessions of the memory figure (the engine bounds its sessions)
-    engine = LocalEngine(default_voice="verse", api_keys={KEY}, max_sessions=args.idle + args.sessions + 8)
+    engine = LocalEngine(default_voice="verse", api_keys={KEY}, max_sessions=args.idle + args.sessions + 8,
+                         max_sessions_per_client=args.idle + args.sessions + 8)   # one key: one client
     engine.done_at = {}
 
     def on_event(ev):

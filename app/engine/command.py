@@ -19,6 +19,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tls-cert", help="serve wss:// with this certificate (PEM); needs --tls-key")
     p.add_argument("--tls-key", help="private key (PEM) for --tls-cert")
     p.add_argument("--json", action="store_true", help="print the address as one JSON line")
+    p.add_argument("--max-sessions-per-client", type=int, default=None,
+                   help="open sessions one client (its key, or its address when keyless) may hold (default 16)")
+    p.add_argument("--idle-timeout", type=float, default=None,
+                   help="close a session with no event in either direction for this many seconds (default 900)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: --host {args.host} lets other machines connect; choose the key they must send "
               "with --api-key (or keep the default --host 127.0.0.1)", file=sys.stderr)
         return 2
+    if (args.max_sessions_per_client is not None and args.max_sessions_per_client < 1) or \
+            (args.idle_timeout is not None and not args.idle_timeout > 0):
+        print("error: --max-sessions-per-client and --idle-timeout must be positive", file=sys.stderr)
+        return 2
     generated = not keys
     if generated:
         keys = [new_api_key()]
@@ -60,8 +68,10 @@ def run(args: argparse.Namespace) -> int:
             return 2
 
     async def main() -> int:
+        limits = {k: v for k, v in (("max_sessions_per_client", args.max_sessions_per_client),
+                                    ("idle_timeout", args.idle_timeout)) if v is not None}
         engine = LocalEngine(args.host, args.port, default_voice=args.voice, api_keys=keys,
-                             ssl_context=ssl_context)
+                             ssl_context=ssl_context, **limits)
         try:
             await engine.start()
         except OSError as exc:

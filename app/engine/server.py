@@ -17,6 +17,7 @@ a page elsewhere, or whose `Host` is not this server's address (DNS rebinding), 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import ipaddress
 import json
@@ -33,11 +34,14 @@ from app.core.net import is_local_origin, is_loopback
 
 from .session import EngineSession
 from .translator import Translator
+from .truth import MAX_TRUTH, TruthStore  # noqa: F401  (MAX_TRUTH: its old home)
 
 log = logging.getLogger(__name__)
 
-MAX_TRUTH = 500   # responses whose ground truth is kept
 MAX_SESSIONS = 32  # open connections at once
+MAX_SESSIONS_PER_CLIENT = 16   # of them for one client (the key it presents, or its address when keyless)
+HANDSHAKE_TIMEOUT_S = 10       # a connection whose WebSocket handshake is not done by then is dropped
+IDLE_TIMEOUT_S = 15 * 60       # no event either way for this long closes a session (they may idle for minutes)
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 SUBPROTOCOL_KEY = "openai-insecure-api-key."
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
@@ -58,7 +62,9 @@ def new_api_key() -> str:
 class LocalEngine:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, default_voice: str = "alloy",
                  translator: Translator | None | str = "auto", api_keys: Iterable[str] | None = None,
-                 record_events: bool = False, ssl_context=None, max_sessions: int = MAX_SESSIONS) -> None:
+                 record_events: bool = False, ssl_context=None, max_sessions: int = MAX_SESSIONS,
+                 max_sessions_per_client: int = MAX_SESSIONS_PER_CLIENT,
+                 handshake_timeout: float = HANDSHAKE_TIMEOUT_S, idle_timeout: float = IDLE_TIMEOUT_S) -> None:
         self.host = host
         self.ssl_context = ssl_context   # wss:// for clients that insist on TLS (the npm SDK)
         self.port = port
@@ -73,10 +79,13 @@ class LocalEngine:
         self.api_key: str = keys[0] if keys else new_api_key()
         self._keys = tuple(k.encode("utf-8") for k in (keys or [self.api_key]))
         self.max_sessions = max_sessions
+        self.max_sessions_per_client = max_sessions_per_client
+        self.handshake_timeout, self.idle_timeout = handshake_timeout, idle_timeout
+        self.per_client: dict[str, int] = {}   # open sessions by client
         self.record_events = record_events
         self.events: list[dict[str, Any]] = []
         self.on_event: Callable[[dict[str, Any]], None] | None = None
-        self.truth: dict[str, dict[str, Any]] = {}
+        self.truth = TruthStore()   # ground truth within byte budgets (truth.py)
         self.sessions: set[EngineSession] = set()
         self._server = None
         self._runner = LoopThread("verbatim-engine")
@@ -115,10 +124,12 @@ class LocalEngine:
             self.on_event(ev)
 
     def keep_truth(self, response_id: str, truth: dict[str, Any]) -> None:
-        """Remember what a response really said; the oldest are forgotten past MAX_TRUTH."""
-        self.truth[response_id] = truth
-        while len(self.truth) > MAX_TRUTH:
-            del self.truth[next(iter(self.truth))]
+        """Remember what a response really said (a live record until it is sealed)."""
+        self.truth.keep(response_id, truth)
+
+    def seal_truth(self, session_id: str, response_id: str) -> None:
+        """A response ended: its record now counts against the budgets (oldest dropped first)."""
+        self.truth.seal(session_id, response_id)
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> LocalEngine:
@@ -129,7 +140,7 @@ class LocalEngine:
                                    process_request=self._process_request,
                                    select_subprotocol=_select_subprotocol,
                                    max_size=2 ** 24, compression=None, ssl=self.ssl_context,
-                                   close_timeout=2)
+                                   close_timeout=2, open_timeout=self.handshake_timeout)
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
         log.info("local engine listening on %s (translation %s)", self.url,
@@ -216,7 +227,8 @@ class LocalEngine:
         parts = urlsplit(request.path)
         path = parts.path.rstrip("/")
         query = parse_qs(parts.query)
-        if not any([self.key_ok(k) for k in self._offered_keys(headers, query)]):
+        matched = [k for k in self._offered_keys(headers, query) if self.key_ok(k)]
+        if not matched:
             return _json(401, _error("Incorrect API key provided.", "invalid_api_key"))
         if path == "/verbatim/health":
             return _json(200, {"engine": "verbatim-local", "translation":
@@ -229,9 +241,10 @@ class LocalEngine:
             return _json(200, truth)
         if path not in ("/v1/realtime", "/realtime", "/openai/v1/realtime", "/openai/realtime"):
             return _json(404, {"error": {"message": f"no such path {path[:200]}", "code": "not_found"}})
-        if len(self.sessions) >= self.max_sessions:
-            return _json(429, _error(f"Too many sessions (at most {self.max_sessions} at once).",
-                                                 "too_many_sessions", "rate_limit_error"))
+        client = _client_id(matched[0], connection)
+        full = self._full(client)
+        if full is not None:
+            return _json(429, _error(*full, "rate_limit_error"))
         if path == "/openai/realtime":
             if not query.get("api-version") or not query.get("deployment"):
                 return _json(400, {"error": {"message": "api-version and deployment are required",
@@ -240,20 +253,43 @@ class LocalEngine:
         else:
             beta = "realtime=v1" in " ".join(headers.get_all("OpenAI-Beta"))
             flavor, model = ("beta" if beta else "ga"), (query.get("model") or ["gpt-realtime"])[0]
-        connection.verbatim = (flavor, model[:64], path.startswith("/openai"))
+        connection.verbatim = (flavor, model[:64], path.startswith("/openai"), client)
+        return None
+
+    def _full(self, client: str) -> tuple[str, str] | None:
+        """Why a new session of `client` is refused (message, code), or None: each client has its own
+        limit, so a client under it gets in as long as the server has room."""
+        if self.per_client.get(client, 0) >= self.max_sessions_per_client:
+            return (f"Too many sessions for this client (at most {self.max_sessions_per_client} at once); "
+                    "close one first.", "too_many_sessions_for_client")
+        if len(self.sessions) >= self.max_sessions:
+            return f"Too many sessions (at most {self.max_sessions} at once).", "too_many_sessions"
         return None
 
     async def _handle(self, ws) -> None:
-        flavor, model, azure = getattr(ws, "verbatim", ("ga", "gpt-realtime", False))
+        flavor, model, azure, client = getattr(ws, "verbatim", ("ga", "gpt-realtime", False, "?"))
         session = EngineSession(self, ws, flavor, model, azure)
-        if len(self.sessions) >= self.max_sessions:   # handshakes that raced past the check above
-            await session.refuse(f"Too many sessions (at most {self.max_sessions} at once).")
+        full = self._full(client)
+        if full is not None:   # handshakes that raced past the check above
+            await session.refuse(*full)
             return
         self.sessions.add(session)
+        self.per_client[client] = self.per_client.get(client, 0) + 1
         try:
             await session.run()
         finally:
             self.sessions.discard(session)
+            self.per_client[client] -= 1
+            if not self.per_client[client]:
+                del self.per_client[client]
+
+
+def _client_id(key: str | None, connection) -> str:
+    """Who is asking, for the per-client limit: the key it presented (hashed), or its address."""
+    if key:
+        return "key:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    peer = getattr(connection, "remote_address", None)
+    return "addr:" + (str(peer[0]) if peer else "?")
 
 
 def _select_subprotocol(connection, offered):

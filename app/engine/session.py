@@ -4,120 +4,56 @@ the event sequence a real Realtime server emits, in GA or beta naming."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import math
-import random
 import time
-from dataclasses import dataclass
-from dataclasses import field as dc_field
 from typing import Any, Protocol
 
-import numpy as np
 from websockets.exceptions import ConnectionClosed
 
-from app.core.languages import UnknownLanguage, get_language
-from app.text.segments import split_sentences
-
-from .faults import Chunk, Fault, FaultError, parse_fault, plan_speech, seed_cases
-from .protocol import (
-    ResponseState,
-    SessionConfig,
-    Shape,
-    ToolCall,
-    error_event,
-    format_from_ga,
-    new_id,
-    reported_model,
+from .answering import Answering
+from .faults import FaultError, parse_fault
+from .protocol import ResponseState, SessionConfig, Shape, error_event, new_id, reported_model
+from .said import Said
+from .speech import OUTPUT_RATE
+from .validation import (
+    MAX_NAME,
+    MAX_TEXT,
+    ClientError,
+    _audio_changes,
+    _audio_part,
+    _check_session_object,
+    _format,
+    _input_audio_settings,
+    _instructions,
+    _max_tokens,
+    _message_text,
+    _modalities,
+    _name,
+    _response_type,
+    _sdk_check,
+    _session_type,
+    _short,
+    _temperature,
+    _tool_call,
+    _tools,
+    _voice,
 )
-from .speech import OUTPUT_RATE, render, split_wire, to_wire
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 20_000          # characters of any one text: a message, instructions, a tool output
 MAX_ITEMS = 256            # conversation items kept; the oldest are forgotten, as context truncation does
 MAX_RESPONSES = 10_000     # responses one session may create
 MAX_INPUT_ITEMS = 64       # inline items in one response.create
-MAX_NAME = 64              # voices, ids and other short strings
-MAX_TOOLS = 128            # tool definitions in a session or a response
-MAX_SESSION_JSON = 256_000  # bytes of one session object (tools with big schemas included)
-MAX_KEPT_AUDIO = 64 << 20  # bytes of answer audio a session keeps for retrieve/truncate; older audio is forgotten
-MAX_RETRIEVED_AUDIO = 4 << 20  # base64 audio in one conversation.item.retrieved (clients cap frames at 8 MB)
+# bytes of answer audio a session keeps for retrieve/truncate: older answers' audio is forgotten
+# first, and an answer longer than the whole budget keeps none (its transcript stays)
+MAX_KEPT_AUDIO = 64 << 20
 SESSION_LIFETIME_S = 3600
-FORMATS = ("pcm16", "g711_ulaw", "g711_alaw")
-SPEED_RANGE = (0.25, 1.5)
 UNSUPPORTED = {"input_audio_buffer.append", "input_audio_buffer.commit", "input_audio_buffer.clear",
                "output_audio_buffer.clear", "transcription_session.update"}
 KNOWN = {"session.update", "conversation.item.create", "conversation.item.delete", "conversation.item.truncate",
          "conversation.item.retrieve", "response.create", "response.cancel"} | UNSUPPORTED
-_ABSENT = object()
-
-
-class ClientError(Exception):
-    def __init__(self, message: str, code: str = "invalid_value", param: str | None = None) -> None:
-        super().__init__(message)
-        self.code, self.param = code, param
-
-
-@dataclass
-class Said:
-    """An answer the engine gave into the conversation: what it sent, and what the listener heard
-    (a truncation keeps only the audio before `audio_end_ms` and the words spoken in it)."""
-    item_id: str
-    audio: bool
-    audio_format: str
-    status: str = "in_progress"
-    transcript: str = ""            # the whole planned transcript
-    sent: int = 0                   # characters of it sent as deltas so far
-    pcm: list[np.ndarray] = dc_field(default_factory=list)   # 24 kHz pieces, in order
-    samples: int = 0
-    marks: list[tuple[int, int, int, int]] = dc_field(default_factory=list)  # (sample0, sample1, char0, char1)
-    heard: tuple[int, int] | None = None   # (samples, characters) kept by a truncation
-    tool_call: ToolCall | None = None
-
-    def add_audio(self, pcm: np.ndarray) -> None:
-        if self.heard is None:
-            self.pcm.append(pcm)
-            self.samples += len(pcm)
-
-    def mark(self, sample0: int, sample1: int, char0: int, char1: int) -> None:
-        if self.heard is None:
-            self.marks.append((sample0, sample1, char0, char1))
-
-    def chars_heard(self, samples: int) -> int:
-        """Characters of the transcript spoken in the first `samples`, ending on a word boundary."""
-        end = 0
-        for s0, s1, c0, c1 in self.marks:
-            if samples >= s1:
-                end = c1
-                continue
-            if samples > s0:
-                end = c0 + int((c1 - c0) * (samples - s0) / max(1, s1 - s0))
-                cut = self.transcript.rfind(" ", c0, end + 1)
-                end = cut if cut > c0 else c0
-            break
-        return end
-
-    def truncate(self, samples: int) -> None:
-        self.heard = (samples, self.chars_heard(samples))
-        pcm = np.concatenate(self.pcm) if self.pcm else np.zeros(0, np.int16)
-        self.pcm, self.samples = [pcm[:samples]], min(samples, len(pcm))
-
-    def text(self) -> str:
-        return self.transcript[:self.heard[1]].rstrip() if self.heard else self.transcript[:self.sent]
-
-    def item(self, shape: Shape, with_audio: bool = False) -> dict[str, Any]:
-        if self.tool_call is not None:
-            c = self.tool_call
-            return shape.function_call_item(self.item_id, self.status, c.call_id, c.name,
-                                             c.arguments if self.status != "in_progress" else "")
-        b64 = None
-        if with_audio and self.audio and self.pcm:
-            wire = to_wire(np.concatenate(self.pcm), self.audio_format)
-            if len(wire) * 4 // 3 <= MAX_RETRIEVED_AUDIO:
-                b64 = base64.b64encode(wire).decode("ascii")
-        return shape.assistant_item(self.item_id, self.status, self.audio, self.text(), b64)
 
 
 class TranslatorLike(Protocol):
@@ -130,14 +66,16 @@ class EngineHost(Protocol):
 
     default_voice: str
     translator: TranslatorLike | None
+    idle_timeout: float
 
     @property
     def translation_available(self) -> bool: ...
     def record(self, ev: dict[str, Any]) -> None: ...
     def keep_truth(self, response_id: str, truth: dict[str, Any]) -> None: ...
+    def seal_truth(self, session_id: str, response_id: str) -> None: ...
 
 
-class EngineSession:
+class EngineSession(Answering):
     def __init__(self, engine: EngineHost, ws, flavor: str, model: str, azure: bool = False) -> None:
         self.engine = engine
         self.ws = ws
@@ -153,11 +91,13 @@ class EngineSession:
         self.active: ResponseState | None = None   # the response whose response.done is not sent yet
         self.responses_created = 0
         self.closed = False
+        self.last_event = time.monotonic()   # sent or received: what the idle timeout measures
 
     # --- plumbing ----------------------------------------------------------------------
     async def send(self, ev: dict[str, Any]) -> None:
         # every server event carries an event_id; added last when missing (clients read JSON by key)
         ev.setdefault("event_id", new_id("event"))
+        self.last_event = time.monotonic()
         self.engine.record(ev)
         await self.ws.send(json.dumps(ev, ensure_ascii=False))
 
@@ -166,30 +106,50 @@ class EngineSession:
         await self.send(error_event(new_id("event"), message, code=code, kind=kind, param=param,
                                     client_event_id=client_event_id))
 
-    async def refuse(self, message: str) -> None:
+    async def refuse(self, message: str, code: str = "too_many_sessions") -> None:
         """Turn the client away after the handshake: one error event, then a 'try again later' close."""
         try:
-            await self.error(message, code="too_many_sessions", kind="rate_limit_error")
+            await self.error(message, code=code, kind="rate_limit_error")
             await self.ws.close(1013, "too many sessions")
         except Exception:
             pass
 
     async def run(self) -> None:
         await self.send({"type": "session.created", "session": self.shape.session(self.config)})
+        watchdog = asyncio.create_task(self._close_when_idle())
         try:
             async for message in self.ws:
+                self.last_event = time.monotonic()
                 await self.handle(message)
         except ConnectionClosed:
             pass
         finally:
             self.closed = True
-            for t in self.tasks.values():
+            watchdog.cancel()
+            tasks = list(self.tasks.values())
+            for t in tasks:
                 t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)   # their ground truth is sealed
+            # nothing of a closed session is kept: its items and their audio go with it
+            self.items.clear()
+            self.order.clear()
+            self.tasks.clear()
+            self.active = None
+
+    async def _close_when_idle(self) -> None:
+        """Close a socket with no event in either direction for the engine's idle_timeout (pings do not count)."""
+        limit = self.engine.idle_timeout
+        while not self.closed:
+            left = self.last_event + limit - time.monotonic()
+            if left <= 0:
+                await self.ws.close(1000, f"idle timeout: no event in either direction for {limit:g} s")
+                return
+            await asyncio.sleep(left)
 
     async def handle(self, message: str | bytes) -> None:
         try:
             ev = json.loads(message)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):   # RecursionError: nested too deep
             await self.error("The message is not valid JSON.", code="invalid_json")
             return
         if not isinstance(ev, dict) or not isinstance(ev.get("type"), str):
@@ -318,14 +278,13 @@ class EngineSession:
     def _forget_oldest(self) -> None:
         while len(self.order) > MAX_ITEMS:
             del self.items[self.order.pop(0)]
-        kept, newest = 0, True
-        for item_id in reversed(self.order):   # the newest answer keeps its audio; older ones keep their transcript
+        kept = 0
+        for item_id in reversed(self.order):   # newest first: older answers keep only their transcript
             said = self.items[item_id]
             if isinstance(said, Said):
                 kept += said.samples * 2
-                if kept > MAX_KEPT_AUDIO and said.pcm and not newest:
-                    said.pcm, said.samples = [], 0
-                newest = False
+                if kept > MAX_KEPT_AUDIO and said.pcm:   # the newest too, when it alone is past the budget
+                    said.forget_audio()
 
     async def _announce(self, item: dict[str, Any], prev: str | None) -> None:
         if self.shape.beta:
@@ -483,407 +442,6 @@ class EngineSession:
             raise ClientError("The user message is empty.", "empty_input", "response.input")
         return [t for t in texts if t.strip()]
 
-    # --- answering ---------------------------------------------------------------------------------
-    def _languages(self, meta: dict[str, str], text: str) -> tuple[str, str, str]:
-        """(source, target, mode) from the request's metadata; an unnamed source is detected."""
-        def lang(key: str, default: str) -> str:
-            value = meta.get(key) or default
-            if value == "auto":
-                from app.core.langid import detect_text_language
-
-                value = detect_text_language(text, "en")
-            try:
-                return get_language(value).code
-            except UnknownLanguage as exc:
-                raise ClientError(f"unknown language in metadata {key}", param=f"response.metadata.{key}") from exc
-        source, target = lang("verbatim_source", "auto"), lang("verbatim_target", "en")
-        mode = "read" if meta.get("verbatim_mode") == "read" else "translate"
-        return source, target, mode
-
-    async def _respond(self, r: ResponseState, texts: list[str], fault: Fault) -> None:
-        truth: dict[str, Any] = {"response_id": r.id, "fault": fault.to_dict(), "sample_rate": OUTPUT_RATE,
-                                 "audio_format": r.audio_format, "spoken": [], "complete": False}
-        self.engine.keep_truth(r.id, truth)
-        try:
-            if r.tool_call is not None:
-                await self._call_tool(r)
-                truth["complete"] = True
-                return
-            joined = " ".join(t.strip() for t in texts)
-            source, target, mode = await asyncio.to_thread(self._languages, r.metadata, joined)
-            answers = [await self._answer_text(t, source, target, mode) for t in texts]
-            transcript = " ".join(a[0] for a in answers if a[0])
-            lang, translated = answers[0][1], all(a[2] for a in answers)
-            transcript, cut = _cut(transcript, r.max_output_tokens)
-            transcript, chunks = plan_speech(transcript, lang, fault)
-            if fault.case:   # a seed case brings its own transcript, in its own language
-                lang = seed_cases()[fault.case]["target_language"]
-            r.transcript = transcript
-            if any(k.startswith("verbatim_") for k in r.metadata):   # only Verbatim's own requests ask for it
-                r.metadata.setdefault("verbatim_transcript_language", lang)
-            truth.update(transcript=transcript, transcript_language=lang, translated=translated,
-                         sentences=[{"index": i, "text": s.text, "char_start": s.start, "char_end": s.end}
-                                    for i, s in enumerate(split_sentences(transcript))])
-            r.input_tokens = len(joined) // 4 + 1
-            await self._stream(r, transcript, chunks, fault, truth, cut)
-        except asyncio.CancelledError:
-            if not self.closed:
-                r.status, r.status_details = "cancelled", {"type": "cancelled", "reason": "client_cancelled"}
-                await self._finish(r)
-        except ClientError as exc:
-            await self.error(str(exc), code=exc.code, param=exc.param)
-        except _Dropped:
-            pass
-        except Exception as exc:  # a TTS failure must reach the client as a failed response
-            log.exception("local engine response failed")
-            if not self.closed:
-                r.status = "failed"
-                r.status_details = {"type": "failed", "error": {"type": "server_error", "code": "engine_error",
-                                                                "message": f"local engine: {exc}"}}
-                try:
-                    await self._finish(r)
-                except Exception:
-                    pass
-        finally:
-            self.tasks.pop(r.id, None)
-            if self.active is r:
-                self.active = None
-
-    async def _answer_text(self, text: str, source: str, target: str, mode: str) -> tuple[str, str, bool]:
-        if mode == "read":
-            return text.strip(), target, False
-        tr = self.engine.translator
-        if source != target and tr is not None and tr.can(source, target):
-            out = await asyncio.to_thread(tr.translate, text, source, target)
-            return out.strip(), target, True
-        # no translator: say the text back in its own language, and say so in the metadata
-        return text.strip(), source, source == target
-
-    async def _begin(self, r: ResponseState, said: Said) -> None:
-        """response.created and the output item, which joins the conversation unless out of band."""
-        await self.send({"type": "response.created", "response": self.shape.response(r)})
-        r.started = True
-        item = r.output_items(self.shape)[0]   # in progress: no content yet, as the service sends it
-        await self.send({"type": "response.output_item.added", "response_id": r.id, "output_index": 0,
-                         "item": item})
-        if r.conversation_id is not None:
-            prev = self.order[-1] if self.order else None
-            self.items[said.item_id] = said
-            self.order.append(said.item_id)
-            self._forget_oldest()
-            await self._announce(item, prev)
-
-    async def _call_tool(self, r: ResponseState) -> None:
-        """The fault option `call_tool`: answer with a function call, its arguments in pieces."""
-        call = r.tool_call
-        said = Said(r.item_id, audio=False, audio_format=r.audio_format, tool_call=call)
-        r.said = said
-        await self._begin(r, said)
-        base = {"response_id": r.id, "item_id": r.item_id, "output_index": 0, "call_id": call.call_id}
-        for i in range(0, len(call.arguments), 16):
-            await self.send({"type": "response.function_call_arguments.delta", **base,
-                             "delta": call.arguments[i:i + 16]})
-            r.output_text_tokens += 1
-        done = {"type": "response.function_call_arguments.done", **base, "arguments": call.arguments}
-        if not self.shape.beta:
-            done["name"] = call.name
-        await self.send(done)
-        r.status = "completed"
-        await self._finish(r)
-
-    async def _stream(self, r: ResponseState, transcript: str, chunks: list[Chunk], fault: Fault,
-                      truth: dict[str, Any], cut: bool = False) -> None:
-        base = {"response_id": r.id, "item_id": r.item_id, "output_index": 0, "content_index": 0}
-        said = r.said = Said(r.item_id, r.audio, r.audio_format, transcript=transcript)
-        await self._begin(r, said)
-        part_type = "audio" if r.audio else "text"
-        empty_part = {"type": part_type, "transcript": ""} if r.audio else {"type": "text", "text": ""}
-        await self.send({"type": "response.content_part.added", **base, "part": empty_part})
-        if fault.first_delay_ms:
-            await asyncio.sleep(fault.first_delay_ms / 1000)
-        v = _Voicing(random.Random(fault.seed))
-        sentences = split_sentences(transcript)
-        pos = 0
-        for k, group in enumerate(_by_sentence(sentences, chunks)):
-            end = sentences[k + 1].start if k + 1 < len(sentences) else len(transcript)
-            start, pos = pos, end
-            await self._send_text(r, base, said, transcript[start:end], fault)
-            if r.audio:
-                group_start = v.offset
-                for c in group:
-                    if c.text.strip():
-                        await self._speak(r, base, said, c, fault, truth, v)
-                said.mark(group_start, v.offset, start, end)
-        if fault.drop_after_deltas is not None and v.deltas >= fault.drop_after_deltas:
-            await self._drop(truth)
-        truth["audio_samples"] = v.offset
-        if cut:
-            r.status, r.status_details = "incomplete", {"type": "incomplete", "reason": "max_output_tokens"}
-        else:
-            r.status = "completed"
-        await self._content_done(r, base, transcript)
-        await self._finish(r)
-        truth["complete"] = True
-        for b64 in v.held:   # deltas the seed says arrive after .done
-            await self._audio_delta(base, b64)
-            await self._pace(fault)
-
-    async def _send_text(self, r: ResponseState, base: dict[str, Any], said: Said, piece: str, fault: Fault) -> None:
-        for word in _text_deltas(piece):
-            await self.send({"type": self.shape.transcript_delta if r.audio else self.shape.text_delta, **base,
-                             "delta": word})
-            said.sent += len(word)
-            r.output_text_tokens += 1
-            await self._pace(fault)
-
-    async def _speak(self, r: ResponseState, base: dict[str, Any], said: Said, c: Chunk, fault: Fault,
-                     truth: dict[str, Any], v: _Voicing) -> None:
-        """Render one chunk and send it as audio deltas, holding back the last `late_deltas`."""
-        pcm, spoken = await asyncio.to_thread(render, c, r.voice, v.offset, r.speed)
-        v.offset = spoken.end_sample
-        truth["spoken"].append(spoken.to_dict())
-        if r.conversation_id is not None:   # only answers in the conversation are kept
-            said.add_audio(pcm)
-        wire = to_wire(pcm, r.audio_format)
-        r.output_audio_tokens += max(1, int(len(pcm) / OUTPUT_RATE * 10))
-        for piece_bytes in split_wire(wire, r.audio_format, 0.2 + (v.rng.random() * 0.1 if fault.seed else 0)):
-            v.held.append(base64.b64encode(piece_bytes).decode("ascii"))
-            if len(v.held) > fault.late_deltas:
-                await self._audio_delta(base, v.held.pop(0))
-                v.deltas += 1
-                if fault.drop_after_deltas is not None and v.deltas >= fault.drop_after_deltas:
-                    await self._drop(truth)
-                await self._pace(fault)
-
-    async def _content_done(self, r: ResponseState, base: dict[str, Any], transcript: str) -> None:
-        shape = self.shape
-        if r.audio:
-            await self.send({"type": shape.audio_done, **base})
-            await self.send({"type": shape.transcript_done, **base, "transcript": transcript})
-            await self.send({"type": "response.content_part.done", **base,
-                             "part": {"type": "audio", "transcript": transcript}})
-        else:
-            await self.send({"type": shape.text_done, **base, "text": transcript})
-            await self.send({"type": "response.content_part.done", **base, "part": {"type": "text", "text": transcript}})
-
-    async def _finish(self, r: ResponseState) -> None:
-        if r.started:
-            said = r.said
-            if said is not None:
-                said.status = r.item_status()
-                self._forget_oldest()
-            item = r.output_items(self.shape)[0]
-            await self.send({"type": "response.output_item.done", "response_id": r.id, "output_index": 0,
-                             "item": item})
-            if r.conversation_id is not None and not self.shape.beta and said is not None \
-                    and said.item_id in self.items:
-                i = self.order.index(said.item_id)
-                await self.send({"type": "conversation.item.done", "previous_item_id": self.order[i - 1] if i else None,
-                                 "item": said.item(self.shape)})
-        await self.send({"type": "response.done", "response": self.shape.response(r)})
-        if self.active is r:
-            self.active = None
-
-    async def _audio_delta(self, base: dict[str, Any], b64: str) -> None:
-        await self.send({"type": self.shape.audio_delta, **base, "delta": b64})
-
-    async def _pace(self, fault: Fault) -> None:
-        await asyncio.sleep(fault.delay_ms / 1000 if fault.delay_ms else 0)
-
-    async def _drop(self, truth: dict[str, Any]) -> None:
-        truth["dropped"] = True
-        self.closed = True
-        transport = getattr(self.ws, "transport", None)
-        if transport is not None:
-            transport.abort()     # no close frame: what a dead network looks like
-        raise _Dropped()
-
-
-class _Dropped(Exception):
-    pass
-
-
-def _short(value: Any, limit: int = 40) -> str:
-    """A client value quoted in an error message: as text, and short."""
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-@dataclass
-class _Voicing:
-    """The audio of one streamed response so far: samples spoken, deltas sent, deltas held back."""
-    rng: random.Random
-    offset: int = 0
-    deltas: int = 0
-    held: list[str] = dc_field(default_factory=list)
-
-
-def _by_sentence(sentences: list, chunks: list[Chunk]) -> list[list[Chunk]]:
-    """The chunks voicing each transcript sentence (a chunk with no sentence goes by its position)."""
-    groups: list[list[Chunk]] = [[] for _ in sentences] or [[]]
-    for j, c in enumerate(chunks):
-        k = c.sentence if c.sentence is not None else min(j, len(groups) - 1)
-        groups[min(k, len(groups) - 1)].append(c)
-    return groups
-
-
-def _check_session_object(s: dict[str, Any], beta: bool) -> None:
-    if len(json.dumps(s, default=str)) > MAX_SESSION_JSON:
-        raise ClientError(f"The session object is too large (at most {MAX_SESSION_JSON} bytes).",
-                          "string_above_max_length", "session")
-    if not beta and s.get("type", "realtime") != "realtime":
-        raise ClientError(f"Invalid value: '{_short(s.get('type'))}'. The local engine opens 'realtime' "
-                          "sessions only.", param="session.type")
-
-
-def _audio_changes(s: dict[str, Any], audio: dict[str, Any], out: dict[str, Any], beta: bool) -> dict[str, Any]:
-    """Formats, voice and speed: beta names at the top level, GA names under `audio`."""
-    ch: dict[str, Any] = {}
-    fmt = _format(s, out, "output_audio_format", "session", "output")
-    if fmt is not None:
-        ch["audio_format"] = fmt
-    fmt = _format(s, audio, "input_audio_format", "session", "input")
-    if fmt is not None:
-        ch["input_format"] = fmt
-    voice_param = "session.voice" if "voice" in s else "session.audio.output.voice"
-    voice = _voice(s.get("voice", out.get("voice")), voice_param, allow_custom=not beta)
-    if voice is not None:
-        ch["voice"] = voice
-    speed = s.get("speed", out.get("speed"))
-    if speed is not None:
-        ch["speed"] = _speed(speed, "session.speed" if "speed" in s else "session.audio.output.speed")
-    return ch
-
-
-def _input_audio_settings(s: dict[str, Any], audio: dict[str, Any]) -> dict[str, Any]:
-    """Kept as given (the engine takes no audio input): the beta name wins over the GA one."""
-    ch: dict[str, Any] = {}
-    for attr, ga_value, beta_key in (("turn_detection", audio.get("turn_detection", _ABSENT), "turn_detection"),
-                                     ("transcription", audio.get("transcription", _ABSENT),
-                                      "input_audio_transcription"),
-                                     ("noise_reduction", audio.get("noise_reduction", _ABSENT),
-                                      "input_audio_noise_reduction")):
-        value = s.get(beta_key, ga_value) if beta_key in s else ga_value
-        if value is not _ABSENT:
-            ch[attr] = value
-    return ch
-
-
-def _audio_part(params: dict[str, Any], where: str, side: str) -> dict[str, Any]:
-    """`audio.input` or `audio.output` of a GA session or response ({} when absent)."""
-    audio = params.get("audio")
-    if audio is None:
-        return {}
-    if not isinstance(audio, dict):
-        raise ClientError(f"'{where}.audio' must be an object.", param=f"{where}.audio")
-    part = audio.get(side)
-    if part is None:
-        return {}
-    if not isinstance(part, dict):
-        raise ClientError(f"'{where}.audio.{side}' must be an object.", param=f"{where}.audio.{side}")
-    return part
-
-
-def _format(params: dict[str, Any], part: dict[str, Any], beta_key: str, where: str, side: str) -> str | None:
-    """An audio format by its beta name or its GA object, as the beta name."""
-    fmt = params.get(beta_key)
-    param = f"{where}.{beta_key}"
-    if part.get("format") is not None:
-        fmt, param = format_from_ga(part["format"]), f"{where}.audio.{side}.format"
-        if fmt is None:
-            raise ClientError(f"Invalid value for '{param}'.", param=param)
-        if fmt == "pcm16" and part["format"].get("rate", OUTPUT_RATE) != OUTPUT_RATE:
-            raise ClientError("audio/pcm is 24000 Hz only.", param=f"{param}.rate")
-    if fmt is not None and fmt not in FORMATS:
-        raise ClientError(f"Invalid value: '{_short(fmt)}'. Supported values are: {', '.join(FORMATS)}.",
-                          param=param)
-    return fmt
-
-
-def _voice(value: Any, param: str, allow_custom: bool = False) -> Any:
-    """A voice name; a GA custom voice object {"id": …} is kept and echoed, and spoken with the
-    engine's default voice (the engine has no custom voices)."""
-    if value is None:
-        return None
-    if allow_custom and isinstance(value, dict):
-        if set(value) != {"id"} or not isinstance(value["id"], str) or not value["id"] \
-                or len(value["id"]) > MAX_NAME:
-            raise ClientError(f"Invalid value for 'voice': a custom voice is {{\"id\": \"…\"}} with an id of at most "
-                              f"{MAX_NAME} characters.", param=param)
-        return dict(value)
-    if not isinstance(value, str) or not value or len(value) > MAX_NAME:
-        raise ClientError(f"Invalid value for 'voice': a name of at most {MAX_NAME} characters"
-                          + (" or a custom voice {\"id\": \"…\"}." if allow_custom else "."), param=param)
-    return value
-
-
-def _speed(value: Any, param: str) -> float:
-    lo, hi = SPEED_RANGE
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
-        raise ClientError(f"Invalid value for 'speed': a number from {lo} to {hi}.", param=param)
-    return float(value)
-
-
-def _name(value: Any, param: str) -> str:
-    if not isinstance(value, str) or not value or len(value) > MAX_NAME:
-        raise ClientError(f"Invalid value for '{param.rsplit('.', 1)[-1]}': a string of 1 to {MAX_NAME} characters.",
-                          "invalid_value" if value is not None else "missing_required_parameter", param)
-    return value
-
-
-def _tools(value: Any, param: str) -> list[Any]:
-    """Tool definitions, kept as given; the engine calls one only when a test asks (fault `call_tool`)."""
-    if not isinstance(value, list):
-        raise ClientError("'tools' must be a list.", param=param)
-    if len(value) > MAX_TOOLS:
-        raise ClientError(f"At most {MAX_TOOLS} tools.", "array_above_max_length", param)
-    names = set()
-    for i, tool in enumerate(value):
-        if not isinstance(tool, dict):
-            raise ClientError("Each tool is an object.", param=f"{param}[{i}]")
-        if tool.get("type", "function") == "function":
-            name = _name(tool.get("name"), f"{param}[{i}].name")
-            if name in names:
-                raise ClientError(f"Duplicate tool name '{name}'.", param=f"{param}[{i}].name")
-            names.add(name)
-    return value
-
-
-def _max_tokens(value: Any, param: str) -> Any:
-    if value == "inf":
-        return value
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4096:
-        raise ClientError("Invalid value for 'max_output_tokens': a whole number from 1 to 4096, or 'inf'.",
-                          param=param)
-    return value
-
-
-def _temperature(params: dict[str, Any], default: float) -> float:
-    t = params.get("temperature")
-    return float(t) if isinstance(t, (int, float)) and not isinstance(t, bool) else default
-
-
-def _tool_call(spec: dict[str, Any], tools: list[Any], tool_choice: Any) -> ToolCall:
-    """The call a test asked for, to a function the session or the response defines."""
-    defined = {t.get("name") for t in tools if isinstance(t, dict) and t.get("type", "function") == "function"}
-    param = "response.metadata.verbatim_fault"
-    if spec["name"] not in defined:
-        raise ClientError(f"call_tool: no function tool named '{_short(spec['name'])}' is defined "
-                          f"(defined: {', '.join(sorted(defined)) or 'none'}).", param=param)
-    if tool_choice == "none":
-        raise ClientError("call_tool: tool_choice is 'none'.", param=param)
-    return ToolCall(call_id=new_id("call"), name=spec["name"], arguments=spec["arguments"])
-
-
-def _cut(transcript: str, limit: Any) -> tuple[str, bool]:
-    """`max_output_tokens` as the service applies it: the answer stops there (a word is about a token)."""
-    if limit == "inf":
-        return transcript, False
-    words = _text_deltas(transcript)
-    if len(words) <= limit:
-        return transcript, False
-    return "".join(words[:limit]).rstrip(), True
-
 
 def _is_answer(item: Any) -> bool:
     if isinstance(item, Said):
@@ -901,103 +459,3 @@ def _item_text(item: Any) -> str | None:
         return "".join(p.get("text") or "" for p in item.get("content") or [])
     return None
 
-
-def _session_type(beta: bool) -> type:
-    if beta:
-        from openai.types.beta.realtime.session import Session
-
-        return Session
-    from openai.types.realtime import RealtimeSessionCreateRequest
-
-    return RealtimeSessionCreateRequest
-
-
-def _response_type(beta: bool) -> type:
-    if beta:
-        from openai.types.beta.realtime.response_create_event import Response
-
-        return Response
-    from openai.types.realtime import RealtimeResponseCreateParams
-
-    return RealtimeResponseCreateParams
-
-
-def _sdk_check(model: type, value: dict[str, Any], where: str) -> None:
-    """The fields the engine only stores and echoes, checked against the openai SDK's own types,
-    and a failure addressed to the field as the client wrote it."""
-    import pydantic
-
-    try:
-        model.model_validate(value)
-    except pydantic.ValidationError as exc:
-        err = exc.errors()[0]
-        path, node = where, value
-        for part in err.get("loc", ()):
-            if isinstance(node, dict) and part in node:
-                path, node = f"{path}.{part}", node[part]
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-                path, node = f"{path}[{part}]", node[part]
-            else:
-                break
-        raise ClientError(f"Invalid value for '{path}': {err.get('msg', 'not valid')}.", param=path) from exc
-
-
-def _modalities(value: Any, param: str) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    if (not isinstance(value, list) or not value or not all(isinstance(m, str) for m in value)
-            or not set(value) <= {"text", "audio"}):
-        raise ClientError("Invalid modalities: use 'text' and/or 'audio'.", param=param)
-    return ("text",) if value == ["text"] else ("text", "audio")
-
-
-def _instructions(value: Any, param: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ClientError("'instructions' must be a string.", param=param)
-    if len(value) > MAX_TEXT:
-        raise ClientError(f"The instructions are too long ({len(value)} characters; at most {MAX_TEXT}).",
-                          "string_above_max_length", param)
-    return value
-
-
-def _message_text(item: dict[str, Any], where: str, default_role: str | None = None) -> tuple[str, str]:
-    """(text, role) of a message item, every part checked and the whole at most MAX_TEXT."""
-    if item.get("type") != "message":
-        raise ClientError("Only 'message' items are supported by the local engine.", param=f"{where}.type")
-    role = item.get("role", default_role)
-    if role not in ("user", "system", "assistant"):
-        raise ClientError(f"Invalid value: '{_short(role)}'. Supported values are: user, system, assistant.",
-                          param=f"{where}.role")
-    content = item.get("content")
-    if not isinstance(content, list) or not content:
-        raise ClientError(f"Missing required parameter: '{where}.content'.", "missing_required_parameter",
-                          f"{where}.content")
-    texts, size = [], 0
-    for i, part in enumerate(content):
-        if not isinstance(part, dict) or part.get("type") not in ("input_text", "text", "output_text"):
-            raise ClientError("Content parts must be text ('input_text').", param=f"{where}.content[{i}].type")
-        t = part.get("text")
-        if not isinstance(t, str):
-            raise ClientError("Missing required parameter: 'text' (a string).", "missing_required_parameter",
-                              f"{where}.content[{i}].text")
-        size += len(t)
-        if size > MAX_TEXT:
-            raise ClientError(f"The text is too long (more than {MAX_TEXT} characters).",
-                              "string_above_max_length", f"{where}.content")
-        texts.append(t)
-    return "".join(texts), role
-
-
-def _text_deltas(text: str) -> list[str]:
-    """Transcript deltas a word or so at a time, spaces kept, as servers send them."""
-    out, cur = [], ""
-    for ch in text:
-        cur += ch
-        if ch == " " and cur.strip():
-            out.append(cur)
-            cur = ""
-    if cur:
-        out.append(cur)
-    return out

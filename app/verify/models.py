@@ -12,48 +12,50 @@ A model *spec* names a CTranslate2 Whisper model:
   ``SHA256SUMS`` file (``<sha256>  <file name>`` lines) and every file it lists. Nothing
   is downloaded unless the user picked such a spec. The checksums come from the same
   server, so the transport must be trusted: https only (plain http only to this machine,
-  for tests), no redirect off https, file names ``[A-Za-z0-9._-]+``, sizes capped, and the
-  cache folder named by a hash of the URL alone.
+  for tests), no redirect off https, file names ``[A-Za-z0-9._-]+``, sizes capped, a total
+  deadline and a minimum rate (model_fetch.py), and the cache folder named by a hash of the
+  URL alone; a failed download leaves no ``.part`` folder behind.
 
 Every failure raises :class:`ModelError` whose message can be shown as is.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
 import os
 import re
 import shutil
-import ssl
 import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.net import is_loopback
-
-Progress = Callable[[int, int], None]
+from app.verify.model_fetch import (  # noqa: F401  (re-exported: callers import them from here)
+    _CHUNK,
+    DOWNLOAD_DEADLINE_S,
+    MAX_FILE_BYTES,
+    MAX_FILES,
+    MAX_MANIFEST_BYTES,
+    MAX_TOTAL_BYTES,
+    MIN_RATE_BPS,
+    RATE_WINDOW_S,
+    ModelError,
+    Progress,
+    Tally,
+    Watch,
+    _check_base_url,
+    _url,
+    check_file_name,
+    check_url,
+    fetch_file,
+    fetch_manifest,
+)
 
 DEFAULT_MODEL = "bundled:whisper-base"
-_CHUNK = 1 << 20
 _STAMP = ".verified.json"
-# Caps for user-chosen downloads (pass others to download_model/resolve_model). Whisper
-# large-v3 in float16 has a 3.1 GB model.bin; a bigger file is not a speech model for us.
-MAX_FILE_BYTES = 4 << 30
-MAX_TOTAL_BYTES = 6 << 30
-MAX_MANIFEST_BYTES = 1 << 20
-MAX_FILES = 64
-_SAFE_NAME = re.compile(r"[A-Za-z0-9._-]{1,128}")
-_WINDOWS_DEVICES = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re.IGNORECASE)
-
-
-class ModelError(RuntimeError):
-    """The speech model cannot be found, assembled or downloaded; message is user-facing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,170 +263,11 @@ def assemble_bundled(name: str = "whisper-base", dest_root: Path | None = None,
 # --- user-chosen models over HTTP -----------------------------------------------------------
 
 
-def check_url(url: str) -> None:
-    """Refuse a model URL that cannot be trusted: anything but https (http only to this machine)."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-        host = parts.hostname
-    except ValueError as exc:
-        raise ModelError(f"the model URL {url!r} is not a valid URL: {exc}") from exc
-    if parts.scheme == "https" and host:
-        return
-    if parts.scheme == "http" and is_loopback(host):
-        return
-    if parts.scheme == "http":
-        raise ModelError(f"refusing to download a speech model over plain http from {host}: the checksums "
-                         "would come over the same unprotected connection; use an https:// URL")
-    raise ModelError(f"the model URL must start with https:// (got {url[:80]!r})")
-
-
-def _check_base_url(base_url: str) -> None:
-    check_url(base_url)
-    parts = urllib.parse.urlsplit(base_url)
-    if parts.query or parts.fragment:
-        raise ModelError("a model URL names a folder: it has no ?query or #fragment")
-
-
-def check_file_name(name: str) -> None:
-    """Only plain file names: no folders, drive letters (``D:x``), ``..``, hidden or device names."""
-    if (not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or ".." in name or name.startswith(".")
-            or _WINDOWS_DEVICES.fullmatch(name)):
-        raise ModelError(f"refusing to download a file named {name!r}: model file names are letters, "
-                         "digits, '.', '_' and '-' only")
-
-
-class _NoDowngrade(urllib.request.HTTPRedirectHandler):
-    """Follow a redirect only to a URL we would accept anyway, and never from https to anything else."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        old = urllib.parse.urlsplit(req.full_url).scheme
-        new = urllib.parse.urlsplit(newurl).scheme
-        if old == "https" and new != "https":
-            raise ModelError(f"refusing a redirect from https to {new}: {newurl[:120]}")
-        try:
-            check_url(newurl)
-        except ModelError as exc:
-            raise ModelError(f"refusing a redirect to {newurl[:120]}: {exc}") from None
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def _url(base_url: str, name: str) -> str:
-    return base_url.rstrip("/") + "/" + urllib.parse.quote(name)
-
-
-def _open(url: str, timeout: float):
-    check_url(url)
-    req = urllib.request.Request(url, headers={"User-Agent": "Verbatim model download"})
-    # a fresh default context each time: the system's (or SSL_CERT_FILE's) trusted certificates
-    opener = urllib.request.build_opener(_NoDowngrade, urllib.request.HTTPSHandler(
-        context=ssl.create_default_context()))
-    try:
-        return opener.open(req, timeout=timeout)  # noqa: S310 (user-chosen URL, checked above)
-    except urllib.error.HTTPError as exc:
-        raise ModelError(f"could not download {url}: HTTP {exc.code} {exc.reason}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ModelError(f"could not download {url}: {reason}") from exc
-
-
-def fetch_manifest(base_url: str, timeout: float = 30.0) -> dict[str, str]:
-    """Read ``SHA256SUMS`` at base_url: {file name: sha256}."""
-    _check_base_url(base_url)
-    with _open(_url(base_url, "SHA256SUMS"), timeout) as resp:
-        data = resp.read(MAX_MANIFEST_BYTES + 1)
-    if len(data) > MAX_MANIFEST_BYTES:
-        raise ModelError(f"the model's SHA256SUMS at {base_url} is larger than {MAX_MANIFEST_BYTES} bytes")
-    text = data.decode("utf-8", "replace")
-    files: dict[str, str] = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split(None, 1)
-        if len(parts) != 2 or not re.fullmatch(r"[0-9a-fA-F]{64}", parts[0]):
-            raise ModelError(f"the model's SHA256SUMS at {base_url} has a malformed line: {line[:120]!r}")
-        name = parts[1].strip()
-        name = name[1:] if name.startswith("*") else name   # sha256sum's binary-mode mark
-        try:
-            check_file_name(name)
-        except ModelError as exc:
-            raise ModelError(f"the model's SHA256SUMS names an unsafe file: {name[:120]!r}") from exc
-        files[name] = parts[0].lower()
-        if len(files) > MAX_FILES:
-            raise ModelError(f"the model's SHA256SUMS lists more than {MAX_FILES} files")
-    if "model.bin" not in files:
-        raise ModelError(f"the model at {base_url} lists no model.bin in its SHA256SUMS")
-    return files
-
-
-@dataclass(slots=True)
-class _Tally:
-    """Bytes announced and received over one model download, and its limits."""
-
-    progress: Progress | None
-    max_file: int
-    max_total: int
-    total: int = 0
-    known: bool = True
-    done: int = 0
-
-    def announce(self, name: str, length: int) -> None:
-        if length < 0:
-            self.known = False
-        else:
-            self.total += length
-        if length > self.max_file:
-            raise ModelError(f"refusing to download {name}: {length} bytes is more than the "
-                             f"{self.max_file} allowed for one model file")
-        if self.done + max(length, 0) > self.max_total:
-            raise ModelError(f"refusing to download {name}: the model would be larger than "
-                             f"{self.max_total} bytes")
-
-    def received(self, name: str, size: int, n: int) -> None:
-        self.done += n
-        if size > self.max_file:   # a server that announced less, or nothing
-            raise ModelError(f"download of {name} stopped: more than the {self.max_file} "
-                             "bytes allowed for one model file")
-        if self.done > self.max_total:
-            raise ModelError(f"download stopped at {name}: the model is larger than "
-                             f"{self.max_total} bytes")
-        if self.progress is not None:
-            self.progress(self.done, self.total if self.known else 0)
-
-
-def _fetch_file(url: str, name: str, sha256: str, path: Path, timeout: float, tally: _Tally) -> None:
-    """One model file into `path`, within the tally's limits and matching its checksum."""
-    resp = _open(url, timeout)
-    try:
-        length = int(resp.headers.get("Content-Length") or -1)
-        tally.announce(name, length)
-        h = hashlib.sha256()
-        size = 0
-        with open(path, "wb") as out:
-            while True:
-                try:
-                    chunk = resp.read(_CHUNK)
-                except OSError as exc:
-                    raise ModelError(f"download of {name} was interrupted: {exc}") from exc
-                if not chunk:
-                    break
-                size += len(chunk)
-                tally.received(name, size, len(chunk))
-                h.update(chunk)
-                out.write(chunk)
-    finally:
-        resp.close()
-    if length >= 0 and size != length:
-        raise ModelError(f"download of {name} was cut short ({size} of {length} bytes)")
-    digest = h.hexdigest()
-    if digest != sha256.lower():
-        raise ModelError(f"downloaded {name} does not match its checksum (SHA-256 "
-                         f"{digest[:12]}… instead of {sha256[:12]}…); not using it")
-
-
 def download_model(base_url: str, files: dict[str, str], dest: str | os.PathLike,
                    progress: Progress | None = None, *, timeout: float = 30.0,
-                   max_file_bytes: int = MAX_FILE_BYTES, max_total_bytes: int = MAX_TOTAL_BYTES) -> Path:
+                   max_file_bytes: int = MAX_FILE_BYTES, max_total_bytes: int = MAX_TOTAL_BYTES,
+                   deadline_s: float | None = None, min_rate_bps: float | None = None,
+                   rate_window_s: float | None = None, watch: Watch | None = None) -> Path:
     """Download each file of ``files`` ({name: sha256}) from base_url into dest.
 
     Files are fetched into a temporary directory beside dest, checked against their
@@ -432,7 +275,10 @@ def download_model(base_url: str, files: dict[str, str], dest: str | os.PathLike
     either complete or absent. An existing, valid dest is reused. ``progress(done, total)``
     gets byte counts (total is the sum of Content-Lengths once known; 0 if unknown).
     A file over ``max_file_bytes``, or all of them over ``max_total_bytes``, stops the
-    download (announced sizes are checked before anything is written).
+    download (announced sizes are checked before anything is written). The whole download
+    must finish within ``deadline_s`` (DOWNLOAD_DEADLINE_S) and receive at least
+    ``min_rate_bps`` (MIN_RATE_BPS) averaged over every ``rate_window_s`` (RATE_WINDOW_S).
+    On any failure the temporary folder is removed.
     """
     _check_base_url(base_url)
     if len(files) > MAX_FILES:
@@ -448,10 +294,11 @@ def download_model(base_url: str, files: dict[str, str], dest: str | os.PathLike
     except OSError as exc:
         raise ModelError(f"cannot write to {dest.parent}: {exc.strerror or exc}") from exc
     try:
-        tally = _Tally(progress, max_file_bytes, max_total_bytes)
-        for name in files:
-            # Open one at a time (servers may limit connections); sizes summed as we go.
-            _fetch_file(_url(base_url, name), name, files[name], work / name, timeout, tally)
+        tally = Tally(progress, max_file_bytes, max_total_bytes)
+        with contextlib.nullcontext(watch) if watch else Watch(deadline_s, min_rate_bps, rate_window_s) as w:
+            for name in files:
+                # Open one at a time (servers may limit connections); sizes summed as we go.
+                fetch_file(_url(base_url, name), name, files[name], work / name, timeout, tally, w)
         _write_stamp(work, {k: v.lower() for k, v in files.items()})
         if dest.exists():
             shutil.rmtree(dest, ignore_errors=True)
@@ -471,7 +318,9 @@ def remote_cache_dir(url: str) -> Path:
 
 
 def resolve_model(spec: str | None = None, progress: Progress | None = None, *,
-                  max_file_bytes: int = MAX_FILE_BYTES, max_total_bytes: int = MAX_TOTAL_BYTES) -> Path:
+                  max_file_bytes: int = MAX_FILE_BYTES, max_total_bytes: int = MAX_TOTAL_BYTES,
+                  deadline_s: float | None = None, min_rate_bps: float | None = None,
+                  rate_window_s: float | None = None) -> Path:
     """Model spec -> local CTranslate2 model directory (assembling or downloading as needed)."""
     spec = (spec or DEFAULT_MODEL).strip()
     if spec.startswith("bundled:"):
@@ -486,8 +335,9 @@ def resolve_model(spec: str | None = None, progress: Progress | None = None, *,
                 recorded = {}
             if recorded and _stamp_ok(dest, recorded):
                 return dest
-        return download_model(spec, fetch_manifest(spec), dest, progress,
-                              max_file_bytes=max_file_bytes, max_total_bytes=max_total_bytes)
+        with Watch(deadline_s, min_rate_bps, rate_window_s) as watch:   # one clock: manifest and files
+            return download_model(spec, fetch_manifest(spec, watch=watch), dest, progress,
+                                  max_file_bytes=max_file_bytes, max_total_bytes=max_total_bytes, watch=watch)
     path = Path(spec).expanduser()
     if not path.is_dir():
         raise ModelError(f"speech model {spec!r} not found: use bundled:whisper-base, "

@@ -131,3 +131,16 @@ async def test_garbage_from_the_server_is_skipped_and_the_answer_still_arrives()
     assert got.transcript == "Hello world."
     assert list(got.audio) == [0, 1, 2]
     assert client.malformed_events == 2
+
+
+async def test_json_nested_too_deep_is_invalid_json_and_the_session_still_answers(engine):
+    # the probe: 100 k levels of nesting overflowed the parser (RecursionError, close 1011)
+    ws = await raw_session(engine)
+    for deep in ("[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000):
+        await expect_error(ws, deep, "invalid_json")
+    await ws.send(json.dumps({"type": "response.create", "response": {"conversation": "none", "input": [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi."}]}]}}))
+    while (ev := json.loads(await asyncio.wait_for(ws.recv(), 30)))["type"] != "response.done":
+        assert ev["type"] != "error", ev
+    assert ev["response"]["status"] == "completed"
+    await ws.close()

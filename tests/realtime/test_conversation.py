@@ -221,7 +221,9 @@ async def test_items_go_where_previous_item_id_says(engine):
 async def test_older_answers_forget_their_audio_past_the_session_budget(engine, monkeypatch):
     from app.engine import session as session_mod
 
-    monkeypatch.setattr(session_mod, "MAX_KEPT_AUDIO", 150_000)   # about 3 s of 24 kHz pcm16
+    # about 5 s of 24 kHz pcm16: each answer (about 4 s) fits alone, not both (an answer longer
+    # than the whole budget keeps no audio: test_memory_bounds)
+    monkeypatch.setattr(session_mod, "MAX_KEPT_AUDIO", 250_000)
     ws = await open_session(engine)
     first = await answered(ws, "The first answer is long enough to fill the budget on its own, nearly.")
     second = await answered(ws, "The second answer is long enough to fill the budget on its own, nearly.")

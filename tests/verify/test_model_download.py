@@ -10,6 +10,7 @@ import shutil
 import ssl
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -22,7 +23,8 @@ def _sha(data: bytes) -> str:
 
 
 class Site:
-    """A tiny web server on 127.0.0.1: path -> bytes, or ("redirect", url), or ("stream", bytes)."""
+    """A tiny web server on 127.0.0.1: path -> bytes, or ("redirect", url), ("stream", bytes) or
+    ("trickle", bytes, seconds between bytes)."""
 
     def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, object] = {}
@@ -47,6 +49,19 @@ class Site:
                     self.send_header("Location", route[1])
                     self.send_header("Content-Length", "0")
                     self.end_headers()
+                elif isinstance(route, tuple) and route[0] == "trickle":   # one byte at a time, slowly
+                    data, gap = route[1], route[2]
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    try:
+                        for i in range(len(data)):
+                            self.wfile.write(data[i:i + 1])
+                            self.wfile.flush()
+                            time.sleep(gap)
+                    except OSError:   # the client gave up
+                        pass
+                    self.close_connection = True
                 elif isinstance(route, tuple) and route[0] == "stream":   # no Content-Length
                     self.send_response(200)
                     self.send_header("Connection", "close")
@@ -204,6 +219,72 @@ def test_a_huge_manifest_is_refused(site, cache):
     site.routes["/m/SHA256SUMS"] = ("stream", b"#" * (models.MAX_MANIFEST_BYTES + 10))
     with pytest.raises(ModelError, match="SHA256SUMS.*larger"):
         resolve_model(site.base + "/m")
+
+
+# --- time limits (the probe: 1 byte every 2 s hung forever and left a .part folder) --------
+
+def _resolve_within(seconds: float, *args, **kwargs):
+    """resolve_model on a thread: its exception, or a failure if it is still running after `seconds`."""
+    out: list[BaseException | object] = []
+    worker = threading.Thread(target=lambda: out.append(_call(resolve_model, *args, **kwargs)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert out, f"the download was still running after {seconds} s"
+    return out[0]
+
+
+def _call(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except BaseException as exc:
+        return exc
+
+
+def _leftovers(cache):
+    return sorted(p.name for p in cache.iterdir()) if cache.exists() else []
+
+
+def test_defaults_bound_a_download_in_time():
+    assert 600 <= models.DOWNLOAD_DEADLINE_S <= 6 * 3600
+    assert 1_000 <= models.MIN_RATE_BPS and 10 <= models.RATE_WINDOW_S <= 300
+
+
+def test_a_trickling_file_is_stopped_below_the_minimum_rate_and_nothing_is_left(site, cache):
+    url = site.publish("m", MODEL)
+    site.routes["/m/model.bin"] = ("trickle", MODEL["model.bin"], 0.2)
+    t0 = time.monotonic()
+    err = _resolve_within(20, url, min_rate_bps=100, rate_window_s=0.5)
+    assert isinstance(err, ModelError), err
+    assert "model.bin stopped" in str(err) and "minimum of 100 bytes/s" in str(err)
+    assert time.monotonic() - t0 < 5
+    assert _leftovers(cache) == []          # no .part folder, no cache folder
+
+
+def test_a_trickling_manifest_is_stopped_too(site, cache):
+    site.publish("m", MODEL)
+    site.routes["/m/SHA256SUMS"] = ("trickle", site.routes["/m/SHA256SUMS"], 0.2)
+    err = _resolve_within(20, site.base + "/m", min_rate_bps=100, rate_window_s=0.5)
+    assert isinstance(err, ModelError) and "SHA256SUMS stopped" in str(err), err
+    assert _leftovers(cache) == []
+
+
+def test_a_download_past_its_deadline_is_stopped_and_nothing_is_left(site, cache, tmp_path):
+    url = site.publish("m", MODEL)
+    site.routes["/m/model.bin"] = ("trickle", MODEL["model.bin"], 0.01)   # fast enough, never done in time
+    err = _resolve_within(20, url, deadline_s=1.0, min_rate_bps=1, rate_window_s=0.5)
+    assert isinstance(err, ModelError) and "did not finish within 1 s" in str(err), err
+    assert _leftovers(cache) == []
+    with pytest.raises(ModelError, match="did not finish within 1 s"):   # download_model on its own
+        download_model(url, {"model.bin": _sha(MODEL["model.bin"])}, tmp_path / "dl", deadline_s=1.0,
+                       min_rate_bps=1, rate_window_s=0.5)
+    assert list(tmp_path.glob("dl*")) == []
+
+
+def test_a_steady_download_within_the_limits_completes(site, cache):
+    url = site.publish("m", MODEL)
+    site.routes["/m/config.json"] = ("trickle", MODEL["config.json"], 0.3)
+    d = _resolve_within(20, url, deadline_s=10, min_rate_bps=1, rate_window_s=1)
+    assert (d / "config.json").read_bytes() == b"{}"
 
 
 # --- where it lands --------------------------------------------------------------------------
