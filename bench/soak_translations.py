@@ -63,6 +63,7 @@ def snapshot(app, done: int) -> dict:
 
 async def soak(w, app, args, out_dir: Path) -> dict:
     done, faults, repairs, exports, reopened, failures = 0, 0, 0, 0, 0, []
+    traced = None
     start = time.monotonic()
     base = None
     samples = []
@@ -90,10 +91,20 @@ async def soak(w, app, args, out_dir: Path) -> dict:
                 exports += 1
         if done == args.warmup:
             base = snapshot(app, done)
+            if args.trace:
+                import tracemalloc
+
+                traced = tracemalloc.take_snapshot()
         if base is not None and done % 50 == 0:
             samples.append({k: v for k, v in snapshot(app, done).items() if k != "time"})
             print(json.dumps(samples[-1]), file=sys.stderr, flush=True)
     end = snapshot(app, done)
+    growth = []
+    if traced is not None:      # where Python memory grew since the baseline (--trace)
+        import tracemalloc
+
+        diff = tracemalloc.take_snapshot().compare_to(traced, "lineno")
+        growth = [f"{d.size_diff / 1024:+.0f} KiB {d.count_diff:+d} blocks {d.traceback[0]}" for d in diff[:15]]
     counted = max(1, end["translations"] - base["translations"]) if base else 1
     return {
         "translations": done, "minutes": round((time.monotonic() - start) / 60, 1),
@@ -104,7 +115,7 @@ async def soak(w, app, args, out_dir: Path) -> dict:
         "fds_delta": end["fds"] - base["fds"] if base else None,
         "threads_delta": end["threads"] - base["threads"] if base else None,
         "qt_objects_delta": end["qt_objects"] - base["qt_objects"] if base else None,
-        "rss_mb_end": end["rss_mb"], "samples": samples,
+        "rss_mb_end": end["rss_mb"], "samples": samples, "python_growth": growth,
     }
 
 
@@ -113,7 +124,12 @@ def main() -> int:
     ap.add_argument("--translations", type=int, default=300)
     ap.add_argument("--minutes", type=float, default=20.0)
     ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument("--trace", action="store_true", help="tracemalloc: where Python memory grew")
     args = ap.parse_args()
+    if args.trace:
+        import tracemalloc
+
+        tracemalloc.start(1)
     home = Path(tempfile.mkdtemp(prefix="verbatim-soak-"))
     os.environ.setdefault("XDG_DATA_HOME", str(home / "data"))     # a history of its own
     os.environ.setdefault("XDG_CONFIG_HOME", str(home / "config"))
