@@ -99,6 +99,8 @@ async def soak(w, app, args, out_dir: Path) -> dict:
             samples.append({k: v for k, v in snapshot(app, done).items() if k != "time"})
             print(json.dumps(samples[-1]), file=sys.stderr, flush=True)
     end = snapshot(app, done)
+    w.close()                   # inside the loop: the engine's sockets close while it still runs
+    await asyncio.sleep(0.5)
     growth = []
     if traced is not None:      # where Python memory grew since the baseline (--trace)
         import tracemalloc
@@ -158,7 +160,6 @@ def main() -> int:
     out_dir.mkdir()
     with loop:
         result = loop.run_until_complete(soak(w, app, args, out_dir))
-        w.close()
     print(json.dumps(result))
     return 0
 
