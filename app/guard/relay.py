@@ -55,14 +55,21 @@ class _Link(Repairs):
         self.holds: dict[str, _Hold] = {}
         self.unheld: set[str] = set()        # responses whose hold was given up
         self.upstream_gone = False
+        self.last_event = asyncio.get_running_loop().time()
 
     async def run(self) -> None:
         flusher = asyncio.create_task(self._flush())
         up = asyncio.create_task(self._client_to_upstream())
         down = asyncio.create_task(self._upstream_to_client())
+        idle = asyncio.create_task(self._idle())
         try:
-            done, _ = await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
-            if down in done:
+            done, _ = await asyncio.wait({up, down, idle}, return_when=asyncio.FIRST_COMPLETED)
+            if idle in done and not (up.done() or down.done()):
+                reason = f"idle for {self.guard.idle_timeout:g} s"
+                log.warning("guard: session %s closed: %s", self.session.id, reason)
+                await asyncio.gather(self.client.close(1001, reason), self.upstream.close(1001, reason),
+                                     return_exceptions=True)
+            elif down in done:
                 # the service ended the connection: let what it already sent reach the app, then mirror
                 self.upstream_gone = True
                 for ev in self.done_events.values():
@@ -82,7 +89,7 @@ class _Link(Repairs):
                 down.cancel()
                 await self._mirror_close(self.client, self.upstream)
         finally:
-            for t in (up, down, flusher):
+            for t in (up, down, flusher, idle):
                 t.cancel()
             for g in self.gates.values():
                 if g.task is not None:
@@ -90,14 +97,21 @@ class _Link(Repairs):
             for c in self.checks.values():
                 c.cancel()
             self.session.close_code = self.client.close_code
-            await asyncio.gather(up, down, flusher, return_exceptions=True)
+            await asyncio.gather(up, down, flusher, idle, return_exceptions=True)
 
     # --- pumps ------------------------------------------------------------------------------------------
+    async def _idle(self) -> None:
+        """Returns once no event has passed either way for `idle_timeout` (pings do not count)."""
+        loop = asyncio.get_running_loop()
+        while (left := self.last_event + self.guard.idle_timeout - loop.time()) > 0:
+            await asyncio.sleep(left)
+
     async def _client_to_upstream(self) -> None:
         from websockets.exceptions import ConnectionClosed
 
         try:
             async for msg in self.client:
+                self.last_event = asyncio.get_running_loop().time()
                 if not self.tap.client_message(msg):
                     await self._send(_invalid_json())    # as the service would; the session goes on
                     continue
@@ -114,6 +128,7 @@ class _Link(Repairs):
         try:
             while True:
                 msg = await self.upstream.recv()
+                self.last_event = asyncio.get_running_loop().time()
                 ev = self.tap.server_message(msg)
                 if ev is not None:
                     self._after_event(ev)
@@ -146,6 +161,7 @@ class _Link(Repairs):
     async def _send(self, msg) -> None:
         from websockets.exceptions import ConnectionClosed
 
+        self.last_event = asyncio.get_running_loop().time()     # held events released count too
         try:
             await self.client.send(msg)
         except ConnectionClosed:
