@@ -49,6 +49,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--idle-timeout", type=float, default=900.0, metavar="SECONDS",
                    help="close a session after this long with no event either way (default 900 = 15 min; "
                         "close code 1001, reason \"idle for N s\"). A client's handshake must finish in 10 s")
+    p.add_argument("--response-mb", type=float, default=8.0, metavar="MB",
+                   help="audio Guard keeps of one answer to check and repair it (default 8, ~170 s of 24 kHz "
+                        "pcm16); a longer answer passes through unchanged and is recorded unverified")
+    p.add_argument("--connection-mb", type=float, default=24.0, metavar="MB",
+                   help="audio Guard keeps of all open answers of one connection (default 24)")
     p.add_argument("--tls-cert", help="serve wss:// with this certificate (PEM); needs --tls-key")
     p.add_argument("--tls-key", help="private key (PEM) for --tls-cert")
     p.add_argument("--language", help="the language answers are in (default: detected per response)")
@@ -85,6 +90,8 @@ def _check_arguments(args: argparse.Namespace):
                    "print(secrets.token_urlsafe(24))\")")
     if args.max_sessions < 1 or args.per_client < 1:
         raise _Bad("--max-sessions and --per-client must be at least 1")
+    if args.response_mb <= 0 or args.connection_mb < args.response_mb:
+        raise _Bad("--response-mb must be more than 0 and at most --connection-mb")
     if args.idle_timeout <= 0:
         raise _Bad("--idle-timeout must be more than 0 seconds")
     if not 0 < args.upstream_timeout <= 300:
@@ -168,7 +175,8 @@ async def _serve(args: argparse.Namespace, **kw) -> int:
                       hold_audio=not args.append_only, verdict_events=args.verdict_events,
                       upstream_timeout=args.upstream_timeout, max_sessions=args.max_sessions,
                       per_client=args.per_client, trusted_proxies=args.trusted_proxies or (),
-                      idle_timeout=args.idle_timeout, **kw)
+                      idle_timeout=args.idle_timeout, response_bytes=int(args.response_mb * 1e6),
+                      connection_bytes=int(args.connection_mb * 1e6), **kw)
         await guard.start()
     except GuardError as exc:
         return _fail(str(exc))

@@ -40,6 +40,7 @@ from .handshake import MAX_MESSAGE, Handshake, mirror_subprotocol, release_clien
 from .records import GuardListener, GuardResponse, GuardSession, save_to_history
 from .relay import _Link
 from .repair import _Busy
+from .tap import CONNECTION_BYTES, RESPONSE_BYTES
 from .upstream import MIN_REMOTE_KEY, Access, Upstream, is_loopback
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ class Guard(Handshake):
                  verdict_events: bool = False, max_held_s: float = 12.0,
                  upstream_timeout: float = UPSTREAM_TIMEOUT, per_client: int = PER_CLIENT,
                  trusted_proxies=(), handshake_timeout: float = HANDSHAKE_TIMEOUT,
-                 idle_timeout: float = IDLE_TIMEOUT) -> None:
+                 idle_timeout: float = IDLE_TIMEOUT, response_bytes: int = RESPONSE_BYTES,
+                 connection_bytes: int = CONNECTION_BYTES) -> None:
         if mode not in MODES:
             raise GuardError(f"mode must be one of {', '.join(MODES)}")
         keys = frozenset(k for k in (api_keys or ()) if k)
@@ -102,6 +104,9 @@ class Guard(Handshake):
         except ValueError as exc:
             raise GuardError(f"--trusted-proxy: {exc}") from None
         self.sessions: dict[str, GuardSession] = {}
+        # audio kept per response and per connection (wire bytes); the records below keep at most
+        # `connection_bytes` of audio in all (the oldest go first)
+        self.response_bytes, self.connection_bytes = response_bytes, connection_bytes
         # the latest, for a window or a test; each holds its audio (~0.3 MB for 7 s of pcm16)
         self.responses: deque[GuardResponse] = deque(maxlen=keep_responses)
         self.links: set[_Link] = set()
@@ -130,6 +135,16 @@ class Guard(Handshake):
         """How long a client's handshake may take: a socket that never finishes one is dropped, but
         the handshake waits for the upstream's, and Guard's 502 must come before Guard gives up."""
         return max(self.handshake_timeout, self.upstream_timeout + 1)
+
+    @property
+    def audio_bytes(self) -> int:
+        """Audio kept for the open responses of all connections."""
+        return sum(link.tap.kept_bytes for link in self.links)
+
+    @property
+    def record_bytes(self) -> int:
+        """Audio kept in `responses`, the latest records."""
+        return sum(_nbytes(r.audio) + _nbytes(r.delivered_audio) for r in self.responses)
 
     @property
     def http_url(self) -> str:
@@ -239,6 +254,8 @@ class Guard(Handshake):
         if self.history is not None:
             gr.history_id = await asyncio.to_thread(save_to_history, self.history, gr, self.upstream.kind)
         self.responses.append(gr)
+        while len(self.responses) > 1 and self.record_bytes > self.connection_bytes:
+            self.responses.popleft()
         self._notify(self.listener.on_response, gr)
 
     @staticmethod
@@ -247,6 +264,10 @@ class Guard(Handshake):
             fn(arg)
         except Exception:
             log.exception("guard listener failed")
+
+
+def _nbytes(a) -> int:
+    return 0 if a is None else int(a.nbytes)
 
 
 def _warm_language_id() -> None:

@@ -42,7 +42,7 @@ class _Link(Repairs):
         self.client = client
         self.upstream = upstream
         self.session = session
-        self.tap = SessionTap()
+        self.tap = SessionTap(guard.response_bytes, guard.connection_bytes)
         self.repair = guard.mode == "repair"
         self.out: deque = deque()        # messages and gates waiting behind a closed gate
         self.wake = asyncio.Event()
@@ -97,6 +97,7 @@ class _Link(Repairs):
             for c in self.checks.values():
                 c.cancel()
             self.session.close_code = self.client.close_code
+            self.tap.responses.clear()      # nothing of a closed connection is kept
             await asyncio.gather(up, down, flusher, idle, return_exceptions=True)
 
     # --- pumps ------------------------------------------------------------------------------------------
@@ -132,6 +133,8 @@ class _Link(Repairs):
                 ev = self.tap.server_message(msg)
                 if ev is not None:
                     self._after_event(ev)
+                    if ev["type"] in AUDIO_DELTA:
+                        self._spill(ev.get("response_id"))
                 if self.repair and ev is not None:
                     if ev["type"] in AUDIO_DELTA:
                         self._stream_check(ev.get("response_id"))
@@ -243,8 +246,15 @@ class _Link(Repairs):
             self.unheld.add(rid)
             for m in self._deltas(resp, self._keep(resp, hold, len(resp.audio))):
                 await self._send(m)
+            self._spill(rid)
             return not resp.overflow     # this delta's bytes went with them (none are kept on overflow)
         return True
+
+    def _spill(self, rid) -> None:
+        """A response over its budget keeps no audio (all of it reaches the app; none is verified)."""
+        resp = self.tap.responses.get(rid) if isinstance(rid, str) else None
+        if resp is not None and resp.overflow and resp.audio and rid not in self.holds:
+            resp.audio = bytearray()
 
     def _open_gate(self, rid: str) -> None:
         gate = _Gate(rid)
@@ -274,8 +284,9 @@ class _Link(Repairs):
 
     async def _observe(self, resp: TappedResponse) -> None:
         gr = self._record(resp)
+        resp.audio = bytearray()       # the record has its own copy
         if gr.status != "incomplete":
-            await self._judge(gr, resp.overflow)
+            await self._judge(gr, resp.overflow_reason)
         await self._conclude(gr)
 
     async def _conclude(self, gr: GuardResponse) -> None:
@@ -303,10 +314,10 @@ class _Link(Repairs):
                              status="incomplete" if resp.status not in (None, "completed") else "unverified",
                              timings=timings)
 
-    async def _judge(self, gr: GuardResponse, overflow: bool = False) -> None:
-        """The full verdict on the upstream's audio, for the record."""
+    async def _judge(self, gr: GuardResponse, overflow: str = "") -> None:
+        """The full verdict on the upstream's audio, for the record; `overflow`: why none was kept."""
         if overflow:
-            gr.error = "too long to verify"
+            gr.error = f"too long to verify: {overflow}"
             return
         t0 = time.monotonic()
         try:

@@ -170,3 +170,110 @@ async def test_a_session_with_traffic_is_not_idle(guards):
         assert ws.close_code is None and len(guard.links) == 1
         await ws.close()
 
+
+# --- 3. memory budgets ------------------------------------------------------------------------------------------
+@contextlib.asynccontextmanager
+async def scripted_upstream(sent: list[str]):
+    """A stand-in that answers `{"type": "test.answer", ...}` with one response's events (pcm16)."""
+    import base64
+    import json
+
+    async def handler(ws):
+        async for raw in ws:
+            ask = json.loads(raw)
+            if ask.get("type") != "test.answer":
+                continue
+            rid = ask["rid"]
+            events = [{"type": "response.created", "response": {"id": rid, "status": "in_progress"}}] \
+                if ask.get("open", True) else []
+            events += [{"type": "response.audio.delta", "response_id": rid, "item_id": "item_" + rid,
+                        "output_index": 0, "content_index": 0, "delta": base64.b64encode(b"\1\0" * (ask["size"] // 2)).decode()}
+                       for _ in range(ask["deltas"])]
+            if ask.get("done"):
+                events += [{"type": "response.audio_transcript.done", "response_id": rid, "item_id": "item_" + rid,
+                            "transcript": "Hello there."},
+                           {"type": "response.done", "response": {"id": rid, "status": "completed", "output": []}}]
+            for ev in events:
+                msg = json.dumps(ev)
+                sent.append(msg)
+                await ws.send(msg)
+
+    async with serve(handler, "127.0.0.1", 0, max_size=2 ** 24) as server:
+        yield f"ws://127.0.0.1:{next(iter(server.sockets)).getsockname()[1]}/v1"
+
+
+async def _answer(ws, got: list[str], sent: list[str], rid: str, deltas: int, size: int = 4000,
+                  done: bool = False, open_: bool = True) -> None:
+    import asyncio
+    import json
+
+    await ws.send(json.dumps({"type": "test.answer", "rid": rid, "deltas": deltas, "size": size, "done": done,
+                              "open": open_}))
+    want = len(got) + int(open_) + deltas + 2 * int(done)
+    async with asyncio.timeout(5):
+        while len(got) < want:
+            got.append(await ws.recv())
+
+
+async def test_a_response_over_its_budget_keeps_no_audio_and_is_not_verified(guards):
+    sent: list[str] = []
+    async with scripted_upstream(sent) as up:
+        guard = await guards(up, response_bytes=10_000, connection_bytes=100_000)
+        ws, got = await _open(guard), []
+        await _answer(ws, got, sent, "r1", deltas=2)
+        assert guard.audio_bytes == 8000                    # kept while it fits
+        await _answer(ws, got, sent, "r1", deltas=3, open_=False)
+        assert guard.audio_bytes == 0                       # past the budget: nothing kept, not even the start
+        await _answer(ws, got, sent, "r1", deltas=2, done=True, open_=False)
+        assert got == sent                                  # the app got every event, unchanged
+        await _wait(lambda: len(guard.responses) == 1)
+        r = guard.responses[-1]
+        assert r.status == "unverified" and r.error == "too long to verify: over 0.01 MB"
+        assert guard.audio_bytes == 0 and r.audio.nbytes == 0
+        await ws.close()
+
+
+async def test_a_connections_open_responses_share_one_budget(guards):
+    sent: list[str] = []
+    async with scripted_upstream(sent) as up:
+        guard = await guards(up, response_bytes=10_000, connection_bytes=15_000)
+        ws, got = await _open(guard), []
+        await _answer(ws, got, sent, "r1", deltas=2)
+        await _answer(ws, got, sent, "r2", deltas=2)        # 16 000 in all would be over
+        assert guard.audio_bytes == 8000
+        (link,) = guard.links
+        assert link.tap.responses["r2"].overflow and not link.tap.responses["r1"].overflow
+        await _answer(ws, got, sent, "r1", deltas=0, done=True, open_=False)
+        await _answer(ws, got, sent, "r2", deltas=0, done=True, open_=False)
+        await _wait(lambda: len(guard.responses) == 2)
+        assert guard.audio_bytes == 0                       # done and recorded: freed
+        r1, r2 = guard.responses
+        assert r1.error is None and r1.audio.nbytes == 8000
+        assert r2.error == "too long to verify: over 0.015 MB with the connection's other answers"
+        assert got == sent
+        await ws.close()
+
+
+async def test_a_closed_connection_keeps_nothing(guards):
+    sent: list[str] = []
+    async with scripted_upstream(sent) as up:
+        guard = await guards(up, response_bytes=10_000, connection_bytes=100_000)
+        ws, got = await _open(guard), []
+        await _answer(ws, got, sent, "r1", deltas=2)         # never finished
+        (link,) = guard.links
+        assert link.tap.kept_bytes == 8000
+        await ws.close()
+        await _wait(lambda: not guard.links)
+        assert link.tap.kept_bytes == 0 and guard.audio_bytes == 0
+
+
+async def test_the_records_guard_keeps_stay_within_the_budget(guards):
+    sent: list[str] = []
+    async with scripted_upstream(sent) as up:
+        guard = await guards(up, response_bytes=10_000, connection_bytes=20_000, keep_responses=50)
+        ws, got = await _open(guard), []
+        for i in range(5):
+            await _answer(ws, got, sent, f"r{i}", deltas=2, done=True)
+        await _wait(lambda: guard.responses and guard.responses[-1].response_id == "r4")
+        assert guard.record_bytes <= 20_000 and [r.response_id for r in guard.responses] == ["r3", "r4"]
+        await ws.close()
