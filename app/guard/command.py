@@ -37,6 +37,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--upstream-timeout", type=float, default=8.0, metavar="SECONDS",
                    help="how long Guard waits for the service's handshake before answering 502 (default 8, "
                         "below the 10 s many apps wait for theirs)")
+    p.add_argument("--max-sessions", type=int, default=100, metavar="N",
+                   help="sessions Guard relays at once (default 100; beyond it: 503)")
+    p.add_argument("--per-client", type=int, default=16, metavar="N",
+                   help="sessions one client may hold at once (default 16; beyond it: 429 with Retry-After). "
+                        "A client is the key it presents, or its address when keyless; a tenth of the "
+                        "sessions is kept for clients that hold none")
+    p.add_argument("--trusted-proxy", action="append", dest="trusted_proxies", metavar="ADDR",
+                   help="a reverse proxy in front of Guard (address or network, repeatable): only from it is "
+                        "X-Forwarded-For believed when telling clients apart")
+    p.add_argument("--idle-timeout", type=float, default=900.0, metavar="SECONDS",
+                   help="close a session after this long with no event either way (default 900 = 15 min; "
+                        "close code 1001, reason \"idle for N s\"). A client's handshake must finish in 10 s")
+    p.add_argument("--response-mb", type=float, default=8.0, metavar="MB",
+                   help="audio Guard keeps of one answer to check and repair it (default 8, ~170 s of 24 kHz "
+                        "pcm16); a longer answer passes through unchanged and is recorded unverified")
+    p.add_argument("--connection-mb", type=float, default=24.0, metavar="MB",
+                   help="audio Guard keeps of all open answers of one connection (default 24)")
     p.add_argument("--tls-cert", help="serve wss:// with this certificate (PEM); needs --tls-key")
     p.add_argument("--tls-key", help="private key (PEM) for --tls-cert")
     p.add_argument("--language", help="the language answers are in (default: detected per response)")
@@ -73,6 +90,12 @@ def _check_arguments(args: argparse.Namespace):
         raise _Bad(f"--api-key must be at least {MIN_REMOTE_KEY} characters with --host {args.host}: others "
                    "can reach Guard there and guess a short key (e.g. python -c \"import secrets; "
                    "print(secrets.token_urlsafe(24))\")")
+    if args.max_sessions < 1 or args.per_client < 1:
+        raise _Bad("--max-sessions and --per-client must be at least 1")
+    if args.response_mb <= 0 or args.connection_mb < args.response_mb:
+        raise _Bad("--response-mb must be more than 0 and at most --connection-mb")
+    if args.idle_timeout <= 0:
+        raise _Bad("--idle-timeout must be more than 0 seconds")
     if not 0 < args.upstream_timeout <= 300:
         raise _Bad("--upstream-timeout must be between 0 and 300 seconds")
     try:
@@ -155,7 +178,10 @@ async def _serve(args: argparse.Namespace, **kw) -> int:
         guard = Guard(args.upstream, host=args.host, port=args.port, mode=args.mode,
                       api_keys=set(args.api_keys or ()), listener=_printer(args.json), language=args.language,
                       hold_audio=not args.append_only, verdict_events=args.verdict_events,
-                      upstream_timeout=args.upstream_timeout, **kw)
+                      upstream_timeout=args.upstream_timeout, max_sessions=args.max_sessions,
+                      per_client=args.per_client, trusted_proxies=args.trusted_proxies or (),
+                      idle_timeout=args.idle_timeout, response_bytes=int(args.response_mb * 1e6),
+                      connection_bytes=int(args.connection_mb * 1e6), **kw)
         await guard.start()
     except GuardError as exc:
         return _fail(str(exc))

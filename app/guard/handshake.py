@@ -13,6 +13,7 @@ from websockets.asyncio.client import connect
 from app.core.net import is_local_origin
 from app.diagnostics.logs import redact
 
+from .clients import RETRY_AFTER_S
 from .upstream import (
     client_key,
     error_body,
@@ -61,29 +62,39 @@ class Handshake:
         if not is_realtime_path(parts.path):
             return http_response(404, error_body(f"No such path {parts.path[:200]}: Guard forwards Realtime "
                                                  "connections (…/realtime).", "not_found"))
-        if len(self.links) + self._opening >= self.max_sessions:
+        client = self.clients.identify(presented, str((connection.remote_address or ("?",))[0]),
+                                       headers.get_all("X-Forwarded-For"))
+        refused = self.clients.admit(client)
+        if refused == 503:
             return http_response(503, error_body("Guard is at its session limit; try again later.",
                                                  "too_many_sessions", "server_error"))
+        if refused == 429:
+            return http_response(429, error_body("Too many sessions from this client at once; close one and "
+                                                 "try again.", "too_many_sessions", "rate_limit_error"),
+                                 headers=[("Retry-After", str(RETRY_AFTER_S))])
+        connection.guard_client = client     # counted until released, once (see `release_client`)
         replace = None
         if self.access.keys:
             if not self.upstream_key:
+                release_client(self, connection)
                 return http_response(503, error_body("Guard has no key for the service: store one in Verbatim's "
                                                      "settings.", "missing_upstream_key", "server_error"))
             replace = self.upstream_key
         url = self.upstream.url_for(parts.path, parts.query)
-        self._opening += 1
         try:
             upstream = await self._connect(url, upstream_headers(headers, replace_key=replace),
                                            upstream_subprotocols(offered, replace_key=replace),
                                            headers.get("User-Agent"))
         except _Refused as exc:
+            release_client(self, connection)
             return exc.response
-        finally:
-            self._opening -= 1
+        except BaseException:      # cancelled with the client's handshake: the slot is not kept
+            release_client(self, connection)
+            raise
         connection.guard_upstream = upstream
         connection.guard_path = parts.path
         # a client that vanishes before its handler runs must not leave the upstream open
-        asyncio.get_running_loop().call_later(30, _close_unclaimed, connection)
+        asyncio.get_running_loop().call_later(self.open_timeout + 5, _close_unclaimed, self, connection)
         return None
 
     async def _connect(self, url: str, headers, subprotocols: list[str], user_agent: str | None):
@@ -123,9 +134,18 @@ def mirror_subprotocol(connection, offered):
     return chosen if chosen in offered else None
 
 
-def _close_unclaimed(connection) -> None:
+def release_client(guard, connection) -> None:
+    """The connection's slot goes back to its client (at most once)."""
+    client = getattr(connection, "guard_client", None)
+    if client is not None:
+        connection.guard_client = None
+        guard.clients.release(client)
+
+
+def _close_unclaimed(guard, connection) -> None:
     up = getattr(connection, "guard_upstream", None)
     if up is not None:
+        release_client(guard, connection)
         connection.guard_upstream = None
         asyncio.get_running_loop().create_task(up.close())
 

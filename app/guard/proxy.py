@@ -35,10 +35,12 @@ import numpy as np
 
 from app.core.loopthread import LoopThread
 
-from .handshake import MAX_MESSAGE, Handshake, mirror_subprotocol
+from .clients import PER_CLIENT, Clients
+from .handshake import MAX_MESSAGE, Handshake, mirror_subprotocol, release_client
 from .records import GuardListener, GuardResponse, GuardSession, save_to_history
 from .relay import _Link
 from .repair import _Busy
+from .tap import CONNECTION_BYTES, RESPONSE_BYTES
 from .upstream import MIN_REMOTE_KEY, Access, Upstream, is_loopback
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,8 @@ log = logging.getLogger(__name__)
 MODES = ("observe", "repair")
 # below the 10 s many clients allow for their own handshake, so they receive Guard's 502
 UPSTREAM_TIMEOUT = 8.0
+HANDSHAKE_TIMEOUT = 10.0
+IDLE_TIMEOUT = 15 * 60.0    # Realtime sessions may legitimately sit idle for minutes
 
 
 class GuardError(RuntimeError):
@@ -60,7 +64,10 @@ class Guard(Handshake):
                  hold_timeout: float = 10.0, max_sessions: int = 100, max_pending: int = 32,
                  verify: bool = True, hold_audio: bool | None = None, keep_responses: int = 50,
                  verdict_events: bool = False, max_held_s: float = 12.0,
-                 upstream_timeout: float = UPSTREAM_TIMEOUT) -> None:
+                 upstream_timeout: float = UPSTREAM_TIMEOUT, per_client: int = PER_CLIENT,
+                 trusted_proxies=(), handshake_timeout: float = HANDSHAKE_TIMEOUT,
+                 idle_timeout: float = IDLE_TIMEOUT, response_bytes: int = RESPONSE_BYTES,
+                 connection_bytes: int = CONNECTION_BYTES) -> None:
         if mode not in MODES:
             raise GuardError(f"mode must be one of {', '.join(MODES)}")
         keys = frozenset(k for k in (api_keys or ()) if k)
@@ -83,6 +90,8 @@ class Guard(Handshake):
         self.language = language
         self.hold_timeout = hold_timeout
         self.upstream_timeout = upstream_timeout
+        self.handshake_timeout = handshake_timeout
+        self.idle_timeout = idle_timeout   # no event either way for this long: the session is closed
         # repair holds each sentence until verified and replaces wrong ones (the default), or with
         # hold_audio=False streams live and only appends missing tail sentences (append-only)
         self.hold_audio = mode == "repair" and (hold_audio is None or bool(hold_audio))
@@ -90,12 +99,18 @@ class Guard(Handshake):
         self.max_held_s = max_held_s      # unjudged audio held at most (then it streams live, unjudged)
         self.max_sessions = max_sessions
         self.max_pending = max_pending
+        try:
+            self.clients = Clients(max_sessions, per_client, trusted_proxies)
+        except ValueError as exc:
+            raise GuardError(f"--trusted-proxy: {exc}") from None
         self.sessions: dict[str, GuardSession] = {}
+        # audio kept per response and per connection (wire bytes); the records below keep at most
+        # `connection_bytes` of audio in all (the oldest go first)
+        self.response_bytes, self.connection_bytes = response_bytes, connection_bytes
         # the latest, for a window or a test; each holds its audio (~0.3 MB for 7 s of pcm16)
         self.responses: deque[GuardResponse] = deque(maxlen=keep_responses)
         self.links: set[_Link] = set()
         self._pending = 0
-        self._opening = 0
         self._server = None
         self._runner = LoopThread("verbatim-guard")
         self._tasks: set[asyncio.Task] = set()
@@ -114,6 +129,22 @@ class Guard(Handshake):
         if self.mode != "repair":
             return None
         return "replace" if self.hold_audio else "append"
+
+    @property
+    def open_timeout(self) -> float:
+        """How long a client's handshake may take: a socket that never finishes one is dropped, but
+        the handshake waits for the upstream's, and Guard's 502 must come before Guard gives up."""
+        return max(self.handshake_timeout, self.upstream_timeout + 1)
+
+    @property
+    def audio_bytes(self) -> int:
+        """Audio kept for the open responses of all connections."""
+        return sum(link.tap.kept_bytes for link in self.links)
+
+    @property
+    def record_bytes(self) -> int:
+        """Audio kept in `responses`, the latest records."""
+        return sum(_nbytes(r.audio) + _nbytes(r.delivered_audio) for r in self.responses)
 
     @property
     def http_url(self) -> str:
@@ -139,9 +170,7 @@ class Guard(Handshake):
         self._server = await serve(self._handle, self.host, self.port, process_request=self._process_request,
                                    select_subprotocol=mirror_subprotocol, max_size=MAX_MESSAGE,
                                    compression=None, ssl=self.ssl_context, close_timeout=5,
-                                   # the client's handshake waits for the upstream's: Guard's 502 must
-                                   # come before Guard itself gives up on the client
-                                   open_timeout=self.upstream_timeout + 5,
+                                   open_timeout=self.open_timeout,
                                    server_header=None)
         self.port = next(iter(self._server.sockets)).getsockname()[1]
         self.access.port = self.port
@@ -183,6 +212,12 @@ class Guard(Handshake):
         if upstream is None:
             return
         ws.guard_upstream = None    # claimed
+        try:
+            await self._relay(ws, upstream)
+        finally:
+            release_client(self, ws)
+
+    async def _relay(self, ws, upstream) -> None:
         session = GuardSession(f"guard_{secrets.token_hex(6)}", getattr(ws, "guard_path", ""), str(self.upstream))
         link = _Link(self, ws, upstream, session)
         self.links.add(link)
@@ -219,6 +254,8 @@ class Guard(Handshake):
         if self.history is not None:
             gr.history_id = await asyncio.to_thread(save_to_history, self.history, gr, self.upstream.kind)
         self.responses.append(gr)
+        while len(self.responses) > 1 and self.record_bytes > self.connection_bytes:
+            self.responses.popleft()
         self._notify(self.listener.on_response, gr)
 
     @staticmethod
@@ -227,6 +264,10 @@ class Guard(Handshake):
             fn(arg)
         except Exception:
             log.exception("guard listener failed")
+
+
+def _nbytes(a) -> int:
+    return 0 if a is None else int(a.nbytes)
 
 
 def _warm_language_id() -> None:

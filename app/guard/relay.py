@@ -42,7 +42,7 @@ class _Link(Repairs):
         self.client = client
         self.upstream = upstream
         self.session = session
-        self.tap = SessionTap()
+        self.tap = SessionTap(guard.response_bytes, guard.connection_bytes)
         self.repair = guard.mode == "repair"
         self.out: deque = deque()        # messages and gates waiting behind a closed gate
         self.wake = asyncio.Event()
@@ -55,14 +55,21 @@ class _Link(Repairs):
         self.holds: dict[str, _Hold] = {}
         self.unheld: set[str] = set()        # responses whose hold was given up
         self.upstream_gone = False
+        self.last_event = asyncio.get_running_loop().time()
 
     async def run(self) -> None:
         flusher = asyncio.create_task(self._flush())
         up = asyncio.create_task(self._client_to_upstream())
         down = asyncio.create_task(self._upstream_to_client())
+        idle = asyncio.create_task(self._idle())
         try:
-            done, _ = await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
-            if down in done:
+            done, _ = await asyncio.wait({up, down, idle}, return_when=asyncio.FIRST_COMPLETED)
+            if idle in done and not (up.done() or down.done()):
+                reason = f"idle for {self.guard.idle_timeout:g} s"
+                log.warning("guard: session %s closed: %s", self.session.id, reason)
+                await asyncio.gather(self.client.close(1001, reason), self.upstream.close(1001, reason),
+                                     return_exceptions=True)
+            elif down in done:
                 # the service ended the connection: let what it already sent reach the app, then mirror
                 self.upstream_gone = True
                 for ev in self.done_events.values():
@@ -82,7 +89,7 @@ class _Link(Repairs):
                 down.cancel()
                 await self._mirror_close(self.client, self.upstream)
         finally:
-            for t in (up, down, flusher):
+            for t in (up, down, flusher, idle):
                 t.cancel()
             for g in self.gates.values():
                 if g.task is not None:
@@ -90,14 +97,22 @@ class _Link(Repairs):
             for c in self.checks.values():
                 c.cancel()
             self.session.close_code = self.client.close_code
-            await asyncio.gather(up, down, flusher, return_exceptions=True)
+            self.tap.responses.clear()      # nothing of a closed connection is kept
+            await asyncio.gather(up, down, flusher, idle, return_exceptions=True)
 
     # --- pumps ------------------------------------------------------------------------------------------
+    async def _idle(self) -> None:
+        """Returns once no event has passed either way for `idle_timeout` (pings do not count)."""
+        loop = asyncio.get_running_loop()
+        while (left := self.last_event + self.guard.idle_timeout - loop.time()) > 0:
+            await asyncio.sleep(left)
+
     async def _client_to_upstream(self) -> None:
         from websockets.exceptions import ConnectionClosed
 
         try:
             async for msg in self.client:
+                self.last_event = asyncio.get_running_loop().time()
                 try:
                     readable = self.tap.client_message(msg)
                 except Exception:    # a shape Guard cannot follow is the service's to judge
@@ -119,10 +134,13 @@ class _Link(Repairs):
         try:
             while True:
                 msg = await self.upstream.recv()
+                self.last_event = asyncio.get_running_loop().time()
                 try:
                     ev = self.tap.server_message(msg)
                     if ev is not None:
                         self._after_event(ev)
+                        if ev["type"] in AUDIO_DELTA:
+                            self._spill(ev.get("response_id"))
                 except Exception:    # a shape Guard cannot follow must not cost the app its session
                     log.exception("guard: could not follow an upstream event; passed on unchanged")
                     ev = None
@@ -155,6 +173,7 @@ class _Link(Repairs):
     async def _send(self, msg) -> None:
         from websockets.exceptions import ConnectionClosed
 
+        self.last_event = asyncio.get_running_loop().time()     # held events released count too
         try:
             await self.client.send(msg)
         except ConnectionClosed:
@@ -236,8 +255,15 @@ class _Link(Repairs):
             self.unheld.add(rid)
             for m in self._deltas(resp, self._keep(resp, hold, len(resp.audio))):
                 await self._send(m)
+            self._spill(rid)
             return not resp.overflow     # this delta's bytes went with them (none are kept on overflow)
         return True
+
+    def _spill(self, rid) -> None:
+        """A response over its budget keeps no audio (all of it reaches the app; none is verified)."""
+        resp = self.tap.responses.get(rid) if isinstance(rid, str) else None
+        if resp is not None and resp.overflow and resp.audio and rid not in self.holds:
+            resp.audio = bytearray()
 
     def _open_gate(self, rid: str) -> None:
         gate = _Gate(rid)
@@ -267,8 +293,9 @@ class _Link(Repairs):
 
     async def _observe(self, resp: TappedResponse) -> None:
         gr = self._record(resp)
+        resp.audio = bytearray()       # the record has its own copy
         if gr.status != "incomplete":
-            await self._judge(gr, resp.overflow)
+            await self._judge(gr, resp.overflow_reason)
         await self._conclude(gr)
 
     async def _conclude(self, gr: GuardResponse) -> None:
@@ -296,10 +323,10 @@ class _Link(Repairs):
                              status="incomplete" if resp.status not in (None, "completed") else "unverified",
                              timings=timings)
 
-    async def _judge(self, gr: GuardResponse, overflow: bool = False) -> None:
-        """The full verdict on the upstream's audio, for the record."""
+    async def _judge(self, gr: GuardResponse, overflow: str = "") -> None:
+        """The full verdict on the upstream's audio, for the record; `overflow`: why none was kept."""
         if overflow:
-            gr.error = "too long to verify"
+            gr.error = f"too long to verify: {overflow}"
             return
         t0 = time.monotonic()
         try:

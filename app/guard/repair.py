@@ -104,7 +104,8 @@ class Repairs:
                 gr.appended_text = " ".join(hold.voiced)
                 voiced = True
         gr.timings["held_s"] = time.monotonic() - t_gate
-        self.guard.spawn(self._after_repair(gr, voiced, resp.overflow))
+        resp.audio = bytearray()     # released and recorded: the record has its own copy
+        self.guard.spawn(self._after_repair(gr, voiced, resp.overflow_reason))
         return extra
 
     async def _decide(self, resp: TappedResponse, gr: GuardResponse, extra: list[str]) -> bool:
@@ -240,7 +241,7 @@ class Repairs:
             language = self.guard.language or await asyncio.to_thread(detect_text_language, gr.transcript, "en")
         return await self.guard.speech.speak(text, language, resp.voice)
 
-    async def _after_repair(self, gr: GuardResponse, repaired: bool, overflow: bool) -> None:
+    async def _after_repair(self, gr: GuardResponse, repaired: bool, overflow: str) -> None:
         """The full verdicts for the record, once the app has its audio."""
         if gr.status != "incomplete" and gr.report is None:
             await self._judge(gr, overflow)

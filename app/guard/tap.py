@@ -33,7 +33,10 @@ TRANSCRIPT_DONE = {"response.output_audio_transcript.done", "response.audio_tran
 CLOSING = AUDIO_DONE | {"response.content_part.done", "response.output_item.done", "response.done"}
 GA_FORMATS = {"audio/pcm": "pcm16", "audio/pcmu": "g711_ulaw", "audio/pcma": "g711_alaw"}
 
-MAX_AUDIO_S = 300        # per response; longer answers pass through unverified
+# audio kept for verification and repair, in wire bytes; past a budget a response's audio passes
+# through unkept and unverified (8 MB is about 170 s of 24 kHz pcm16, 1000 s of 8 kHz g711)
+RESPONSE_BYTES = 8_000_000        # one response
+CONNECTION_BYTES = 24_000_000     # all open responses of one connection
 MAX_RESPONSES = 64       # open responses tracked per connection
 MAX_INPUT_CHARS = 4000   # what is kept of the user's text, for history
 
@@ -56,6 +59,7 @@ class TappedResponse:
     done: bool = False
     status: str | None = None
     overflow: bool = False
+    overflow_reason: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     first_audio: float | None = None
@@ -102,7 +106,7 @@ class TappedResponse:
 class SessionTap:
     """One connection's view of the protocol."""
 
-    def __init__(self, max_audio_s: float = MAX_AUDIO_S) -> None:
+    def __init__(self, response_bytes: int = RESPONSE_BYTES, connection_bytes: int = CONNECTION_BYTES) -> None:
         self.audio_format = "pcm16"
         self.voice: str | None = None
         self.beta: bool | None = None
@@ -110,7 +114,12 @@ class SessionTap:
         self.model: str | None = None
         self.last_input = ""
         self.responses: dict[str, TappedResponse] = {}
-        self.max_audio_s = max_audio_s
+        self.response_bytes, self.connection_bytes = response_bytes, connection_bytes
+
+    @property
+    def kept_bytes(self) -> int:
+        """Audio kept for all open responses of this connection."""
+        return sum(len(r.audio) for r in self.responses.values())
 
     # --- client -> server ------------------------------------------------------------------------
     def client_message(self, msg: str | bytes) -> bool:
@@ -203,11 +212,13 @@ class SessionTap:
                 data = base64.b64decode(delta, validate=False)
             except (binascii.Error, ValueError):
                 data = b""
-            fmt = get_format(resp.audio_format)
-            if len(resp.audio) + len(data) > self.max_audio_s * fmt.sample_rate * fmt.bytes_per_sample:
-                resp.overflow = True      # what is kept stays (held audio lives here); no more
+            if len(resp.audio) + len(data) > self.response_bytes:
+                resp.overflow, resp.overflow_reason = True, f"over {_mb(self.response_bytes)} MB"
+            elif self.kept_bytes + len(data) > self.connection_bytes:
+                resp.overflow = True
+                resp.overflow_reason = f"over {_mb(self.connection_bytes)} MB with the connection's other answers"
             else:
-                resp.audio += data
+                resp.audio += data     # on overflow what is kept stays until released (held audio lives here)
         resp.audio_deltas += 1
         if resp.first_audio is None:
             resp.first_audio = time.monotonic()
@@ -268,6 +279,10 @@ class SessionTap:
                 resp.output_index = ev["output_index"]
             if isinstance(ev.get("content_index"), int):
                 resp.content_index = ev["content_index"]
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:g}"
 
 
 def _response_format(obj: dict[str, Any]) -> str | None:

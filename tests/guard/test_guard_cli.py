@@ -29,6 +29,10 @@ def guard_cli(*args, timeout=60):
     (["--upstream", "ws://127.0.0.1:1/v1", "--tls-cert", "x.pem"], "--tls-key"),
     (["--upstream", "ws://127.0.0.1:1/v1", "--language", "klingon"], "klingon"),
     (["--upstream", "ws://127.0.0.1:1/v1", "--append-only"], "--mode repair"),
+    (["--upstream", "ws://127.0.0.1:1/v1", "--per-client", "0"], "--per-client"),
+    (["--upstream", "ws://127.0.0.1:1/v1", "--idle-timeout", "0"], "--idle-timeout"),
+    (["--upstream", "ws://127.0.0.1:1/v1", "--response-mb", "30"], "--connection-mb"),
+    (["--upstream", "ws://127.0.0.1:1/v1", "--trusted-proxy", "nginx.local", "--no-history"], "--trusted-proxy"),
     (["--upstream", "ws://127.0.0.1:1/v1", "--mode", "repair", "--append-only", "--hold"], "contradict"),
 ])
 def test_bad_arguments_exit_2_with_a_clear_message(args, needle):
