@@ -25,6 +25,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="close a session with no event in either direction for this many seconds (default 900)")
 
 
+def _argument_problem(args: argparse.Namespace, keys: list[str], loopback: bool) -> str:
+    """What is wrong with the command line ("" when nothing is)."""
+    from app.core.backoff import MIN_REMOTE_KEY
+
+    if args.port < 0 or args.port > 65535:
+        return "--port must be between 0 and 65535"
+    if any(not k for k in keys):
+        return "--api-key must not be empty"
+    if not loopback and not keys:
+        return (f"--host {args.host} lets other machines connect; choose the key they must send "
+                "with --api-key (or keep the default --host 127.0.0.1)")
+    if not loopback and any(len(k) < MIN_REMOTE_KEY for k in keys):
+        return f"--api-key must be at least {MIN_REMOTE_KEY} characters when --host lets other machines connect"
+    if (args.max_sessions_per_client is not None and args.max_sessions_per_client < 1) or \
+            (args.idle_timeout is not None and not args.idle_timeout > 0):
+        return "--max-sessions-per-client and --idle-timeout must be positive"
+    return ""
+
+
 def run(args: argparse.Namespace) -> int:
     from app.core.loopthread import wait_for_stop_signal
     from app.core.net import is_loopback
@@ -34,20 +53,10 @@ def run(args: argparse.Namespace) -> int:
 
     console_logging()    # warnings on stderr, with keys and URL passwords redacted
 
-    if args.port < 0 or args.port > 65535:
-        print("error: --port must be between 0 and 65535", file=sys.stderr)
-        return 2
     keys = [k.strip() for k in args.api_keys or []]
-    if any(not k for k in keys):
-        print("error: --api-key must not be empty", file=sys.stderr)
-        return 2
-    if not is_loopback(args.host) and not keys:
-        print(f"error: --host {args.host} lets other machines connect; choose the key they must send "
-              "with --api-key (or keep the default --host 127.0.0.1)", file=sys.stderr)
-        return 2
-    if (args.max_sessions_per_client is not None and args.max_sessions_per_client < 1) or \
-            (args.idle_timeout is not None and not args.idle_timeout > 0):
-        print("error: --max-sessions-per-client and --idle-timeout must be positive", file=sys.stderr)
+    problem = _argument_problem(args, keys, is_loopback(args.host))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     generated = not keys
     if generated:

@@ -29,6 +29,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from app.core.backoff import MIN_REMOTE_KEY, Backoff
 from app.core.loopthread import LoopThread
 from app.core.net import is_local_origin, is_loopback
 
@@ -76,6 +77,9 @@ class LocalEngine:
             raise ValueError("api_keys must be non-empty strings")
         if not keys and not is_loopback(host):
             raise ValueError(f"binding {host!r} lets other machines connect: give api_keys")
+        if not is_loopback(host) and any(len(k) < MIN_REMOTE_KEY for k in keys):
+            raise ValueError(f"a key that guards {host!r} must be at least {MIN_REMOTE_KEY} characters")
+        self.backoff = Backoff()      # wrong keys from one address: each further try waits longer
         self.api_key: str = keys[0] if keys else new_api_key()
         self._keys = tuple(k.encode("utf-8") for k in (keys or [self.api_key]))
         self.max_sessions = max_sessions
@@ -227,9 +231,16 @@ class LocalEngine:
         parts = urlsplit(request.path)
         path = parts.path.rstrip("/")
         query = parse_qs(parts.query)
+        address = _peer(connection)
+        wait_s = self.backoff.wait_s(address)
+        if wait_s > 0:      # before the key is looked at: a guess made now tells nothing
+            return _json(429, _error("Too many wrong API keys from this address; try again later.",
+                                     "rate_limit_exceeded"), retry_after_s=wait_s)
         matched = [k for k in self._offered_keys(headers, query) if self.key_ok(k)]
         if not matched:
+            self.backoff.failed(address)
             return _json(401, _error("Incorrect API key provided.", "invalid_api_key"))
+        self.backoff.succeeded(address)
         if path == "/verbatim/health":
             return _json(200, {"engine": "verbatim-local", "translation":
                                            "available" if self.translation_available else "unavailable",
@@ -302,11 +313,20 @@ def _error(message: str, code: str, kind: str = "invalid_request_error") -> dict
     return {"error": {"message": message, "code": code, "type": kind}}
 
 
-def _json(status: int, body: dict[str, Any]):
+def _json(status: int, body: dict[str, Any], retry_after_s: float | None = None):
+    import math
+
     from websockets.datastructures import Headers
     from websockets.http11 import Response
 
     data = json.dumps(body).encode()
     phrase = HTTPStatus(status).phrase
-    return Response(status, phrase, Headers([("Content-Type", "application/json"),
-                                             ("Content-Length", str(len(data)))]), data)
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    if retry_after_s is not None:
+        headers.append(("Retry-After", str(max(1, math.ceil(retry_after_s)))))
+    return Response(status, phrase, Headers(headers), data)
+
+
+def _peer(connection) -> str:
+    peer = getattr(connection, "remote_address", None)
+    return str(peer[0]) if isinstance(peer, tuple) and peer else "?"

@@ -150,10 +150,10 @@ async def test_dns_rebinding_is_refused_by_host(engine, host, allowed):
 
 
 async def test_a_wildcard_bind_answers_on_a_loopback_url_and_only_to_its_addresses():
-    async with LocalEngine("0.0.0.0", 0, api_keys=["k-123"], default_voice="verse") as eng:
-        assert eng.url.startswith("ws://127.0.0.1:") and eng.api_key == "k-123"
-        assert (await http(eng, "/verbatim/health", bearer("k-123"), host=f"192.0.2.7:{eng.port}"))[0] == 200
-        assert (await http(eng, "/verbatim/health", bearer("k-123"), host="rebound.example"))[0] == 403
+    async with LocalEngine("0.0.0.0", 0, api_keys=["k-123-sixteen-chars"], default_voice="verse") as eng:
+        assert eng.url.startswith("ws://127.0.0.1:") and eng.api_key == "k-123-sixteen-chars"
+        assert (await http(eng, "/verbatim/health", bearer("k-123-sixteen-chars"), host=f"192.0.2.7:{eng.port}"))[0] == 200
+        assert (await http(eng, "/verbatim/health", bearer("k-123-sixteen-chars"), host="rebound.example"))[0] == 403
         assert (await http(eng, "/verbatim/health", bearer("k-12")))[0] == 401
 
 
@@ -176,4 +176,7 @@ def test_keys_are_compared_in_constant_time(monkeypatch):
 def test_the_engine_refuses_a_non_loopback_bind_without_keys(host):
     with pytest.raises(ValueError, match="api_keys"):
         LocalEngine(host, translator=None)
-    assert LocalEngine(host, api_keys=["k"], translator=None).api_key == "k"
+    with pytest.raises(ValueError, match="at least 16"):
+        LocalEngine(host, api_keys=["k"], translator=None)      # one letter guards nothing
+    key = "a-key-of-sixteen"
+    assert LocalEngine(host, api_keys=[key], translator=None).api_key == key

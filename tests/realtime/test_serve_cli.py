@@ -117,17 +117,17 @@ def test_serve_refuses_a_non_loopback_bind_without_an_api_key(host):
 async def test_serve_on_all_interfaces_with_a_key_prints_a_loopback_url_and_checks_the_key():
     from app.realtime import AuthError, ProviderConfig, RealtimeClient
 
-    proc, info, generated = start_serve("--host", "0.0.0.0", "--api-key", "lan-key-123")
+    proc, info, generated = start_serve("--host", "0.0.0.0", "--api-key", "lan-key-123-sixteen")
     try:
         assert generated is None
         assert info["url"].startswith("ws://127.0.0.1:") and "0.0.0.0" not in json.dumps(info)
         wrong = RealtimeClient(ProviderConfig(provider="openai", api_key="lan-key-12", websocket_base_url=info["url"]))
         with pytest.raises(AuthError):
             await wrong.connect()
-        right = RealtimeClient(ProviderConfig(provider="openai", api_key="lan-key-123", websocket_base_url=info["url"]))
+        right = RealtimeClient(ProviderConfig(provider="openai", api_key="lan-key-123-sixteen", websocket_base_url=info["url"]))
         assert (await right.connect()).engine == "verbatim-local"
         await right.close()
     finally:
         stop(proc)
     out, err = proc.communicate()
-    assert "lan-key-123" not in out + err     # a key the user chose is never echoed
+    assert "lan-key-123-sixteen" not in out + err     # a key the user chose is never echoed
