@@ -4,11 +4,14 @@ Guard's bookkeeping and the app's connection was dropped without a word."""
 
 import json
 
+import pytest
+
 from tests.fuzz.common import LoopThread
 from tests.fuzz.test_guard_events import PLAY, Upstream, case
 
 
-def test_a_response_done_whose_output_is_not_a_list_keeps_the_app_connected():
+@pytest.fixture
+def guarded():
     import websockets
 
     from app.guard import Guard
@@ -23,41 +26,26 @@ def test_a_response_done_whose_output_is_not_a_list_keeps_the_app_connected():
         return server, guard
 
     server, guard = lt.run(start())
-    try:
-        for output in (True, 7, "text", {"a": 1}, [{"content": 5}], [{"content": [{"transcript": 3}]}]):
-            up.script = [json.dumps({"type": "response.created", "event_id": "u1",
-                                     "response": {"id": "resp_1", "status": "in_progress", "output": []}}),
-                         json.dumps({"type": "response.done", "event_id": "u6",
-                                     "response": {"id": "resp_1", "status": "completed", "output": output}})]
-            assert lt.run(case(guard, [json.dumps({"type": PLAY})])) == [], output
-    finally:
-        lt.run(guard.stop())
-        server.close()
-        lt.run(server.wait_closed())
-        lt.close()
+    yield lt, up, guard
+    lt.run(guard.stop())
+    server.close()
+    lt.run(server.wait_closed())
+    lt.close()
 
 
-def test_a_response_create_whose_input_is_not_a_list_keeps_the_session():
-    import websockets
+def test_a_response_done_whose_output_is_not_a_list_keeps_the_app_connected(guarded):
+    lt, up, guard = guarded
+    for output in (True, 7, "text", {"a": 1}, [{"content": 5}], [{"content": [{"transcript": 3}]}]):
+        up.script = [json.dumps({"type": "response.created", "event_id": "u1",
+                                 "response": {"id": "resp_1", "status": "in_progress", "output": []}}),
+                     json.dumps({"type": "response.done", "event_id": "u6",
+                                 "response": {"id": "resp_1", "status": "completed", "output": output}})]
+        assert lt.run(case(guard, [json.dumps({"type": PLAY})])) == [], output
 
-    from app.guard import Guard
 
-    lt, up = LoopThread(), Upstream()
-
-    async def start():
-        server = await websockets.serve(up.handler, "127.0.0.1", 0)
-        port = next(iter(server.sockets)).getsockname()[1]
-        guard = Guard(f"ws://127.0.0.1:{port}/v1", mode="observe", verify=False, history=None)
-        await guard.start()
-        return server, guard
-
-    server, guard = lt.run(start())
-    try:
-        for value in (True, 3, "x", {"a": 1}):
-            sent = json.dumps({"type": "response.create", "response": {"conversation": "none", "input": value}})
-            assert lt.run(case(guard, [sent])) == [], value
-    finally:
-        lt.run(guard.stop())
-        server.close()
-        lt.run(server.wait_closed())
-        lt.close()
+def test_a_response_create_whose_input_is_not_a_list_keeps_the_session(guarded):
+    lt, up, guard = guarded
+    up.script = []
+    for value in (True, 3, "x", {"a": 1}):
+        sent = json.dumps({"type": "response.create", "response": {"conversation": "none", "input": value}})
+        assert lt.run(case(guard, [sent])) == [], value
