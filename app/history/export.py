@@ -101,7 +101,11 @@ def export(u: Utterance, fmt: str, out_dir: str | Path) -> Path:
     fmt = _check_format(fmt)
     out = Path(out_dir)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        # folders it creates are private too (0700 whatever the umask): the exports are
+        created = not out.exists()
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if created:
+            out.chmod(0o700)
     except OSError as exc:
         raise ExportWriteError(f"cannot create the folder {out}: {_reason(exc)}") from exc
     return export_file(u, fmt, out / file_name(u, fmt))

@@ -61,6 +61,7 @@ def test_a_symlink_at_the_target_is_refused_and_its_victim_untouched(tmp_path, f
 def test_exports_are_0600_even_under_umask_000(tmp_path, fmt, umask_000):
     path = export(utterance(), fmt, tmp_path / "out")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o700     # the folder it made, too
     # replacing an existing, world-readable file gives a private one too
     existing = tmp_path / f"old.{fmt}"
     existing.write_bytes(b"old")
