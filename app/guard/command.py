@@ -48,7 +48,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "X-Forwarded-For believed when telling clients apart")
     p.add_argument("--idle-timeout", type=float, default=900.0, metavar="SECONDS",
                    help="close a session after this long with no event either way (default 900 = 15 min; "
-                        "close code 1001, reason \"idle for N s\"). A client's handshake must finish in 10 s")
+                        "close code 1001, reason \"idle for N s\")")
+    p.add_argument("--handshake-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="a client's WebSocket handshake must finish within this (default 10; raised above "
+                        "--upstream-timeout when needed, so the client still sees Guard's 502)")
     p.add_argument("--response-mb", type=float, default=8.0, metavar="MB",
                    help="audio Guard keeps of one answer to check and repair it (default 8, ~170 s of 24 kHz "
                         "pcm16); a longer answer passes through unchanged and is recorded unverified")
@@ -94,8 +97,8 @@ def _check_arguments(args: argparse.Namespace):
         raise _Bad("--max-sessions and --per-client must be at least 1")
     if args.response_mb <= 0 or args.connection_mb < args.response_mb:
         raise _Bad("--response-mb must be more than 0 and at most --connection-mb")
-    if args.idle_timeout <= 0:
-        raise _Bad("--idle-timeout must be more than 0 seconds")
+    if args.idle_timeout <= 0 or args.handshake_timeout <= 0:
+        raise _Bad("--idle-timeout and --handshake-timeout must be more than 0 seconds")
     if not 0 < args.upstream_timeout <= 300:
         raise _Bad("--upstream-timeout must be between 0 and 300 seconds")
     try:
@@ -180,7 +183,8 @@ async def _serve(args: argparse.Namespace, **kw) -> int:
                       hold_audio=not args.append_only, verdict_events=args.verdict_events,
                       upstream_timeout=args.upstream_timeout, max_sessions=args.max_sessions,
                       per_client=args.per_client, trusted_proxies=args.trusted_proxies or (),
-                      idle_timeout=args.idle_timeout, response_bytes=int(args.response_mb * 1e6),
+                      idle_timeout=args.idle_timeout, handshake_timeout=args.handshake_timeout,
+                      response_bytes=int(args.response_mb * 1e6),
                       connection_bytes=int(args.connection_mb * 1e6), **kw)
         await guard.start()
     except GuardError as exc:

@@ -31,6 +31,7 @@ def guard_cli(*args, timeout=60):
     (["--upstream", "ws://127.0.0.1:1/v1", "--append-only"], "--mode repair"),
     (["--upstream", "ws://127.0.0.1:1/v1", "--per-client", "0"], "--per-client"),
     (["--upstream", "ws://127.0.0.1:1/v1", "--idle-timeout", "0"], "--idle-timeout"),
+    (["--upstream", "ws://127.0.0.1:1/v1", "--handshake-timeout", "0"], "--handshake-timeout"),
     (["--upstream", "ws://127.0.0.1:1/v1", "--response-mb", "30"], "--connection-mb"),
     (["--upstream", "ws://127.0.0.1:1/v1", "--trusted-proxy", "nginx.local", "--no-history"], "--trusted-proxy"),
     (["--upstream", "ws://127.0.0.1:1/v1", "--mode", "repair", "--append-only", "--hold"], "contradict"),
