@@ -4,33 +4,10 @@ Guard's bookkeeping and the app's connection was dropped without a word."""
 
 import json
 
-import pytest
+from tests.fuzz import test_guard_events as fuzz
+from tests.fuzz.test_guard_events import PLAY, case
 
-from tests.fuzz.common import LoopThread
-from tests.fuzz.test_guard_events import PLAY, Upstream, case
-
-
-@pytest.fixture
-def guarded():
-    import websockets
-
-    from app.guard import Guard
-
-    lt, up = LoopThread(), Upstream()
-
-    async def start():
-        server = await websockets.serve(up.handler, "127.0.0.1", 0)
-        port = next(iter(server.sockets)).getsockname()[1]
-        guard = Guard(f"ws://127.0.0.1:{port}/v1", mode="observe", verify=False, history=None)
-        await guard.start()
-        return server, guard
-
-    server, guard = lt.run(start())
-    yield lt, up, guard
-    lt.run(guard.stop())
-    server.close()
-    lt.run(server.wait_closed())
-    lt.close()
+guarded = fuzz.guarded      # the fuzz's Guard in front of its scripted upstream, as a fixture here too
 
 
 def test_a_response_done_whose_output_is_not_a_list_keeps_the_app_connected(guarded):
