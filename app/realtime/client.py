@@ -21,14 +21,13 @@ import numpy as np
 from app.core.languages import language_name
 
 from .config import ProviderConfig
-from .errors import AuthError, ConnectionLost, RateLimitError, RealtimeError, RealtimeTimeout, ServerError
+from .errors import ConnectionLost, RealtimeError, RealtimeTimeout, ServerError
 from .events import AudioDelta, ErrorEvent, ResponseDone, SessionInfo, TranscriptDelta
+from .failures import close_reason, duration, error_from_event, short, status_error, status_reason
 from .normalizer import Normalizer
 
 log = logging.getLogger(__name__)
 
-AUTH_CODES = {"invalid_api_key", "authentication_error", "unauthorized", "invalid_authentication", "401"}
-RATE_CODES = {"rate_limit_exceeded", "rate_limit_error", "insufficient_quota", "429"}
 
 
 def translate_instructions(source: str, target: str) -> str:
@@ -140,9 +139,9 @@ class RealtimeClient:
         except TimeoutError as exc:
             raise RealtimeTimeout(f"{label} did not answer within {self.config.connect_timeout_s:.0f} s") from exc
         except websockets.exceptions.InvalidStatus as exc:
-            raise _status_error(exc.response.status_code, label) from exc
+            raise status_error(exc.response.status_code, label) from exc
         except (OSError, websockets.exceptions.InvalidHandshake, websockets.exceptions.ConnectionClosed) as exc:
-            raise ConnectionLost(f"Could not reach {label}: {_short(exc)}") from exc
+            raise ConnectionLost(f"Could not reach {label}: {short(exc)}") from exc
         self._reader = asyncio.create_task(self._read(self._conn), name="realtime-reader")
         created = await self._await_session("session.created")
         await self._send({"type": "session.update", "session": self._session_shape()})
@@ -195,7 +194,7 @@ class RealtimeClient:
             try:
                 await asyncio.wait_for(conn.close(), 2.0)
             except Exception as exc:
-                log.debug("closing the old connection failed: %s", _short(exc))
+                log.debug("closing the old connection failed: %s", short(exc))
 
     async def _ensure_connected(self) -> None:
         if not self.connected:
@@ -238,7 +237,7 @@ class RealtimeClient:
             self._current.queue.put_nowait(_Lost(exc))
         waiter = self._session_waiter
         if waiter is not None and not waiter.done():
-            waiter.set_result(ConnectionLost(f"{self._label()} closed the connection{_close_reason(exc)}"))
+            waiter.set_result(ConnectionLost(f"{self._label()} closed the connection{close_reason(exc)}"))
 
     def _dispatch(self, ev: dict[str, Any]) -> None:
         kind = ev["type"]
@@ -270,7 +269,7 @@ class RealtimeClient:
         if self._current is not None:
             self._current.queue.put_nowait(err)
         elif waiter is not None and not waiter.done() and self._connecting:
-            waiter.set_result(_error_from_event(err, self._label()))
+            waiter.set_result(error_from_event(err, self._label()))
         else:
             log.warning("server error outside a request: %s (%s)", err.message, err.code)
 
@@ -282,7 +281,7 @@ class RealtimeClient:
         try:
             await self._conn.send(event)
         except websockets.exceptions.ConnectionClosed as exc:
-            raise ConnectionLost(f"{self._label()} closed the connection{_close_reason(exc)}") from exc
+            raise ConnectionLost(f"{self._label()} closed the connection{close_reason(exc)}") from exc
 
     # --- requests ----------------------------------------------------------------------------
     async def translate(self, text: str, *, source: str, target: str,
@@ -388,7 +387,7 @@ class RealtimeClient:
             elif isinstance(ev, ResponseDone):
                 if ev.status == "failed":
                     raise self._partial(ServerError(f"{self._label()} could not answer: "
-                                                    f"{_status_reason(ev.status_details)}"), got, chunks)
+                                                    f"{status_reason(ev.status_details)}"), got, chunks)
                 done = ev
                 trailing_end = loop.time() + self.trailing_max_s
         self._count_late_audio(done)
@@ -398,7 +397,7 @@ class RealtimeClient:
     def _timed_out(self, over_cap: bool, got: Collected, chunks: list[np.ndarray]) -> RealtimeError:
         if over_cap:
             return self._partial(RealtimeTimeout(
-                f"{self._label()} was still answering after {_duration(self.response_max_s)}; "
+                f"{self._label()} was still answering after {duration(self.response_max_s)}; "
                 f"stopped waiting"), got, chunks)
         return self._partial(RealtimeTimeout(f"{self._label()} stopped answering "
                                              f"(no events for {self.response_timeout_s:.0f} s)"), got, chunks)
@@ -412,9 +411,9 @@ class RealtimeClient:
                 return True       # the answer was complete; the next request reconnects
             raise self._partial(ConnectionLost(
                 f"The connection to {self._label()} dropped in the middle of the answer"
-                f"{_close_reason(ev.exc)}"), got, chunks)
+                f"{close_reason(ev.exc)}"), got, chunks)
         if done is None:
-            raise self._partial(_error_from_event(ev, self._label()), got, chunks)
+            raise self._partial(error_from_event(ev, self._label()), got, chunks)
         log.warning("error after the response was done: %s", ev.message)
         return False
 
@@ -463,54 +462,6 @@ async def collect(events: AsyncIterator[Any]) -> Collected:
     if got.done is not None and got.done.transcript:
         got.transcript = got.done.transcript
     return got
-
-
-def _error_from_event(err: ErrorEvent, label: str) -> RealtimeError:
-    code = (err.code or "").lower()
-    kind = (err.type or "").lower()
-    if code in AUTH_CODES or kind in AUTH_CODES:
-        return AuthError(f"{label} refused the API key: {err.message}", code=err.code)
-    if code in RATE_CODES or kind in RATE_CODES:
-        return RateLimitError(f"{label} is rate limiting this key: {err.message}", code=err.code)
-    return ServerError(f"{label} reported an error: {err.message}", code=err.code)
-
-
-def _status_error(status: int, label: str) -> RealtimeError:
-    if status in (401, 403):
-        return AuthError(f"{label} refused the API key (HTTP {status}). Check the key in Settings.",
-                         code=str(status))
-    if status == 404:
-        return ServerError(f"{label} has no Realtime endpoint there (HTTP 404): check the endpoint, "
-                           f"model or deployment name.", code="404")
-    if status == 429:
-        return RateLimitError(f"{label} is rate limiting this key (HTTP 429). Try again in a moment.",
-                              code="429")
-    return ConnectionLost(f"{label} refused the connection (HTTP {status}).", code=str(status))
-
-
-def _close_reason(exc: BaseException | None) -> str:
-    rcvd = getattr(exc, "rcvd", None)
-    if rcvd is not None and getattr(rcvd, "reason", ""):
-        return f" ({rcvd.reason})"
-    if rcvd is None and exc is not None and getattr(exc, "rcvd", "x") is None:
-        return " (no close frame)"
-    return ""
-
-
-def _status_reason(details: Any) -> str:
-    if isinstance(details, dict):
-        err = details.get("error") or {}
-        return str(err.get("message") or details.get("reason") or details.get("type") or "failed")
-    return "failed"
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) < 160 else text[:157] + "…"
 
 
 __all__ = ["RealtimeClient", "Collected", "collect"]

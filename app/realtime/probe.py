@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from .client import RealtimeClient
 from .config import DEFAULT_AZURE_API_VERSION, ProviderConfig
 from .errors import AuthError, ConnectionLost, RateLimitError, RealtimeError, RealtimeTimeout, ServerError
+from .failures import short
 
 log = logging.getLogger(__name__)
 
@@ -235,8 +236,7 @@ def _code(status: int | None) -> str:
 
 
 def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) < 160 else text[:157] + "…"
+    return short(" ".join(text.split()))
 
 
 def _scrub(text: str, key: str | None) -> str:
