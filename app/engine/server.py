@@ -299,8 +299,7 @@ def _client_id(key: str | None, connection) -> str:
     """Who is asking, for the per-client limit: the key it presented (hashed), or its address."""
     if key:
         return "key:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    peer = getattr(connection, "remote_address", None)
-    return "addr:" + (str(peer[0]) if peer else "?")
+    return "addr:" + _peer(connection)
 
 
 def _select_subprotocol(connection, offered):

@@ -74,11 +74,3 @@ async def connect(services, settings: Settings):
         raise explain(status, settings, client, exc) from exc
     return client
 
-
-def play_repaired_now(u) -> bool:
-    """A repair just made the audio say the transcript: that is what the user should hear,
-    once (replaying from history, or a later report, does not start it again)."""
-    if u.status != "repaired" or u.meta.get("repair_played"):
-        return False
-    u.meta["repair_played"] = True
-    return True

@@ -70,6 +70,15 @@ class Listener:
     def on_stopped(self, u: Utterance, stage: str) -> None: ...
 
 
+def play_repaired_now(u) -> bool:
+    """A repair just made the audio say the transcript: that is what the user should hear,
+    once (replaying from history, or a later report, does not start it again)."""
+    if u.status != "repaired" or u.meta.get("repair_played"):
+        return False
+    u.meta["repair_played"] = True
+    return True
+
+
 class VerifierLike(Protocol):
     def submit(self, transcript: str, audio: np.ndarray, sample_rate: int, language: str, *,
                source_language: str | None = None) -> Any: ...

@@ -28,9 +28,9 @@ from app.core.settings import Settings
 from app.core.timing import estimate_word_times
 from app.core.utterance import Utterance
 from app.pipeline import InputError, Listener, Pipeline, check_input
-from app.pipeline.connection import play_repaired_now
 from app.pipeline.services import Services
 from app.pipeline.state import RequestState
+from app.pipeline.translate import play_repaired_now
 from app.ui import appearance, theme
 from app.ui.answer_display import AnswerDisplay
 from app.ui.model_loading import ModelLoading

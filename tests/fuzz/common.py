@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, example, settings
 from hypothesis import strategies as st
 
 EXAMPLES = int(os.environ.get("VERBATIM_FUZZ_EXAMPLES", "2000"))
@@ -43,6 +43,15 @@ PROBE_PAYLOADS = [
     '{"type": "conversation.item.create", "item": {"type": "message", "role": "user", "content": '
     '[{"type": "input_text", "text": "' + "x" * 200_000 + '"}]}}',
 ]
+
+
+def seeded(name: str, values):
+    """Run the property on each of `values` (as argument `name`) before the generated cases."""
+    def apply(test):
+        for value in reversed(list(values)):
+            test = example(**{name: value})(test)
+        return test
+    return apply
 
 
 def mutations(template: dict) -> st.SearchStrategy:

@@ -14,12 +14,12 @@ import json
 
 import pytest
 import websockets
-from hypothesis import example, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from app.engine import LocalEngine
 from app.engine.session import KNOWN
-from tests.fuzz.common import BUDGET, PROBE_PAYLOADS, LoopThread, Tracebacks, json_values, mutations
+from tests.fuzz.common import BUDGET, PROBE_PAYLOADS, LoopThread, Tracebacks, json_values, mutations, seeded
 from tests.realtime.helpers import validate_event
 
 TEXT = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi."}]}
@@ -85,18 +85,7 @@ async def one_case(engine, payload) -> list[str]:
 
 @BUDGET
 @given(payload=events)
-@example(payload=PROBE_PAYLOADS[0])
-@example(payload=PROBE_PAYLOADS[1])
-@example(payload=PROBE_PAYLOADS[2])
-@example(payload=PROBE_PAYLOADS[3])
-@example(payload=PROBE_PAYLOADS[4])
-@example(payload=PROBE_PAYLOADS[5])
-@example(payload=PROBE_PAYLOADS[6])
-@example(payload=PROBE_PAYLOADS[7])
-@example(payload=PROBE_PAYLOADS[8])
-@example(payload=PROBE_PAYLOADS[9])
-@example(payload=PROBE_PAYLOADS[10])
-@example(payload=PROBE_PAYLOADS[11])
+@seeded("payload", PROBE_PAYLOADS)
 def test_every_client_event_is_answered_and_the_session_lives_on(engine_loop, payload):
     lt, engine = engine_loop
     with Tracebacks("app.engine") as logged:

@@ -15,11 +15,11 @@ import json
 
 import pytest
 import websockets
-from hypothesis import example, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from app.guard import Guard
-from tests.fuzz.common import BUDGET, PROBE_PAYLOADS, LoopThread, Tracebacks, json_values, mutations
+from tests.fuzz.common import BUDGET, PROBE_PAYLOADS, LoopThread, Tracebacks, json_values, mutations, seeded
 
 ALIVE = {"type": "conversation.item.create",
          "item": {"id": "item_alive", "type": "message", "role": "user",
@@ -131,11 +131,7 @@ async def case(guard, send: list) -> list[str]:
 
 @BUDGET
 @given(payload=client_payloads)
-@example(payload=PROBE_PAYLOADS[0])
-@example(payload=PROBE_PAYLOADS[1])
-@example(payload=PROBE_PAYLOADS[3])
-@example(payload=PROBE_PAYLOADS[4])
-@example(payload=PROBE_PAYLOADS[6])
+@seeded("payload", [PROBE_PAYLOADS[i] for i in (0, 1, 3, 4, 6)])
 def test_whatever_the_app_sends_guard_keeps_the_session(guarded, payload):
     lt, up, guard = guarded
     up.script = []
@@ -147,9 +143,7 @@ def test_whatever_the_app_sends_guard_keeps_the_session(guarded, payload):
 
 @BUDGET
 @given(script=upstream_scripts)
-@example(script=[PROBE_PAYLOADS[0]])
-@example(script=[PROBE_PAYLOADS[1]])
-@example(script=[json.dumps(t) for t in UPSTREAM_TEMPLATES])
+@seeded("script", [[PROBE_PAYLOADS[0]], [PROBE_PAYLOADS[1]], [json.dumps(t) for t in UPSTREAM_TEMPLATES]])
 def test_whatever_the_upstream_sends_guard_keeps_the_app_connected(guarded, script):
     lt, up, guard = guarded
     up.script = script

@@ -8,6 +8,7 @@ import pytest
 from app.core.settings import Settings
 from app.pipeline import connection
 from app.pipeline.services import Services
+from app.pipeline.translate import play_repaired_now
 from tests.helpers import SessionSecrets, utterance
 
 
@@ -63,9 +64,9 @@ def test_a_repaired_answer_is_played_once():
 
     u = utterance()
     u.report = Report("match", "en", 1.0)
-    assert not connection.play_repaired_now(u)          # matched first time: nothing to switch to
+    assert not play_repaired_now(u)          # matched first time: nothing to switch to
     u.original_audio = u.audio.copy()
     from app.core.utterance import RepairAttempt
 
     u.repairs.append(RepairAttempt(number=1, strategy="revoice", verdict="match"))
-    assert connection.play_repaired_now(u) and not connection.play_repaired_now(u)
+    assert play_repaired_now(u) and not play_repaired_now(u)
