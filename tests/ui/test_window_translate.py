@@ -150,7 +150,8 @@ def test_seed_case_ends_with_exactly_the_expected_red_segments(make_window, loop
     assert w.flags.count() == sum(1 for s in case["expected"] if s != "ok")
 
 
-def test_a_user_chosen_model_downloads_with_progress_then_fails_clearly(make_window, qtbot, loop, tmp_path):
+def test_a_user_chosen_model_downloads_with_progress_then_fails_clearly(make_window, qtbot, loop, tmp_path,
+                                                                       monkeypatch):
     """A model served on 127.0.0.1 (checksummed, but not a real model): the progress bar
     moves through the download, then the window says why the verifier is unavailable."""
     import hashlib
@@ -166,12 +167,24 @@ def test_a_user_chosen_model_downloads_with_progress_then_fails_clearly(make_win
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
                                              partial(http.server.SimpleHTTPRequestHandler, directory=str(served)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    from app.ui.model_loading import ModelLoading
+
+    seen, texts = [], []
+    shown = ModelLoading._show_model_progress
+
+    def recorded(window, done_kb, total_kb):
+        # recorded from the window's first progress on: a fast download may end before a
+        # signal connected after the window is built would see anything
+        before = window.model_bar.value()
+        shown(window, done_kb, total_kb)
+        if window.model_bar.value() != before:
+            seen.append((window.model_bar.value(), window.model_bar.maximum()))
+            texts.append(window.model_bar.text())
+
+    monkeypatch.setattr(ModelLoading, "_show_model_progress", recorded)
     try:
         w = make_window(verifier_model=f"http://127.0.0.1:{server.server_port}/")
-        seen = []
         bar = w.model_bar
-        texts = []
-        bar.valueChanged.connect(lambda done: (seen.append((done, bar.maximum())), texts.append(bar.text())))
         qtbot.waitUntil(lambda: w.verifier_label.text() == "Verifier: unavailable", timeout=30000)
     finally:
         server.shutdown()
